@@ -1,1 +1,3 @@
-//! (placeholder: being built)
+//! One client for ACR and any OCI registry.
+
+pub mod types;
