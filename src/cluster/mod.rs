@@ -6,6 +6,7 @@
 //! - [`rollout`]: rollout status as `kubectl rollout status` computes it.
 //! - [`convert`]: Kubernetes objects → rows.
 
+pub mod actions;
 pub mod connect;
 pub mod convert;
 pub mod model;
