@@ -10,6 +10,7 @@ pub mod actions;
 pub mod connect;
 pub mod convert;
 pub mod model;
+pub mod pull_secret;
 pub mod rollout;
 pub mod store;
 pub mod watch;
