@@ -192,7 +192,9 @@ fn page(mut rows: Vec<Row>, orderby: &str, last: &str, n: usize) -> (Vec<Row>, b
     } else if let Some(i) = rows.iter().position(|r| r.key == last) {
         i + 1
     } else if orderby.is_empty() {
-        rows.iter().position(|r| r.key.as_str() > last).unwrap_or(rows.len())
+        rows.iter()
+            .position(|r| r.key.as_str() > last)
+            .unwrap_or(rows.len())
     } else {
         rows.len()
     };
@@ -281,7 +283,12 @@ async fn tags(app: &App, repo: &str, q: &[(String, String)], n: usize, orderby: 
             "Link",
             &link(
                 &format!("/acr/v1/{repo}/_tags"),
-                &[("last", &l.key), ("n", &ns), ("orderby", orderby), ("digest", digest)],
+                &[
+                    ("last", &l.key),
+                    ("n", &ns),
+                    ("orderby", orderby),
+                    ("digest", digest),
+                ],
             ),
         );
     }

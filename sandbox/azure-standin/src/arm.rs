@@ -36,7 +36,10 @@ pub const API_VERSIONS: &[&str] = &[
 ];
 
 pub fn arm_error(status: StatusCode, code: &str, message: &str) -> Resp {
-    http::json(status, &json!({"error": {"code": code, "message": message}}))
+    http::json(
+        status,
+        &json!({"error": {"code": code, "message": message}}),
+    )
 }
 
 fn op_urls(app: &App, id: &str, api: &str) -> (String, String) {
@@ -263,7 +266,13 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Resp {
         (Method::POST, [a]) => format!("Microsoft.ContainerRegistry/registries/{a}/action"),
         (m, [kind, _]) => format!(
             "Microsoft.ContainerRegistry/registries/{kind}/{}",
-            if m == Method::GET { "read" } else if m == Method::DELETE { "delete" } else { "write" }
+            if m == Method::GET {
+                "read"
+            } else if m == Method::DELETE {
+                "delete"
+            } else {
+                "write"
+            }
         ),
         _ => "Microsoft.ContainerRegistry/registries/read".to_string(),
     };
@@ -291,7 +300,13 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Resp {
     }
     let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
     let method = req.method().clone();
-    match (method, rest.iter().map(String::as_str).collect::<Vec<_>>().as_slice()) {
+    match (
+        method,
+        rest.iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+    ) {
         (Method::GET, []) => registry_resource(app),
         (Method::POST, ["listCredentials"]) => http::json(StatusCode::OK, &app.admin_credentials()),
         (Method::POST, ["regenerateCredential"]) => regenerate(app, req).await,
@@ -371,7 +386,11 @@ fn operation(app: &App, kind: &str, id: &str, api: &str) -> Resp {
                 &json!({"error": op.error.unwrap_or(json!({"code": "Failed", "message": "operation failed"}))}),
             ),
         },
-        _ => arm_error(StatusCode::NOT_FOUND, "NotFound", "unknown operation endpoint"),
+        _ => arm_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "unknown operation endpoint",
+        ),
     }
 }
 
@@ -425,7 +444,10 @@ async fn generate(app: &App, req: Request<Incoming>, q: &[(String, String)], api
             return arm_error(
                 StatusCode::BAD_REQUEST,
                 "InvalidTokenId",
-                &format!("The tokenId '{token_id}' is not a token of registry '{}'.", app.cfg.registry_id()),
+                &format!(
+                    "The tokenId '{token_id}' is not a token of registry '{}'.",
+                    app.cfg.registry_id()
+                ),
             );
         }
     };
@@ -462,7 +484,10 @@ async fn generate(app: &App, req: Request<Incoming>, q: &[(String, String)], api
             return arm_error(
                 StatusCode::NOT_FOUND,
                 "ResourceNotFound",
-                &format!("The token '{name}' was not found in registry '{}'.", app.cfg.azure.registry_name),
+                &format!(
+                    "The token '{name}' was not found in registry '{}'.",
+                    app.cfg.azure.registry_name
+                ),
             );
         };
         for s in slots {
@@ -510,7 +535,11 @@ async fn token(app: &App, m: Method, name: &str, req: Request<Incoming>) -> Resp
             let mut st = app.state.lock().unwrap();
             let existed = st.tokens.remove(name).is_some();
             st.save(&app.cfg.state_file);
-            http::empty(if existed { StatusCode::OK } else { StatusCode::NO_CONTENT })
+            http::empty(if existed {
+                StatusCode::OK
+            } else {
+                StatusCode::NO_CONTENT
+            })
         }
         Method::PUT | Method::PATCH => {
             if !valid {
@@ -546,7 +575,10 @@ async fn token(app: &App, m: Method, name: &str, req: Request<Incoming>) -> Resp
                     &format!("The scope map '{scope_map}' does not exist."),
                 );
             }
-            let status = props["status"].as_str().unwrap_or("enabled").to_ascii_lowercase();
+            let status = props["status"]
+                .as_str()
+                .unwrap_or("enabled")
+                .to_ascii_lowercase();
             let created = !st.tokens.contains_key(name);
             let t = st.tokens.entry(name.to_string()).or_insert_with(|| Token {
                 scope_map: scope_map.clone(),
@@ -558,9 +590,20 @@ async fn token(app: &App, m: Method, name: &str, req: Request<Incoming>) -> Resp
             t.status = status;
             let v = app.token_json(name, t);
             st.save(&app.cfg.state_file);
-            http::json(if created { StatusCode::CREATED } else { StatusCode::OK }, &v)
+            http::json(
+                if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                },
+                &v,
+            )
         }
-        _ => arm_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "use GET, PUT, PATCH or DELETE"),
+        _ => arm_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "use GET, PUT, PATCH or DELETE",
+        ),
     }
 }
 
@@ -585,7 +628,11 @@ async fn scope_map(app: &App, m: Method, name: &str, req: Request<Incoming>) -> 
             let mut st = app.state.lock().unwrap();
             let existed = st.scope_maps.remove(name).is_some();
             st.save(&app.cfg.state_file);
-            http::empty(if existed { StatusCode::OK } else { StatusCode::NO_CONTENT })
+            http::empty(if existed {
+                StatusCode::OK
+            } else {
+                StatusCode::NO_CONTENT
+            })
         }
         Method::PUT | Method::PATCH => {
             if name.starts_with('_') {
@@ -622,18 +669,31 @@ async fn scope_map(app: &App, m: Method, name: &str, req: Request<Incoming>) -> 
                 return arm_error(
                     StatusCode::BAD_REQUEST,
                     "InvalidParameter",
-                    &format!("The scope map action '{bad}' is invalid: use repositories/<name>/(content/read|content/write|content/delete|metadata/read|metadata/write)."),
+                    &format!(
+                        "The scope map action '{bad}' is invalid: use repositories/<name>/(content/read|content/write|content/delete|metadata/read|metadata/write)."
+                    ),
                 );
             }
             let mut st = app.state.lock().unwrap();
-            let created = st.scope_maps.insert(name.to_string(), actions.clone()).is_none();
+            let created = st
+                .scope_maps
+                .insert(name.to_string(), actions.clone())
+                .is_none();
             st.save(&app.cfg.state_file);
             http::json(
-                if created { StatusCode::CREATED } else { StatusCode::OK },
+                if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                },
                 &json_of(name, &actions),
             )
         }
-        _ => arm_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "use GET, PUT, PATCH or DELETE"),
+        _ => arm_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "use GET, PUT, PATCH or DELETE",
+        ),
     }
 }
 

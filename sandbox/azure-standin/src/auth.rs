@@ -224,7 +224,9 @@ impl App {
             return None;
         }
         let appid = c.get("appid")?.as_str()?;
-        self.cfg.sp(appid).map(|s| Identity::Sp(s.client_id.clone()))
+        self.cfg
+            .sp(appid)
+            .map(|s| Identity::Sp(s.client_id.clone()))
     }
 
     /// Claims of a valid Entra access token this stand-in issued.
@@ -529,12 +531,12 @@ pub async fn token(app: &App, req: Request<Incoming>) -> Resp {
             let mut form = pairs(&String::from_utf8_lossy(&body));
             form.extend(query);
             let id = match first(&form, "grant_type") {
-                Some("refresh_token") => match first(&form, "refresh_token")
-                    .and_then(|t| app.check_refresh(t))
-                {
-                    Some(id) => Ok(id),
-                    None => Err(AuthFail::Invalid),
-                },
+                Some("refresh_token") => {
+                    match first(&form, "refresh_token").and_then(|t| app.check_refresh(t)) {
+                        Some(id) => Ok(id),
+                        None => Err(AuthFail::Invalid),
+                    }
+                }
                 Some("password") => match (first(&form, "username"), first(&form, "password")) {
                     (Some(u), Some(p)) => app.check_basic(u, p),
                     _ => Err(AuthFail::Invalid),

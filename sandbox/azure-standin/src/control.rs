@@ -65,8 +65,7 @@ pub fn kind(path: &str) -> &'static str {
         "oauth2.exchange"
     } else if path.starts_with("/acr/v1/_catalog") {
         "acr.catalog"
-    } else if path.starts_with("/acr/v1/") && path.ends_with("/_tags") || path.contains("/_tags/")
-    {
+    } else if path.starts_with("/acr/v1/") && path.ends_with("/_tags") || path.contains("/_tags/") {
         "acr.tags"
     } else if path.starts_with("/acr/v1/") && path.contains("/_manifests") {
         "acr.manifests"
@@ -146,8 +145,14 @@ fn decode(s: &str) -> String {
 pub fn fault_response(f: &Fault, status: u16) -> Resp {
     let st = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let (code, msg) = match status {
-        429 => ("TOOMANYREQUESTS", "too many requests (fault injected by azure-standin)"),
-        _ => ("UNAVAILABLE", "service unavailable (fault injected by azure-standin)"),
+        429 => (
+            "TOOMANYREQUESTS",
+            "too many requests (fault injected by azure-standin)",
+        ),
+        _ => (
+            "UNAVAILABLE",
+            "service unavailable (fault injected by azure-standin)",
+        ),
     };
     let mut r = registry_error(st, code, msg);
     if let Some(s) = f.retry_after {
@@ -214,7 +219,9 @@ pub async fn handle(app: &App, req: Request<Incoming>, rest: &str) -> Resp {
                     continue;
                 }
                 total += 1;
-                *by_kind.entry(format!("{} {}", r.method, r.kind)).or_default() += 1;
+                *by_kind
+                    .entry(format!("{} {}", r.method, r.kind))
+                    .or_default() += 1;
                 reqs.push(json!({"method": r.method, "path": r.target.split('?').next(), "kind": r.kind, "status": r.status}));
             }
             let skip = reqs.len().saturating_sub(1000);

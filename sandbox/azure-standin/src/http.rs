@@ -14,7 +14,9 @@ pub type Body = UnsyncBoxBody<Bytes, BoxError>;
 pub type Resp = Response<Body>;
 
 pub fn full(b: impl Into<Bytes>) -> Body {
-    Full::new(b.into()).map_err(|never| match never {}).boxed_unsync()
+    Full::new(b.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 pub fn incoming(b: Incoming) -> Body {
@@ -24,8 +26,10 @@ pub fn incoming(b: Incoming) -> Body {
 pub fn json(status: StatusCode, v: &Value) -> Resp {
     let mut r = Response::new(full(v.to_string()));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     r
 }
 

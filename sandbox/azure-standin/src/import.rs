@@ -96,13 +96,21 @@ pub async fn start(app: &Arc<App>, req: Request<Incoming>, api: &str) -> Resp {
             return bad("targetTags must be strings like repo:tag.");
         };
         match split_ref(t) {
-            Some((r, tag)) if !tag.starts_with("sha256:") && !r.is_empty() => targets.push((r, tag)),
+            Some((r, tag)) if !tag.starts_with("sha256:") && !r.is_empty() => {
+                targets.push((r, tag))
+            }
             _ => return bad(&format!("The target tag '{t}' must be repo:tag.")),
         }
     }
-    if targets.is_empty() && body["untaggedTargetRepositories"].as_array().is_none_or(|a| a.is_empty()) {
+    if targets.is_empty()
+        && body["untaggedTargetRepositories"]
+            .as_array()
+            .is_none_or(|a| a.is_empty())
+    {
         if src_ref.starts_with("sha256:") {
-            return bad("Give targetTags (or untaggedTargetRepositories) when importing by digest.");
+            return bad(
+                "Give targetTags (or untaggedTargetRepositories) when importing by digest.",
+            );
         }
         targets.push((src_repo.clone(), src_ref.clone()));
     }
@@ -225,7 +233,7 @@ impl Source<'_> {
         if lower.starts_with("bearer") {
             let param = |k: &str| {
                 challenge
-                    .split(|c| c == ',' || c == ' ')
+                    .split([',', ' '])
                     .find_map(|kv| kv.trim().strip_prefix(&format!("{k}=")))
                     .map(|v| v.trim_matches('"').to_string())
             };
@@ -250,7 +258,10 @@ impl Source<'_> {
             self.auth = Auth::Bearer(t.to_string());
             return Ok(());
         }
-        Err(unreachable(format!("unexpected answer {} to /v2/", r.status())))
+        Err(unreachable(format!(
+            "unexpected answer {} to /v2/",
+            r.status()
+        )))
     }
 }
 
@@ -292,7 +303,10 @@ async fn run(app: &App, job: &Job) -> Result<(), Value> {
     Ok(())
 }
 
-async fn fetch_manifest(src: &Source<'_>, reference: &str) -> Result<(Vec<u8>, String, String), Value> {
+async fn fetch_manifest(
+    src: &Source<'_>,
+    reference: &str,
+) -> Result<(Vec<u8>, String, String), Value> {
     let job = src.job;
     let r = src
         .get(&format!("/v2/{}/manifests/{reference}", job.src_repo))
@@ -309,7 +323,9 @@ async fn fetch_manifest(src: &Source<'_>, reference: &str) -> Result<(Vec<u8>, S
             ),
         ));
     }
-    if r.status() == reqwest::StatusCode::UNAUTHORIZED || r.status() == reqwest::StatusCode::FORBIDDEN {
+    if r.status() == reqwest::StatusCode::UNAUTHORIZED
+        || r.status() == reqwest::StatusCode::FORBIDDEN
+    {
         return Err(failed(
             "InvalidParameter",
             format!(
@@ -346,8 +362,12 @@ async fn fetch_manifest(src: &Source<'_>, reference: &str) -> Result<(Vec<u8>, S
 
 /// Copies everything a manifest refers to (blobs, or child manifests of an index) into `dst`.
 async fn copy_content(src: &Source<'_>, bytes: &[u8], ct: &str, dst: &str) -> Result<(), Value> {
-    let m: Value = serde_json::from_slice(bytes)
-        .map_err(|e| failed("InvalidParameter", format!("source manifest is not JSON: {e}")))?;
+    let m: Value = serde_json::from_slice(bytes).map_err(|e| {
+        failed(
+            "InvalidParameter",
+            format!("source manifest is not JSON: {e}"),
+        )
+    })?;
     let media_type = m["mediaType"].as_str().unwrap_or(ct);
     if is_index(media_type) {
         for child in m["manifests"].as_array().into_iter().flatten() {
@@ -393,7 +413,10 @@ async fn copy_blob(src: &Source<'_>, digest: &str, dst: &str) -> Result<(), Valu
         let r = app
             .up_send(app.up(
                 Method::POST,
-                &format!("/v2/{dst}/blobs/uploads/?mount={digest}&from={}", src.job.src_repo),
+                &format!(
+                    "/v2/{dst}/blobs/uploads/?mount={digest}&from={}",
+                    src.job.src_repo
+                ),
                 &scopes,
             ))
             .await
@@ -440,13 +463,23 @@ async fn copy_blob(src: &Source<'_>, digest: &str, dst: &str) -> Result<(), Valu
     Ok(())
 }
 
-async fn put_manifest(app: &App, repo: &str, reference: &str, bytes: &[u8], ct: &str) -> Result<(), Value> {
+async fn put_manifest(
+    app: &App,
+    repo: &str,
+    reference: &str,
+    bytes: &[u8],
+    ct: &str,
+) -> Result<(), Value> {
     let scopes = vec![format!("repository:{repo}:pull,push")];
     let r = app
         .up_send(
-            app.up(Method::PUT, &format!("/v2/{repo}/manifests/{reference}"), &scopes)
-                .header("Content-Type", ct)
-                .body(bytes.to_vec()),
+            app.up(
+                Method::PUT,
+                &format!("/v2/{repo}/manifests/{reference}"),
+                &scopes,
+            )
+            .header("Content-Type", ct)
+            .body(bytes.to_vec()),
         )
         .await
         .map_err(|e| failed("InternalServerError", e))?;

@@ -24,8 +24,9 @@ impl Signer {
     pub fn load(key_pem: &str, cert_pem: &str) -> Result<Self, String> {
         let der = PrivatePkcs8KeyDer::from_pem_file(key_pem)
             .map_err(|e| format!("token key {key_pem}: not a PKCS#8 PEM key: {e}"))?;
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der.secret_pkcs8_der())
-            .map_err(|e| format!("token key {key_pem}: not an EC P-256 key: {e}"))?;
+        let key =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der.secret_pkcs8_der())
+                .map_err(|e| format!("token key {key_pem}: not an EC P-256 key: {e}"))?;
         let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(cert_pem)
             .map_err(|e| format!("token cert {cert_pem}: {e}"))?
             .collect::<Result<_, _>>()
@@ -92,5 +93,12 @@ pub fn random_password() -> String {
 
 pub fn uuid_like() -> String {
     let h = random_id(16);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }

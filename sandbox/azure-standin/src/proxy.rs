@@ -27,7 +27,11 @@ pub async fn proxy(app: &App, mut req: Request<Incoming>) -> Resp {
     let uri: Uri = match format!("{}{}", app.cfg.upstream, pq).parse() {
         Ok(u) => u,
         Err(e) => {
-            return registry_error(StatusCode::BAD_REQUEST, "UNSUPPORTED", &format!("bad path: {e}"));
+            return registry_error(
+                StatusCode::BAD_REQUEST,
+                "UNSUPPORTED",
+                &format!("bad path: {e}"),
+            );
         }
     };
     *req.uri_mut() = uri;

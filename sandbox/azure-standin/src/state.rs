@@ -102,7 +102,10 @@ impl State {
         let tmp = path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(self).expect("state serializes");
         if let Err(e) = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path)) {
-            eprintln!("azure-standin: cannot save state to {}: {e}", path.display());
+            eprintln!(
+                "azure-standin: cannot save state to {}: {e}",
+                path.display()
+            );
         }
     }
 

@@ -61,10 +61,17 @@ impl App {
             if !r.status().is_success() {
                 return Err(format!("registry catalog: {}", r.status()));
             }
-            let v: Value = r.json().await.map_err(|e| format!("registry catalog: {e}"))?;
+            let v: Value = r
+                .json()
+                .await
+                .map_err(|e| format!("registry catalog: {e}"))?;
             let page: Vec<String> = v["repositories"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
             let done = page.len() < 1000;
             repos.extend(page);
@@ -93,7 +100,11 @@ impl App {
         Ok(Some(
             v["tags"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default(),
         ))
     }
@@ -103,15 +114,22 @@ impl App {
         let scopes = vec![format!("repository:{repo}:pull")];
         let r = self
             .up_send(
-                self.up(Method::HEAD, &format!("/v2/{repo}/manifests/{reference}"), &scopes)
-                    .header("Accept", MANIFEST_ACCEPT),
+                self.up(
+                    Method::HEAD,
+                    &format!("/v2/{repo}/manifests/{reference}"),
+                    &scopes,
+                )
+                .header("Accept", MANIFEST_ACCEPT),
             )
             .await?;
         if r.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
         if !r.status().is_success() {
-            return Err(format!("registry manifest {repo}:{reference}: {}", r.status()));
+            return Err(format!(
+                "registry manifest {repo}:{reference}: {}",
+                r.status()
+            ));
         }
         Ok(r.headers()
             .get("docker-content-digest")
@@ -126,8 +144,12 @@ impl App {
         let scopes = vec![format!("repository:{repo}:pull")];
         let r = self
             .up_send(
-                self.up(Method::GET, &format!("/v2/{repo}/manifests/{digest}"), &scopes)
-                    .header("Accept", MANIFEST_ACCEPT),
+                self.up(
+                    Method::GET,
+                    &format!("/v2/{repo}/manifests/{digest}"),
+                    &scopes,
+                )
+                .header("Accept", MANIFEST_ACCEPT),
             )
             .await?;
         if !r.status().is_success() {
