@@ -257,7 +257,33 @@ impl App {
             "version": "1.0",
             "grant_type": "refresh_token",
             "access": access,
+            // What the client asked for: lets the proxy tell "asked and refused" (ACR's 403) from
+            // "never asked" (the registry's 401 challenge, so the client fetches a new token).
+            "standin_requested": scopes,
         }))
+    }
+
+    /// Whether the client asked for every action of every scope in `needed` (space-separated
+    /// `type:name:actions`) when it got this token.
+    pub fn token_requested(claims: &Value, needed: &str) -> bool {
+        let requested: Vec<&str> = claims["standin_requested"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|s| s.as_str()).collect())
+            .unwrap_or_default();
+        let split = |s: &str| -> Option<(String, Vec<String>)> {
+            let (head, acts) = s.rsplit_once(':')?;
+            Some((
+                head.to_string(),
+                acts.split(',').map(String::from).collect(),
+            ))
+        };
+        let needed: Vec<_> = needed.split_whitespace().filter_map(split).collect();
+        !needed.is_empty()
+            && needed.iter().all(|(head, acts)| {
+                requested.iter().filter_map(|r| split(r)).any(|(h, a)| {
+                    &h == head && (a.iter().any(|x| x == "*") || acts.iter().all(|n| a.contains(n)))
+                })
+            })
     }
 
     /// Whether a token this stand-in issued carries `action` on `repo` (or catalog access).
