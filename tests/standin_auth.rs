@@ -249,6 +249,30 @@ async fn web_only_token_is_denied_other_repositories_with_403() {
     assert_eq!(r.status(), 403);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["errors"][0]["code"], "DENIED");
+
+    // A token that never asked for push keeps the registry's 401 challenge (so a client can fetch
+    // a token for push); one that asked for push and was refused it gets 403 DENIED.
+    let upload = |t: String| {
+        env.http()
+            .post(format!("{}/v2/web/blobs/uploads/", env.base()))
+            .bearer_auth(t)
+            .send()
+    };
+    let pull_only = registry_token(user, pass, &["repository:web:pull"])
+        .await
+        .unwrap();
+    let r = upload(pull_only).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.contains("scope=\"repository:web:pull,push\""),
+        "{challenge}"
+    );
+    let asked = registry_token(user, pass, &["repository:web:pull,push"])
+        .await
+        .unwrap();
+    let r = upload(asked).await.unwrap();
+    assert_eq!(r.status(), 403);
 }
 
 #[tokio::test]

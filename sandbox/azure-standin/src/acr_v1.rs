@@ -390,3 +390,44 @@ async fn manifests(app: &App, repo: &str, q: &[(String, String)], n: usize, orde
     }
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> Vec<Row> {
+        (0..5)
+            .map(|i| {
+                let t = Timestamp::from_second(1_700_000_000 + i * 3600).unwrap();
+                Row {
+                    key: format!("t{i}"),
+                    digest: format!("sha256:{i}"),
+                    created: t,
+                    updated: t,
+                }
+            })
+            .collect()
+    }
+
+    fn keys(r: &[Row]) -> Vec<&str> {
+        r.iter().map(|r| r.key.as_str()).collect()
+    }
+
+    #[test]
+    fn pages_follow_the_order_and_last_is_exclusive() {
+        let (p, more) = page(rows(), "timedesc", "", 2);
+        assert_eq!((keys(&p), more), (vec!["t4", "t3"], true));
+        let (p, more) = page(rows(), "timedesc", "t3", 2);
+        assert_eq!((keys(&p), more), (vec!["t2", "t1"], true));
+        let (p, more) = page(rows(), "timedesc", "t1", 2);
+        assert_eq!((keys(&p), more), (vec!["t0"], false));
+        let (p, _) = page(rows(), "timeasc", "t2", 10);
+        assert_eq!(keys(&p), vec!["t3", "t4"]);
+        let (p, _) = page(rows(), "", "t1x", 10);
+        assert_eq!(
+            keys(&p),
+            vec!["t2", "t3", "t4"],
+            "name order: a missing `last` still cuts lexically"
+        );
+    }
+}

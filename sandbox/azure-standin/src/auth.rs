@@ -257,7 +257,33 @@ impl App {
             "version": "1.0",
             "grant_type": "refresh_token",
             "access": access,
+            // What the client asked for: lets the proxy tell "asked and refused" (ACR's 403) from
+            // "never asked" (the registry's 401 challenge, so the client fetches a new token).
+            "standin_requested": scopes,
         }))
+    }
+
+    /// Whether the client asked for every action of every scope in `needed` (space-separated
+    /// `type:name:actions`) when it got this token.
+    pub fn token_requested(claims: &Value, needed: &str) -> bool {
+        let requested: Vec<&str> = claims["standin_requested"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|s| s.as_str()).collect())
+            .unwrap_or_default();
+        let split = |s: &str| -> Option<(String, Vec<String>)> {
+            let (head, acts) = s.rsplit_once(':')?;
+            Some((
+                head.to_string(),
+                acts.split(',').map(String::from).collect(),
+            ))
+        };
+        let needed: Vec<_> = needed.split_whitespace().filter_map(split).collect();
+        !needed.is_empty()
+            && needed.iter().all(|(head, acts)| {
+                requested.iter().filter_map(|r| split(r)).any(|(h, a)| {
+                    &h == head && (a.iter().any(|x| x == "*") || acts.iter().all(|n| a.contains(n)))
+                })
+            })
     }
 
     /// Whether a token this stand-in issued carries `action` on `repo` (or catalog access).
@@ -572,4 +598,80 @@ pub async fn token(app: &App, req: Request<Incoming>) -> Resp {
     let scopes = scopes_of(&params);
     let token = app.mint_access(&identity, &scopes);
     http::json(StatusCode::OK, &json!({"access_token": token}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(rules: &[(&str, &[&str])], catalog: bool) -> Grant {
+        Grant {
+            catalog,
+            rules: rules
+                .iter()
+                .map(|(r, a)| (r.to_string(), a.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn access_is_the_granted_subset_of_each_requested_scope() {
+        let g = grant(&[("web", &["pull"])], false);
+        let scopes = [
+            "repository:web:pull,push".to_string(),
+            "repository:api:pull".to_string(),
+            "registry:catalog:*".to_string(),
+        ];
+        assert_eq!(
+            serde_json::Value::Array(g.access(&scopes)),
+            json!([
+                {"type": "repository", "name": "web", "actions": ["pull"]},
+                {"type": "repository", "name": "api", "actions": []},
+                {"type": "registry", "name": "catalog", "actions": []},
+            ])
+        );
+        let all = grant(&[("*", &["pull", "push"])], true);
+        assert_eq!(
+            serde_json::Value::Array(
+                all.access(&["repository:a/b:*".into(), "registry:catalog:*".into()])
+            ),
+            json!([
+                {"type": "repository", "name": "a/b", "actions": ["pull", "push"]},
+                {"type": "registry", "name": "catalog", "actions": ["*"]},
+            ])
+        );
+    }
+
+    #[test]
+    fn scope_map_actions_become_registry_actions() {
+        let rules = scope_map_rules(&[
+            "repositories/tools/x/content/read".into(),
+            "repositories/tools/x/content/write".into(),
+            "repositories/web/metadata/read".into(),
+            "bogus".into(),
+        ]);
+        assert_eq!(
+            rules,
+            vec![
+                (
+                    "tools/x".to_string(),
+                    vec!["pull".to_string(), "push".to_string()]
+                ),
+                ("web".to_string(), vec!["metadata_read".to_string()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn requested_scope_check() {
+        let claims = json!({"standin_requested": ["repository:web:pull,push", "repository:api:*"]});
+        assert!(App::token_requested(&claims, "repository:web:push"));
+        assert!(App::token_requested(&claims, "repository:api:pull,push"));
+        assert!(!App::token_requested(&claims, "repository:worker:pull"));
+        assert!(!App::token_requested(
+            &claims,
+            "repository:web:pull repository:x:pull"
+        ));
+        assert!(!App::token_requested(&json!({}), "repository:web:pull"));
+    }
 }

@@ -40,7 +40,7 @@ pub struct Control {
     seen: Mutex<Vec<Seen>>,
 }
 
-const MAX_SEEN: usize = 500_000;
+const MAX_SEEN: usize = 200_000;
 
 pub fn kind(path: &str) -> &'static str {
     if path == "/v2/" || path == "/v2" {
@@ -251,4 +251,58 @@ pub async fn handle(app: &App, req: Request<Incoming>, rest: &str) -> Resp {
 
 fn bad(msg: &str) -> Resp {
     http::json(StatusCode::BAD_REQUEST, &json!({"error": msg}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_of_paths() {
+        assert_eq!(kind("/v2/"), "v2.base");
+        assert_eq!(kind("/v2/a/b/manifests/1.0"), "v2.manifest");
+        assert_eq!(kind("/v2/a/blobs/uploads/x"), "v2.upload");
+        assert_eq!(kind("/v2/a/blobs/sha256:0"), "v2.blob");
+        assert_eq!(kind("/acr/v1/web/_tags"), "acr.tags");
+        assert_eq!(
+            kind("/subscriptions/s/resourceGroups/r/providers/P/registries/x/importImage"),
+            "arm.importImage"
+        );
+        assert_eq!(kind("/t/oauth2/v2.0/token"), "entra.token");
+    }
+
+    #[test]
+    fn decode_handles_percent_and_plus() {
+        assert_eq!(
+            decode("scope=repository%3Aweb%3Apull+x"),
+            "scope=repository:web:pull x"
+        );
+        assert_eq!(decode("100%"), "100%");
+    }
+
+    #[test]
+    fn fault_hits_count_times_and_only_matching_paths() {
+        let c = Control::default();
+        c.faults.lock().unwrap().1.push(Fault {
+            id: 1,
+            path_contains: "repository:web".into(),
+            status: Some(429),
+            retry_after: None,
+            delay_ms: None,
+            count: 2,
+        });
+        assert!(c.take_fault("/v2/api/manifests/1").is_none());
+        assert!(
+            c.take_fault("/oauth2/token?scope=repository%3Aweb%3Apull")
+                .is_some()
+        );
+        assert!(
+            c.take_fault("/oauth2/token?scope=repository:web:pull")
+                .is_some()
+        );
+        assert!(
+            c.take_fault("/oauth2/token?scope=repository:web:pull")
+                .is_none()
+        );
+    }
 }

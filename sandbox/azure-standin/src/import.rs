@@ -493,3 +493,17 @@ async fn put_manifest(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::split_ref;
+
+    #[test]
+    fn image_references_split_into_repository_and_reference() {
+        let s = |x: &str| split_ref(x).unwrap();
+        assert_eq!(s("web:1.0"), ("web".into(), "1.0".into()));
+        assert_eq!(s("tools/multi:1.0"), ("tools/multi".into(), "1.0".into()));
+        assert_eq!(s("web"), ("web".into(), "latest".into()));
+        assert_eq!(s("web@sha256:ab"), ("web".into(), "sha256:ab".into()));
+    }
+}

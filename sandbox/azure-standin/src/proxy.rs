@@ -23,7 +23,7 @@ pub async fn proxy(app: &App, mut req: Request<Incoming>) -> Resp {
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| path.clone());
-    let token_valid = http::bearer(req.headers()).is_some_and(|t| app.check_access(&t).is_some());
+    let claims = http::bearer(req.headers()).and_then(|t| app.check_access(&t));
     let uri: Uri = match format!("{}{}", app.cfg.upstream, pq).parse() {
         Ok(u) => u,
         Err(e) => {
@@ -46,7 +46,19 @@ pub async fn proxy(app: &App, mut req: Request<Incoming>) -> Resp {
             );
         }
     };
-    if resp.status() == StatusCode::UNAUTHORIZED && token_valid {
+    // ACR answers 403 when the identity asked for the scope and was refused it; a token that never
+    // asked for it keeps the registry's 401 challenge so the client can fetch a fitting one.
+    let needed = resp
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split_once("scope=\""))
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(scope, _)| scope.to_string());
+    if resp.status() == StatusCode::UNAUTHORIZED
+        && let (Some(claims), Some(needed)) = (&claims, &needed)
+        && App::token_requested(claims, needed)
+    {
         return registry_error(
             StatusCode::FORBIDDEN,
             "DENIED",

@@ -101,7 +101,20 @@ impl State {
     pub fn save(&self, path: &Path) {
         let tmp = path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(self).expect("state serializes");
-        if let Err(e) = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path)) {
+        // Holds passwords: readable by the owner only.
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            std::fs::rename(&tmp, path)
+        };
+        if let Err(e) = write() {
             eprintln!(
                 "azure-standin: cannot save state to {}: {e}",
                 path.display()
