@@ -74,6 +74,8 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Bound on parallel requests of one listing or copy.
     pub concurrency: usize,
+    /// Rows per listing page asked of the registry (`n`).
+    pub page_size: usize,
     /// Record every HTTP exchange (probe evidence, benchmarks).
     pub trace: bool,
 }
@@ -88,6 +90,7 @@ impl ClientConfig {
             ca_file: None,
             retry: RetryPolicy::default(),
             concurrency: 8,
+            page_size: 100,
             trace: false,
         }
     }

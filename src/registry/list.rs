@@ -15,9 +15,6 @@ use super::error::RegistryError;
 use super::manifest::config_created;
 use super::types::{RepositoryRow, TagRow};
 
-/// Rows per page asked of the registry.
-pub const PAGE_SIZE: usize = 100;
-
 /// Detailed rows as they finish, with their index in the input.
 pub type DetailStream = Pin<Box<dyn Stream<Item = (usize, Result<TagRow, RegistryError>)> + Send>>;
 
@@ -117,7 +114,7 @@ impl RegistryClient {
         };
         let mut url = self.url(path);
         url.query_pairs_mut()
-            .append_pair("n", &PAGE_SIZE.to_string());
+            .append_pair("n", &self.config().page_size.max(1).to_string());
         self.pages(
             url,
             vec![CATALOG_SCOPE.to_owned()],
@@ -143,7 +140,7 @@ impl RegistryClient {
                 let mut url = self.url(&format!("/acr/v1/{repo}/_tags"));
                 {
                     let mut q = url.query_pairs_mut();
-                    q.append_pair("n", &PAGE_SIZE.to_string());
+                    q.append_pair("n", &self.config().page_size.max(1).to_string());
                     match order {
                         TagOrder::NewestFirst => {
                             q.append_pair("orderby", "timedesc");
@@ -172,7 +169,7 @@ impl RegistryClient {
             RegistryKind::Oci => {
                 let mut url = self.url(&format!("/v2/{repo}/tags/list"));
                 url.query_pairs_mut()
-                    .append_pair("n", &PAGE_SIZE.to_string());
+                    .append_pair("n", &self.config().page_size.max(1).to_string());
                 self.pages(url, scopes, object, move |t: TagList| {
                     t.tags
                         .unwrap_or_default()
