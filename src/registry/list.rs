@@ -231,10 +231,7 @@ impl RegistryClient {
 
     /// [`Self::tag_details`] for several rows with bounded concurrency; results arrive as they
     /// finish, each with its index in `rows`.
-    pub fn tag_details_stream(
-        &self,
-        rows: Vec<TagRow>,
-    ) -> DetailStream {
+    pub fn tag_details_stream(&self, rows: Vec<TagRow>) -> DetailStream {
         let client = self.clone();
         let limit = self.config().concurrency.max(1);
         Box::pin(

@@ -61,7 +61,10 @@ pub fn acr_client(credential: Credential) -> RegistryClient {
     acr_client_with(credential, |_| {})
 }
 
-pub fn acr_client_with(credential: Credential, tweak: impl FnOnce(&mut ClientConfig)) -> RegistryClient {
+pub fn acr_client_with(
+    credential: Credential,
+    tweak: impl FnOnce(&mut ClientConfig),
+) -> RegistryClient {
     let mut c = config("acr", Env::get().acr(), RegistryKind::Acr, credential);
     tweak(&mut c);
     RegistryClient::new(c).expect("ACR client")
@@ -103,7 +106,13 @@ pub fn arm_config() -> ArmConfig {
 
 /// The push+pull service principal as an Entra credential (azure_identity's
 /// ClientSecretCredential against the stand-in's authority, trusting the test CA).
-pub fn sp_entra(client_id_var: &str, secret_var: &str) -> (Arc<dyn azure_core::credentials::TokenCredential>, Credential) {
+pub fn sp_entra(
+    client_id_var: &str,
+    secret_var: &str,
+) -> (
+    Arc<dyn azure_core::credentials::TokenCredential>,
+    Credential,
+) {
     let env = Env::get();
     let http = http_client(Some(&ca()), "entra").unwrap();
     let cred = berth::azure::credential::client_secret(
@@ -146,7 +155,11 @@ pub fn acr_registry(with_arm: bool) -> Registry {
 pub fn plain_registry() -> Registry {
     let env = Env::get();
     Registry {
-        config: registry_config("plain", env.var("BERTH_PLAIN_REGISTRY_HOST"), RegistryKind::Oci),
+        config: registry_config(
+            "plain",
+            env.var("BERTH_PLAIN_REGISTRY_HOST"),
+            RegistryKind::Oci,
+        ),
         client: plain_client_with(|_| {}),
         arm: None,
     }
@@ -160,9 +173,22 @@ pub async fn acr_digest(image: &str) -> Result<String, String> {
 }
 
 /// `skopeo inspect --raw` digest-free check helper: the digest of `docker://{host}/{image}`.
-pub async fn digest_on(host: &str, image: &str, user: &str, password: &str) -> Result<String, String> {
+pub async fn digest_on(
+    host: &str,
+    image: &str,
+    user: &str,
+    password: &str,
+) -> Result<String, String> {
     let creds = format!("{user}:{password}");
-    let r = skopeo(&["inspect", "--retry-times", "0", "--creds", &creds, &format!("docker://{host}/{image}")]).await;
+    let r = skopeo(&[
+        "inspect",
+        "--retry-times",
+        "0",
+        "--creds",
+        &creds,
+        &format!("docker://{host}/{image}"),
+    ])
+    .await;
     if !r.ok {
         return Err(r.stderr);
     }
@@ -197,7 +223,12 @@ pub fn control() -> (reqwest::Client, String) {
 /// Installs a stand-in fault; returns its id.
 pub async fn fault(spec: Value) -> u64 {
     let (http, base) = control();
-    let r = http.post(format!("{base}/faults")).json(&spec).send().await.expect("fault request");
+    let r = http
+        .post(format!("{base}/faults"))
+        .json(&spec)
+        .send()
+        .await
+        .expect("fault request");
     assert_eq!(r.status(), 201, "installing fault {spec}");
     let v: Value = r.json().await.unwrap();
     v["id"].as_u64().expect("fault id")
