@@ -255,3 +255,29 @@ pub async fn stats(needle: &str) -> Value {
         .await
         .expect("stats JSON")
 }
+
+/// sha256 of the exact manifest bytes `skopeo inspect --raw` prints for `image` on the ACR
+/// (for images skopeo will not resolve to this machine's platform, like an arm-only index).
+pub async fn acr_raw_digest(image: &str) -> Result<String, String> {
+    use sha2::Digest;
+    let (u, p) = admin_pair();
+    let creds = format!("{u}:{p}");
+    let r = skopeo(&[
+        "inspect",
+        "--raw",
+        "--retry-times",
+        "0",
+        "--creds",
+        &creds,
+        &format!("docker://{}/{image}", Env::get().acr()),
+    ])
+    .await;
+    if !r.ok {
+        return Err(r.stderr);
+    }
+    let d = sha2::Sha256::digest(r.stdout.as_bytes());
+    Ok(format!(
+        "sha256:{}",
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
