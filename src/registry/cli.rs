@@ -12,7 +12,8 @@
 //!   (clap `Args`) flatten into the top-level CLI.
 //! - `registries` is `config.registry` (`Vec<RegistryConfig>`, the `[[registry]]` entries);
 //!   `audit` the configured `AuditLog`.
-//! - Both return a `std::process::ExitCode` and have already printed: the result on stdout
+//! - Both return a `std::process::ExitCode` and have already printed (`run_*_to` variants take
+//!   the output streams and return the code, for tests): the result on stdout
 //!   (a table, or JSON with `--json`), and on failure a one-line reason on stderr (with
 //!   `--json` also `{"error":{"kind","message"}}` on stdout).
 //!
@@ -196,31 +197,48 @@ pub fn resolve<'a>(
     }
 }
 
-fn fail(f: &CliFailure, json: bool) -> ExitCode {
+fn fail(f: &CliFailure, json: bool, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     if json {
         let v = serde_json::json!({"error": {"kind": f.kind, "message": f.message}});
-        println!("{v}");
+        let _ = writeln!(out, "{v}");
     }
-    eprintln!("berth: {}", f.message);
-    ExitCode::from(f.code)
+    let _ = writeln!(err, "berth: {}", f.message);
+    f.code
 }
 
 /// `berth registry ...`
 pub async fn run_registry(args: RegistryArgs, registries: &[RegistryConfig]) -> ExitCode {
+    let code = run_registry_to(
+        args,
+        registries,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    )
+    .await;
+    ExitCode::from(code)
+}
+
+/// [`run_registry`] writing to the given streams; returns the exit code.
+pub async fn run_registry_to(
+    args: RegistryArgs,
+    registries: &[RegistryConfig],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
     let json = match &args.command {
         RegistryCommand::Repos { json, .. } | RegistryCommand::Tags { json, .. } => *json,
     };
-    match registry_command(args, registries).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(f) => fail(&f, json),
+    match registry_command(args, registries, out).await {
+        Ok(()) => 0,
+        Err(f) => fail(&f, json, out, err),
     }
 }
 
 async fn registry_command(
     args: RegistryArgs,
     registries: &[RegistryConfig],
+    out: &mut dyn Write,
 ) -> Result<(), CliFailure> {
-    let mut out = std::io::stdout().lock();
     match args.command {
         RegistryCommand::Repos { registry, json } => {
             let cfg = pick_registry(registries, registry.as_deref())?;
@@ -340,9 +358,28 @@ pub async fn run_retag(
     registries: &[RegistryConfig],
     audit: &AuditLog,
 ) -> ExitCode {
-    match retag_command(&args, registries, audit).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(f) => fail(&f, args.json),
+    let code = run_retag_to(
+        args,
+        registries,
+        audit,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    )
+    .await;
+    ExitCode::from(code)
+}
+
+/// [`run_retag`] writing to the given streams; returns the exit code.
+pub async fn run_retag_to(
+    args: RetagArgs,
+    registries: &[RegistryConfig],
+    audit: &AuditLog,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    match retag_command(&args, registries, audit, out).await {
+        Ok(()) => 0,
+        Err(f) => fail(&f, args.json, out, err),
     }
 }
 
@@ -350,6 +387,7 @@ async fn retag_command(
     args: &RetagArgs,
     registries: &[RegistryConfig],
     audit: &AuditLog,
+    out: &mut dyn Write,
 ) -> Result<(), CliFailure> {
     let (src_cfg, source) = resolve(&args.source, registries, args.registry.as_deref())?;
     // A short target means "the source's registry", not the default one.
@@ -379,7 +417,6 @@ async fn retag_command(
         audit,
     )
     .await?;
-    let mut out = std::io::stdout().lock();
     if args.json {
         let _ = writeln!(
             out,
