@@ -100,7 +100,13 @@ pub async fn connect(cfg: &RegistryConfig) -> Result<Registry, RegistryError> {
         ),
         _ => None,
     };
-    let mut cc = ClientConfig::new(&cfg.name, &cfg.host, cfg.kind(), credential);
+    // Docker Hub's API answers on registry-1.docker.io, whatever the config calls it.
+    let api_host = if crate::reference::same_host(&cfg.host, crate::reference::DOCKER_HUB) {
+        crate::reference::DOCKER_HUB_API_HOST
+    } else {
+        cfg.host.as_str()
+    };
+    let mut cc = ClientConfig::new(&cfg.name, api_host, cfg.kind(), credential);
     cc.ca_file = cfg.ca_file.clone();
     Ok(Registry {
         config: cfg.clone(),
