@@ -119,6 +119,23 @@ async fn basic_credentials_work_on_both_kinds_of_registry() {
             .any(|e| e.kind == ExchangeKind::Token && e.method == "GET" && e.status == Some(200)),
         "{trace:#?}"
     );
+    // The token is cached per scope: the same scope again needs no token request and no
+    // challenge; another repository's scope gets its own token.
+    acr.get_manifest("worker", "1.0").await.unwrap();
+    let again = acr.take_trace();
+    assert_eq!(again.len(), 1, "{again:#?}");
+    assert_eq!(
+        (again[0].kind, again[0].status),
+        (ExchangeKind::Registry, Some(200))
+    );
+    acr.get_manifest("api", "2.0.0").await.unwrap();
+    let other = acr.take_trace();
+    let kinds: Vec<ExchangeKind> = other.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [ExchangeKind::Token, ExchangeKind::Registry],
+        "{other:#?}"
+    );
     // Plain registry: htpasswd Basic challenge, no token endpoint at all.
     let plain = plain_client_with(|c| c.trace = true);
     plain
