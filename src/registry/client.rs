@@ -74,6 +74,8 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Bound on parallel requests of one listing or copy.
     pub concurrency: usize,
+    /// Rows per listing page asked of the registry (`n`).
+    pub page_size: usize,
     /// Record every HTTP exchange (probe evidence, benchmarks).
     pub trace: bool,
 }
@@ -88,6 +90,7 @@ impl ClientConfig {
             ca_file: None,
             retry: RetryPolicy::default(),
             concurrency: 8,
+            page_size: 100,
             trace: false,
         }
     }
@@ -416,13 +419,13 @@ impl RegistryClient {
         tracing::debug!(registry = %self.inner.cfg.name, %method, %url, "request");
         match req.send().await {
             Ok(resp) => {
-                if self.inner.cfg.trace && resp.status().is_success() {
+                if self.inner.cfg.trace {
                     self.record(Exchange {
                         kind,
                         method: method.to_string(),
                         url: url.to_string(),
                         status: Some(resp.status().as_u16()),
-                        www_authenticate: None,
+                        www_authenticate: www_authenticate(resp.headers()),
                         errors: vec![],
                         body_excerpt: None,
                         transport_error: None,
@@ -470,24 +473,32 @@ impl RegistryClient {
             } else {
                 None
             };
-            self.record(Exchange {
-                kind,
-                method: method.to_string(),
-                url: url.to_string(),
-                status: Some(status.as_u16()),
-                www_authenticate: headers
-                    .get_all(header::WWW_AUTHENTICATE)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-                    .into_non_empty(),
-                errors,
-                body_excerpt: excerpt,
-                transport_error: None,
-                request_bytes,
-                response_bytes: Some(body.len() as u64),
-            });
+            // send_raw recorded the exchange; add what the body said.
+            let mut trace = self.inner.trace.lock().expect("trace lock");
+            let (m, u, st) = (method.to_string(), url.to_string(), Some(status.as_u16()));
+            match trace
+                .iter_mut()
+                .rev()
+                .find(|e| e.method == m && e.url == u && e.status == st)
+            {
+                Some(e) => {
+                    e.errors = errors;
+                    e.body_excerpt = excerpt;
+                    e.response_bytes = Some(body.len() as u64);
+                }
+                None => trace.push(Exchange {
+                    kind,
+                    method: m,
+                    url: u,
+                    status: st,
+                    www_authenticate: www_authenticate(&headers),
+                    errors,
+                    body_excerpt: excerpt,
+                    transport_error: None,
+                    request_bytes,
+                    response_bytes: Some(body.len() as u64),
+                }),
+            }
         }
         (status, headers, body)
     }
@@ -1122,14 +1133,13 @@ fn token_error_detail(body: &[u8]) -> String {
     describe_body(body)
 }
 
-trait NonEmpty {
-    fn into_non_empty(self) -> Option<String>;
-}
-
-impl NonEmpty for String {
-    fn into_non_empty(self) -> Option<String> {
-        if self.is_empty() { None } else { Some(self) }
-    }
+fn www_authenticate(headers: &HeaderMap) -> Option<String> {
+    let all: Vec<&str> = headers
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!all.is_empty()).then(|| all.join(", "))
 }
 
 #[cfg(test)]
