@@ -30,5 +30,10 @@ fn unique_names_are_dns_labels_and_differ() {
     let b = unique_name("My_Test");
     assert_ne!(a, b);
     assert!(a.starts_with("my-test-"), "{a}");
-    assert!(a.len() <= 63 && a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{a}");
+    assert!(
+        a.len() <= 63
+            && a.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+        "{a}"
+    );
 }
