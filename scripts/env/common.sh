@@ -50,7 +50,8 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # is_ours PID: the process is alive and its command line names our env dir (guards against a
 # recycled pid belonging to something else).
 is_ours() {
-    local pid=$1
+    local pid=$1 cmd
     [[ -r /proc/$pid/cmdline ]] || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$BERTH_ENV_DIR"
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [[ $cmd == *"$BERTH_ENV_DIR"* ]]
 }
