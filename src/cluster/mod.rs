@@ -8,6 +8,7 @@
 
 pub mod acr_source;
 pub mod actions;
+pub mod cli;
 pub mod connect;
 pub mod convert;
 pub mod model;
