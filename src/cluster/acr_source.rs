@@ -232,6 +232,54 @@ impl ArmClient {
         }
     }
 
+    /// Creates (or updates) a scope-map token, e.g. with the built-in `_repositories_pull` map.
+    pub async fn create_token(
+        &self,
+        token_name: &str,
+        scope_map: &str,
+    ) -> Result<Value, SourceError> {
+        let url = format!(
+            "{}{}/tokens/{token_name}?api-version={}",
+            self.target.management.trim_end_matches('/'),
+            self.target.registry_id(),
+            self.target.api_version
+        );
+        let body = json!({"properties": {
+            "scopeMapId": format!("{}/scopeMaps/{scope_map}", self.target.registry_id()),
+            "status": "enabled",
+        }});
+        let token = self.token().await?;
+        let resp = self
+            .http
+            .put(&url)
+            .bearer_auth(token.expose())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| err(format!("ARM PUT token {token_name} failed: {e}")))?;
+        json_body(resp, &format!("ARM PUT token {token_name}")).await
+    }
+
+    pub async fn delete_token(&self, token_name: &str) -> Result<(), SourceError> {
+        let url = format!(
+            "{}{}/tokens/{token_name}?api-version={}",
+            self.target.management.trim_end_matches('/'),
+            self.target.registry_id(),
+            self.target.api_version
+        );
+        let token = self.token().await?;
+        let resp = self
+            .http
+            .delete(&url)
+            .bearer_auth(token.expose())
+            .send()
+            .await
+            .map_err(|e| err(format!("ARM DELETE token {token_name} failed: {e}")))?;
+        json_body(resp, &format!("ARM DELETE token {token_name}"))
+            .await
+            .map(|_| ())
+    }
+
     pub async fn get_token_resource(&self, token_name: &str) -> Result<Value, SourceError> {
         let url = format!(
             "{}{}/tokens/{token_name}?api-version={}",
