@@ -220,6 +220,9 @@ fn classify(err: &watcher::Error) -> ConnectionState {
 
 /// Forbidden will not heal by itself soon; retry rarely (RBAC may be granted later).
 const FORBIDDEN_RETRY: Duration = Duration::from_secs(120);
+/// kube's DefaultBackoff grows to 30 s; after an apiserver restart that would leave the model
+/// stale for up to half a minute, so the delay is capped (the jitter below the cap stays).
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
 
 fn spawn_scope<T>(client: Client, scope: WatchScope, epoch: u64, tx: mpsc::Sender<T>) -> AbortHandle
 where
@@ -288,7 +291,10 @@ where
             let delay = if forbidden {
                 FORBIDDEN_RETRY
             } else {
-                backoff.next().unwrap_or(Duration::from_secs(30))
+                backoff
+                    .next()
+                    .unwrap_or(MAX_RECONNECT_DELAY)
+                    .min(MAX_RECONNECT_DELAY)
             };
             tokio::time::sleep(delay).await;
         }
