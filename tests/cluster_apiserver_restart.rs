@@ -95,6 +95,7 @@ fn start(l: &Launch) -> u32 {
         .append(true)
         .open(log_file())
         .expect("open the apiserver log");
+    #[allow(clippy::zombie_processes)]
     let child = Command::new("setsid")
         .args(&l.argv)
         .env_clear()
@@ -106,7 +107,9 @@ fn start(l: &Launch) -> u32 {
         .spawn()
         .expect("spawn kube-apiserver");
     // `setsid` execs in place (the child is no process group leader): this is the apiserver.
+    // It must outlive this test process (the environment owns it), so it is never waited for.
     let pid = child.id();
+    std::mem::forget(child);
     std::fs::write(pid_file(), format!("{pid}\n")).expect("write the pid file");
     pid
 }
