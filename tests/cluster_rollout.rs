@@ -491,3 +491,94 @@ fn readonly_identity_is_refused_before_any_write() {
     );
     assert!(try_kubectl(["-n", ns.name(), "get", "deployment", "web"]).is_ok());
 }
+
+/// The headless entry points the lead wires into main.rs, with their exit codes.
+#[test]
+fn headless_rollout_commands_and_exit_codes() {
+    use berth::cluster::cli::{self, KubeArgs, RolloutArgs, RolloutCommand};
+    let _lock = apiserver_lock(false);
+    let ns = TestNamespace::new("cl-cli");
+    admin_pull_secret(ns.name(), "acr");
+    create(
+        ns.name(),
+        &deployment_json("web", &acr_image("web:1.0.18"), Some("acr"), 1),
+    );
+    let audit = Audit::new();
+    // SAFETY of set_var: this test binary reads BERTH_AUDIT_LOG only through the CLI below.
+    unsafe { std::env::set_var("BERTH_AUDIT_LOG", audit.log.path()) };
+    let kube = |kubeconfig: std::path::PathBuf| KubeArgs {
+        kubeconfig: Some(kubeconfig),
+        context: None,
+        namespace: Some(ns.name().to_owned()),
+        json: true,
+    };
+    let env = support::Env::get();
+    let run = |kubeconfig: std::path::PathBuf, command: RolloutCommand| {
+        rt().block_on(cli::run_rollout(RolloutArgs {
+            kube: kube(kubeconfig),
+            command,
+        }))
+    };
+    let status = |wait| RolloutCommand::Status {
+        deployment: "web".into(),
+        wait,
+        timeout: 180,
+    };
+    assert_eq!(run(env.kubeconfig(), status(true)), cli::EXIT_OK);
+    assert_eq!(
+        run(
+            env.kubeconfig_readonly(),
+            RolloutCommand::Restart {
+                deployment: "web".into(),
+                dry_run: false
+            }
+        ),
+        cli::EXIT_REFUSED
+    );
+    assert_eq!(
+        run(
+            env.kubeconfig(),
+            RolloutCommand::SetImage {
+                deployment: "web".into(),
+                container: "nope".into(),
+                tag: Some("1.0.19".into()),
+                digest: None,
+                image: None,
+                dry_run: false
+            }
+        ),
+        cli::EXIT_INVALID
+    );
+    assert_eq!(
+        run(
+            env.kubeconfig(),
+            RolloutCommand::SetImage {
+                deployment: "web".into(),
+                container: "app".into(),
+                tag: Some("0.0.0-missing".into()),
+                digest: None,
+                image: None,
+                dry_run: false
+            }
+        ),
+        cli::EXIT_OK
+    );
+    assert_eq!(run(env.kubeconfig(), status(true)), cli::EXIT_STUCK);
+    assert_eq!(
+        run(
+            env.kubeconfig(),
+            RolloutCommand::Status {
+                deployment: "missing".into(),
+                wait: false,
+                timeout: 30
+            }
+        ),
+        cli::EXIT_INVALID
+    );
+    let recs = audit.records();
+    let outcomes: Vec<&str> = recs
+        .iter()
+        .map(|r| r["outcome"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["refused", "failed", "ok"], "{recs:?}");
+}

@@ -301,3 +301,35 @@ where
     };
     tokio::spawn(task).abort_handle()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_secrets_get_one_scope_per_type() {
+        let s = scopes(Kind::SecretMeta, Some("ns"));
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].secret_type.as_deref(), Some(PULL_SECRET_TYPES[0]));
+        assert_eq!(s[1].namespace.as_deref(), Some("ns"));
+        assert_eq!(
+            scopes(Kind::Pod, None),
+            vec![WatchScope::new(Kind::Pod, None)]
+        );
+    }
+
+    #[test]
+    fn forbidden_is_told_apart_from_connection_trouble() {
+        let status = |code| {
+            Box::new(kube::core::Status {
+                code,
+                message: "nope".into(),
+                ..Default::default()
+            })
+        };
+        let e = watcher::Error::InitialListFailed(kube::Error::Api(status(403)));
+        assert!(matches!(classify(&e), ConnectionState::Forbidden { .. }));
+        let e = watcher::Error::WatchError(status(410));
+        assert!(matches!(classify(&e), ConnectionState::Reconnecting { .. }));
+    }
+}
