@@ -220,6 +220,9 @@ fn classify(err: &watcher::Error) -> ConnectionState {
 
 /// Forbidden will not heal by itself soon; retry rarely (RBAC may be granted later).
 const FORBIDDEN_RETRY: Duration = Duration::from_secs(120);
+/// kube's DefaultBackoff grows to 30 s; after an apiserver restart that would leave the model
+/// stale for up to half a minute, so the delay is capped (the jitter below the cap stays).
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
 
 fn spawn_scope<T>(client: Client, scope: WatchScope, epoch: u64, tx: mpsc::Sender<T>) -> AbortHandle
 where
@@ -288,10 +291,45 @@ where
             let delay = if forbidden {
                 FORBIDDEN_RETRY
             } else {
-                backoff.next().unwrap_or(Duration::from_secs(30))
+                backoff
+                    .next()
+                    .unwrap_or(MAX_RECONNECT_DELAY)
+                    .min(MAX_RECONNECT_DELAY)
             };
             tokio::time::sleep(delay).await;
         }
     };
     tokio::spawn(task).abort_handle()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_secrets_get_one_scope_per_type() {
+        let s = scopes(Kind::SecretMeta, Some("ns"));
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].secret_type.as_deref(), Some(PULL_SECRET_TYPES[0]));
+        assert_eq!(s[1].namespace.as_deref(), Some("ns"));
+        assert_eq!(
+            scopes(Kind::Pod, None),
+            vec![WatchScope::new(Kind::Pod, None)]
+        );
+    }
+
+    #[test]
+    fn forbidden_is_told_apart_from_connection_trouble() {
+        let status = |code| {
+            Box::new(kube::core::Status {
+                code,
+                message: "nope".into(),
+                ..Default::default()
+            })
+        };
+        let e = watcher::Error::InitialListFailed(kube::Error::Api(status(403)));
+        assert!(matches!(classify(&e), ConnectionState::Forbidden { .. }));
+        let e = watcher::Error::WatchError(status(410));
+        assert!(matches!(classify(&e), ConnectionState::Reconnecting { .. }));
+    }
 }
