@@ -1,0 +1,361 @@
+//! The UI's copy of the model, with the indexes drawing needs (pods of a ReplicaSet, events of an
+//! object, where a digest runs). Filled only by `update` from `Action::Cluster` /
+//! `Action::Registry`; when the cluster side ships its own `ClusterModel`, this store is the one
+//! place to switch.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::action::{ClusterObject, ClusterUpdate, ObjectKind, RegistryUpdate};
+use crate::cluster::model::{
+    DeploymentRow, EventRow, NamespaceRow, ObjectRef, PodRow, ReplicaSetRow, SecretMetaRow,
+    ServiceAccountRow,
+};
+use crate::registry::types::{RepositoryRow, TagRow};
+
+#[derive(Clone, Debug, Default)]
+pub struct ClusterStore {
+    pub namespaces: BTreeMap<String, NamespaceRow>,
+    pub deployments: BTreeMap<ObjectRef, DeploymentRow>,
+    pub replicasets: BTreeMap<ObjectRef, ReplicaSetRow>,
+    pub pods: BTreeMap<ObjectRef, PodRow>,
+    /// By event uid.
+    pub events: HashMap<String, EventRow>,
+    pub service_accounts: BTreeMap<ObjectRef, ServiceAccountRow>,
+    pub secrets: BTreeMap<ObjectRef, SecretMetaRow>,
+    /// Owner uid → owned objects.
+    rs_by_owner: HashMap<String, BTreeSet<ObjectRef>>,
+    pods_by_owner: HashMap<String, BTreeSet<ObjectRef>>,
+    /// Object uid → key, for walking owner references upwards.
+    rs_by_uid: HashMap<String, ObjectRef>,
+    deploy_by_uid: HashMap<String, ObjectRef>,
+    /// Involved object uid → event uids.
+    events_by_involved: HashMap<String, BTreeSet<String>>,
+    /// Image digest (`sha256:…`) → pods running it.
+    pods_by_digest: HashMap<String, BTreeSet<ObjectRef>>,
+}
+
+fn obj_ref(namespace: &str, name: &str) -> ObjectRef {
+    ObjectRef {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+    }
+}
+
+/// The digest of a resolved image id (`host/repo@sha256:…`, `docker-pullable://…@sha256:…`).
+pub fn digest_of(image_id: &str) -> Option<&str> {
+    image_id
+        .rfind("sha256:")
+        .map(|i| &image_id[i..])
+        .filter(|d| d.len() > "sha256:".len())
+}
+
+fn pod_digests(pod: &PodRow) -> impl Iterator<Item = &str> {
+    pod.containers
+        .iter()
+        .filter_map(|c| c.image_id.as_deref().and_then(digest_of))
+}
+
+impl ClusterStore {
+    pub fn apply(&mut self, update: ClusterUpdate) {
+        match update {
+            ClusterUpdate::Upsert(obj) => self.upsert(obj),
+            ClusterUpdate::Delete { kind, key } => self.delete(kind, &key),
+            ClusterUpdate::Resync { kind, objects } => {
+                self.clear(kind);
+                for o in objects {
+                    self.upsert(o);
+                }
+            }
+            ClusterUpdate::Connection(_)
+            | ClusterUpdate::Contexts { .. }
+            | ClusterUpdate::Namespace(_) => {}
+        }
+    }
+
+    pub fn clear(&mut self, kind: ObjectKind) {
+        match kind {
+            ObjectKind::Namespace => self.namespaces.clear(),
+            ObjectKind::Deployment => {
+                self.deployments.clear();
+                self.deploy_by_uid.clear();
+            }
+            ObjectKind::ReplicaSet => {
+                self.replicasets.clear();
+                self.rs_by_owner.clear();
+                self.rs_by_uid.clear();
+            }
+            ObjectKind::Pod => {
+                self.pods.clear();
+                self.pods_by_owner.clear();
+                self.pods_by_digest.clear();
+            }
+            ObjectKind::Event => {
+                self.events.clear();
+                self.events_by_involved.clear();
+            }
+            ObjectKind::ServiceAccount => self.service_accounts.clear(),
+            ObjectKind::Secret => self.secrets.clear(),
+        }
+    }
+
+    /// Forget everything (context switch).
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    pub fn upsert(&mut self, obj: ClusterObject) {
+        match obj {
+            ClusterObject::Namespace(n) => {
+                self.namespaces.insert(n.name.clone(), n);
+            }
+            ClusterObject::Deployment(d) => {
+                let key = obj_ref(&d.namespace, &d.name);
+                self.deploy_by_uid.insert(d.uid.clone(), key.clone());
+                self.deployments.insert(key, d);
+            }
+            ClusterObject::ReplicaSet(rs) => {
+                let key = obj_ref(&rs.namespace, &rs.name);
+                self.delete(ObjectKind::ReplicaSet, &key);
+                if let Some(owner) = &rs.owner_uid {
+                    self.rs_by_owner
+                        .entry(owner.clone())
+                        .or_default()
+                        .insert(key.clone());
+                }
+                self.rs_by_uid.insert(rs.uid.clone(), key.clone());
+                self.replicasets.insert(key, rs);
+            }
+            ClusterObject::Pod(p) => {
+                let key = obj_ref(&p.namespace, &p.name);
+                self.delete(ObjectKind::Pod, &key);
+                if let Some(owner) = &p.owner_uid {
+                    self.pods_by_owner
+                        .entry(owner.clone())
+                        .or_default()
+                        .insert(key.clone());
+                }
+                for d in pod_digests(&p) {
+                    self.pods_by_digest
+                        .entry(d.to_owned())
+                        .or_default()
+                        .insert(key.clone());
+                }
+                self.pods.insert(key, p);
+            }
+            ClusterObject::Event(e) => {
+                if let Some(old) = self.events.get(&e.uid)
+                    && old.involved_uid != e.involved_uid
+                {
+                    let old_inv = old.involved_uid.clone();
+                    remove_from(&mut self.events_by_involved, &old_inv, &e.uid);
+                }
+                self.events_by_involved
+                    .entry(e.involved_uid.clone())
+                    .or_default()
+                    .insert(e.uid.clone());
+                self.events.insert(e.uid.clone(), e);
+            }
+            ClusterObject::ServiceAccount(sa) => {
+                self.service_accounts
+                    .insert(obj_ref(&sa.namespace, &sa.name), sa);
+            }
+            ClusterObject::Secret(s) => {
+                self.secrets.insert(obj_ref(&s.namespace, &s.name), s);
+            }
+        }
+    }
+
+    pub fn delete(&mut self, kind: ObjectKind, key: &ObjectRef) {
+        match kind {
+            ObjectKind::Namespace => {
+                self.namespaces.remove(&key.name);
+            }
+            ObjectKind::Deployment => {
+                if let Some(d) = self.deployments.remove(key) {
+                    self.deploy_by_uid.remove(&d.uid);
+                }
+            }
+            ObjectKind::ReplicaSet => {
+                if let Some(rs) = self.replicasets.remove(key) {
+                    if let Some(owner) = &rs.owner_uid {
+                        remove_from(&mut self.rs_by_owner, owner, key);
+                    }
+                    self.rs_by_uid.remove(&rs.uid);
+                }
+            }
+            ObjectKind::Pod => {
+                if let Some(p) = self.pods.remove(key) {
+                    if let Some(owner) = &p.owner_uid {
+                        remove_from(&mut self.pods_by_owner, owner, key);
+                    }
+                    for d in pod_digests(&p) {
+                        remove_from(&mut self.pods_by_digest, d, key);
+                    }
+                }
+            }
+            ObjectKind::Event => {
+                if let Some(e) = self.events.remove(&key.name) {
+                    remove_from(&mut self.events_by_involved, &e.involved_uid, &e.uid);
+                }
+            }
+            ObjectKind::ServiceAccount => {
+                self.service_accounts.remove(key);
+            }
+            ObjectKind::Secret => {
+                self.secrets.remove(key);
+            }
+        }
+    }
+
+    /// Deployments of one namespace, by name.
+    pub fn deployments_in<'a>(&'a self, ns: &'a str) -> impl Iterator<Item = &'a DeploymentRow> {
+        self.deployments
+            .range(obj_ref(ns, "")..)
+            .take_while(move |(k, _)| k.namespace == ns)
+            .map(|(_, d)| d)
+    }
+
+    /// ReplicaSets owned by a deployment, newest revision first.
+    pub fn replicasets_of(&self, deployment_uid: &str) -> Vec<&ReplicaSetRow> {
+        let mut v: Vec<&ReplicaSetRow> = self
+            .rs_by_owner
+            .get(deployment_uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.replicasets.get(k))
+            .collect();
+        v.sort_by(|a, b| b.revision.cmp(&a.revision).then(a.name.cmp(&b.name)));
+        v
+    }
+
+    /// Pods owned by a ReplicaSet, by name.
+    pub fn pods_of_rs<'a>(&'a self, rs_uid: &str) -> impl Iterator<Item = &'a PodRow> + 'a {
+        self.pods_by_owner
+            .get(rs_uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.pods.get(k))
+    }
+
+    /// Pods of a deployment: newest ReplicaSet's first, then by name.
+    pub fn pods_of_deployment(&self, deployment_uid: &str) -> Vec<&PodRow> {
+        self.replicasets_of(deployment_uid)
+            .into_iter()
+            .flat_map(|rs| self.pods_of_rs(&rs.uid))
+            .collect()
+    }
+
+    /// The deployment that owns a pod (through its ReplicaSet).
+    pub fn deployment_of_pod(&self, pod: &PodRow) -> Option<&DeploymentRow> {
+        let rs = self
+            .replicasets
+            .get(self.rs_by_uid.get(pod.owner_uid.as_ref()?)?)?;
+        self.deployments
+            .get(self.deploy_by_uid.get(rs.owner_uid.as_ref()?)?)
+    }
+
+    pub fn events_of(&self, uid: &str) -> impl Iterator<Item = &EventRow> {
+        self.events_by_involved
+            .get(uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|u| self.events.get(u))
+    }
+
+    /// Where a digest runs: `namespace/deployment` (or the pod name for bare pods) → pod count.
+    pub fn where_running(&self, digest: &str) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for key in self.pods_by_digest.get(digest).into_iter().flatten() {
+            let Some(pod) = self.pods.get(key) else {
+                continue;
+            };
+            let name = match self.deployment_of_pod(pod) {
+                Some(d) => format!("{}/{}", d.namespace, d.name),
+                None => format!("{}/{}", pod.namespace, pod.name),
+            };
+            *out.entry(name).or_insert(0) += 1;
+        }
+        out
+    }
+
+    pub fn is_running(&self, digest: &str) -> bool {
+        self.pods_by_digest
+            .get(digest)
+            .is_some_and(|s| !s.is_empty())
+    }
+}
+
+fn remove_from<K, V>(map: &mut HashMap<K, BTreeSet<V>>, key: &str, value: &V)
+where
+    K: std::borrow::Borrow<str> + std::hash::Hash + Eq,
+    V: Ord,
+{
+    if let Some(set) = map.get_mut(key) {
+        set.remove(value);
+        if set.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RegistryStore {
+    /// Login server host of the registry in use.
+    pub registry: String,
+    pub repositories: Vec<RepositoryRow>,
+    /// Tags per repository, newest first; absent until loaded.
+    pub tags: HashMap<String, Vec<TagRow>>,
+}
+
+/// Newest first: by `updated` (or `created`), then by name descending so that `1.0.10` and
+/// `1.0.9` pushed in the same second still come out in a stable order.
+pub fn sort_tags(tags: &mut [TagRow]) {
+    tags.sort_by(|a, b| {
+        let ta = a.updated.or(a.created);
+        let tb = b.updated.or(b.created);
+        tb.cmp(&ta).then_with(|| b.name.cmp(&a.name))
+    });
+}
+
+impl RegistryStore {
+    pub fn apply(&mut self, update: RegistryUpdate) {
+        match update {
+            RegistryUpdate::Repositories {
+                registry,
+                mut repositories,
+            } => {
+                if registry != self.registry {
+                    self.tags.clear();
+                }
+                self.registry = registry;
+                repositories.sort_by(|a, b| a.name.cmp(&b.name));
+                self.repositories = repositories;
+            }
+            RegistryUpdate::Tags {
+                repository,
+                mut tags,
+            } => {
+                sort_tags(&mut tags);
+                self.tags.insert(repository, tags);
+            }
+            RegistryUpdate::Tag(tag) => {
+                let list = self.tags.entry(tag.repository.clone()).or_default();
+                match list.iter_mut().find(|t| t.name == tag.name) {
+                    Some(t) => *t = tag,
+                    None => list.push(tag),
+                }
+                sort_tags(list);
+            }
+            RegistryUpdate::TagDeleted { repository, tag } => {
+                if let Some(list) = self.tags.get_mut(&repository) {
+                    list.retain(|t| t.name != tag);
+                }
+            }
+            RegistryUpdate::Connection(_) | RegistryUpdate::SlotInUse(_) => {}
+        }
+    }
+
+    pub fn tags_of(&self, repository: &str) -> Option<&[TagRow]> {
+        self.tags.get(repository).map(Vec::as_slice)
+    }
+}

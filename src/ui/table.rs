@@ -1,0 +1,227 @@
+//! A small table painter: columns with a minimum, a maximum and a priority (low-priority columns
+//! go first when the pane is narrow), cells cut with `…`, and only the rows handed in are drawn —
+//! callers pass the visible window, never the whole list.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+
+use super::text::{fit, fit_left, width};
+
+#[derive(Clone, Copy, Debug)]
+pub struct Col {
+    pub title: &'static str,
+    pub min: u16,
+    /// `u16::MAX` = takes what is left (shared with the other flexible columns).
+    pub max: u16,
+    /// 0 is kept longest; higher numbers are dropped first when space runs out.
+    pub prio: u8,
+    pub right: bool,
+    /// Cut from the left (`…tail`) instead of the right.
+    pub keep_tail: bool,
+}
+
+impl Col {
+    pub const fn new(title: &'static str, min: u16, max: u16, prio: u8) -> Self {
+        Self {
+            title,
+            min,
+            max,
+            prio,
+            right: false,
+            keep_tail: false,
+        }
+    }
+
+    pub const fn flex(title: &'static str, min: u16, prio: u8) -> Self {
+        Self::new(title, min, u16::MAX, prio)
+    }
+
+    pub const fn right(mut self) -> Self {
+        self.right = true;
+        self
+    }
+
+    pub const fn tail(mut self) -> Self {
+        self.keep_tail = true;
+        self
+    }
+}
+
+/// One cell: text and style.
+pub type Cell = (String, Style);
+
+/// Column widths for `total` columns of space (0 = column hidden), one space between columns.
+pub fn widths(cols: &[Col], total: u16) -> Vec<u16> {
+    let mut shown: Vec<bool> = vec![true; cols.len()];
+    let need = |shown: &[bool]| -> u32 {
+        let n = shown.iter().filter(|s| **s).count() as u32;
+        cols.iter()
+            .zip(shown)
+            .filter(|(_, s)| **s)
+            .map(|(c, _)| c.min as u32)
+            .sum::<u32>()
+            + n.saturating_sub(1)
+    };
+    while need(&shown) > total as u32 {
+        // Drop the visible column with the highest prio number (the rightmost among equals).
+        let Some(drop) = (0..cols.len())
+            .filter(|i| shown[*i])
+            .max_by_key(|i| (cols[*i].prio, *i))
+        else {
+            break;
+        };
+        if shown.iter().filter(|s| **s).count() == 1 {
+            break;
+        }
+        shown[drop] = false;
+    }
+    let mut w: Vec<u16> = cols
+        .iter()
+        .zip(&shown)
+        .map(|(c, s)| if *s { c.min } else { 0 })
+        .collect();
+    let mut left = (total as u32).saturating_sub(need(&shown));
+    // Bounded columns grow to their max first, in priority order; flexible ones share the rest.
+    let mut order: Vec<usize> = (0..cols.len()).filter(|i| shown[*i]).collect();
+    order.sort_by_key(|i| cols[*i].prio);
+    for &i in &order {
+        if cols[i].max != u16::MAX && left > 0 {
+            let grow = ((cols[i].max - cols[i].min) as u32).min(left);
+            w[i] += grow as u16;
+            left -= grow;
+        }
+    }
+    let flex: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|i| cols[*i].max == u16::MAX)
+        .collect();
+    if !flex.is_empty() {
+        let each = left / flex.len() as u32;
+        let mut extra = left % flex.len() as u32;
+        for &i in &flex {
+            let mut g = each;
+            if extra > 0 {
+                g += 1;
+                extra -= 1;
+            }
+            w[i] += g as u16;
+        }
+    }
+    if let Some(total_w) = Some(w.iter().map(|x| *x as u32).sum::<u32>())
+        && total_w > total as u32
+        && let Some(last) = w.iter().rposition(|x| *x > 0)
+    {
+        // Only one column left and it does not fit: cut it to the space there is.
+        w[last] = w[last].saturating_sub((total_w - total as u32) as u16);
+    }
+    w
+}
+
+fn put(buf: &mut Buffer, x: u16, y: u16, w: u16, col: &Col, cell: &Cell) {
+    if w == 0 {
+        return;
+    }
+    let text = if col.keep_tail {
+        fit_left(&cell.0, w as usize)
+    } else {
+        fit(&cell.0, w as usize)
+    };
+    let tw = width(&text) as u16;
+    let x = if col.right {
+        x + w.saturating_sub(tw)
+    } else {
+        x
+    };
+    buf.set_stringn(x, y, &text, w as usize, cell.1);
+}
+
+/// Paint a header row (if `header`) and `rows` into `area`; `selected` is an index into `rows`.
+pub fn draw(
+    buf: &mut Buffer,
+    area: Rect,
+    cols: &[Col],
+    header: Option<Style>,
+    rows: &[Vec<Cell>],
+    selected: Option<(usize, Style)>,
+) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let w = widths(cols, area.width);
+    let mut y = area.y;
+    if let Some(hs) = header {
+        let mut x = area.x;
+        for (c, cw) in cols.iter().zip(&w) {
+            if *cw == 0 {
+                continue;
+            }
+            put(buf, x, y, *cw, c, &(c.title.to_owned(), hs));
+            x += cw + 1;
+        }
+        y += 1;
+    }
+    for (i, row) in rows.iter().enumerate() {
+        if y >= area.bottom() {
+            break;
+        }
+        let line = Rect::new(area.x, y, area.width, 1);
+        let mut x = area.x;
+        for ((c, cw), cell) in cols.iter().zip(&w).zip(row) {
+            if *cw == 0 {
+                continue;
+            }
+            put(buf, x, y, *cw, c, cell);
+            x += cw + 1;
+        }
+        if let Some((sel, style)) = selected
+            && sel == i
+        {
+            buf.set_style(line, style);
+        }
+        y += 1;
+    }
+}
+
+/// First visible row for a list of `len` rows in `height` lines with the cursor at `selected`,
+/// starting from the remembered `offset` (kept when it already shows the cursor).
+pub fn window(selected: usize, offset: usize, len: usize, height: usize) -> usize {
+    if height == 0 || len <= height {
+        return 0;
+    }
+    let mut start = offset.min(len - height);
+    if selected < start {
+        start = selected;
+    } else if selected >= start + height {
+        start = selected + 1 - height;
+    }
+    start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_drops_low_priority_columns() {
+        let cols = [
+            Col::flex("NAME", 8, 0),
+            Col::new("AGE", 4, 4, 1),
+            Col::new("NODE", 10, 20, 3),
+        ];
+        assert_eq!(widths(&cols, 40), vec![14, 4, 20]);
+        assert_eq!(widths(&cols, 20), vec![15, 4, 0]);
+        assert_eq!(widths(&cols, 6), vec![6, 0, 0]);
+    }
+
+    #[test]
+    fn window_follows_cursor() {
+        assert_eq!(window(0, 0, 100, 10), 0);
+        assert_eq!(window(15, 0, 100, 10), 6);
+        assert_eq!(window(15, 10, 100, 10), 10);
+        assert_eq!(window(3, 10, 100, 10), 3);
+        assert_eq!(window(99, 95, 100, 10), 90);
+        assert_eq!(window(5, 0, 8, 10), 0);
+    }
+}

@@ -1,0 +1,110 @@
+//! Text fitting and formatting: display widths, truncation with `…`, ages, short digests.
+
+use jiff::Timestamp;
+use unicode_width::UnicodeWidthChar;
+
+pub fn width(s: &str) -> usize {
+    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+/// `s` cut to at most `max` columns, ending in `…` when cut.
+pub fn fit(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_owned();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw > max - 1 {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// Like [`fit`] but keeps the end (`…ghijk`): for image references and names whose tail says most.
+pub fn fit_left(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_owned();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut tail: Vec<char> = Vec::new();
+    let mut w = 0;
+    for c in s.chars().rev() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw > max - 1 {
+            break;
+        }
+        tail.push(c);
+        w += cw;
+    }
+    std::iter::once('…').chain(tail.into_iter().rev()).collect()
+}
+
+/// kubectl-style age: `42s`, `5m`, `3h`, `12d`, `2y`; `-` when unknown.
+pub fn age(now: Timestamp, then: Option<Timestamp>) -> String {
+    let Some(then) = then else {
+        return "-".to_owned();
+    };
+    let secs = now.duration_since(then).as_secs().max(0);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 48 * 3600 => format!("{}h", s / 3600),
+        s if s < 730 * 86400 => format!("{}d", s / 86400),
+        s => format!("{}y", s / (365 * 86400)),
+    }
+}
+
+/// `sha256:0123456789ab…` → `0123456789ab` (12 hex digits, as `docker images` shows).
+pub fn short_digest(d: &str) -> String {
+    let hex = d.strip_prefix("sha256:").unwrap_or(d);
+    hex.chars().take(12).collect()
+}
+
+/// The registry host dropped from an image reference when it is the registry on screen.
+pub fn short_image<'a>(image: &'a str, registry: &str) -> &'a str {
+    if registry.is_empty() {
+        return image;
+    }
+    image
+        .strip_prefix(registry)
+        .and_then(|s| s.strip_prefix('/'))
+        .unwrap_or(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fitting() {
+        assert_eq!(fit("abcdef", 6), "abcdef");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abcdef", 1), "…");
+        assert_eq!(fit("abcdef", 0), "");
+        assert_eq!(fit_left("abcdef", 4), "…def");
+        assert_eq!(fit("日本語", 4), "日…");
+    }
+
+    #[test]
+    fn ages() {
+        let now: Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
+        let ago = |s: i64| Some(now - jiff::SignedDuration::from_secs(s));
+        assert_eq!(age(now, ago(5)), "5s");
+        assert_eq!(age(now, ago(600)), "10m");
+        assert_eq!(age(now, ago(3 * 3600)), "3h");
+        assert_eq!(age(now, ago(3 * 86400)), "3d");
+        assert_eq!(age(now, None), "-");
+        assert_eq!(age(now, ago(-30)), "0s");
+    }
+}
