@@ -12,7 +12,9 @@ use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
-    #[error("cannot write the audit log {path}: {source} (set `audit_log` in config.toml or BERTH_AUDIT_LOG to a writable file)")]
+    #[error(
+        "cannot write the audit log {path}: {source} (set `audit_log` in config.toml or BERTH_AUDIT_LOG to a writable file)"
+    )]
     Write {
         path: PathBuf,
         source: std::io::Error,

@@ -1531,7 +1531,10 @@ pub fn palette_suggestions(state: &State, typed: &str) -> Vec<Suggestion> {
     let mut out = Vec::new();
     let mut names = |prefix: &str, detail: &str, items: &mut dyn Iterator<Item = &str>| {
         if word == prefix || (arg.is_empty() && !word.is_empty() && prefix.starts_with(word)) {
-            for n in items.filter(|n| view::matches(arg, n)) {
+            // Names that start with what is typed come before names that merely contain it.
+            let mut hits: Vec<&str> = items.filter(|n| view::matches(arg, n)).collect();
+            hits.sort_by_key(|n| !n.starts_with(arg));
+            for n in hits {
                 out.push(Suggestion {
                     text: format!("{prefix} {n}"),
                     detail: detail.to_owned(),

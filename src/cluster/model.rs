@@ -33,11 +33,16 @@ pub enum RolloutState {
     /// The controller has not yet observed the latest generation.
     Pending,
     /// Updating: counts are moving towards desired.
-    Progressing { message: String },
+    Progressing {
+        message: String,
+    },
     /// All replicas updated, ready and available; the old ReplicaSets are scaled to 0.
     Complete,
     /// ProgressDeadlineExceeded, or pods of the new revision cannot start (e.g. ImagePullBackOff).
-    Stuck { reason: String, message: String },
+    Stuck {
+        reason: String,
+        message: String,
+    },
     Paused,
 }
 

@@ -63,7 +63,7 @@ impl ScreenLayout {
         let top_h = main_h - events_h;
         let events = Rect::new(0, top_h, width, events_h);
 
-        let left_w = (width * 38 / 100).clamp(26, 52);
+        let left_w = (width * 36 / 100).clamp(26, 52);
         let right_w = width - left_w;
         let repos_h = (top_h / 3).max(4);
         let repositories = Rect::new(0, 0, left_w, repos_h);

@@ -98,15 +98,18 @@ fn repositories(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
     } else {
         state.registry.registry.clone()
     };
+    let right = count_label(list.len(), &nav.filter, "");
+    // The host gives way to the count when the box is narrow, visibly cut.
+    let room = (outer.width as usize).saturating_sub(super::text::width(&right) + 16);
     let title = vec![
         Span::raw(" Registry "),
-        Span::styled(format!("{host} "), theme.dim),
+        Span::styled(format!("{} ", fit(&host, room)), theme.dim),
     ];
     let block = pane_box(
         theme,
         state.focus == Focus::Repositories,
         title,
-        Some(count_label(list.len(), &nav.filter, "")),
+        Some(right),
         None,
     );
     block.render(outer, buf);
@@ -179,7 +182,8 @@ fn where_label(state: &State, digest: Option<&str>) -> String {
     let Some(d) = digest else {
         return String::new();
     };
-    let places = state.cluster.where_running(d);
+    let mut places: Vec<(String, usize)> = state.cluster.where_running(d).into_iter().collect();
+    places.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     places
         .iter()
         .map(|(k, n)| format!("{k}×{n}"))
@@ -233,10 +237,10 @@ fn tags(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
     let cols = [
         Col::new("", 1, 1, 0),
         Col::flex("TAG", 7, 0),
-        Col::new("DIGEST", 7, 12, 2),
-        Col::new("AGE", 3, 4, 1).right(),
-        Col::new("PLATFORMS", 5, 13, 3),
-        Col::flex("RUNNING IN", 8, 4),
+        Col::new("DIGEST", 7, 12, 2).clip(),
+        Col::new("AGE", 4, 4, 1).right(),
+        Col::new("ARCH", 5, 13, 3),
+        Col::flex("WHERE", 8, 4).greedy(),
     ];
     let inner_rows = area.height.saturating_sub(1) as usize;
     if list.is_empty() {
@@ -369,7 +373,7 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
         Col::new("READY", 5, 5, 0).right(),
         Col::new("AVAIL", 5, 5, 3).right(),
         Col::new("STATE", 8, 11, 1),
-        Col::flex("IMAGE", 10, 4).tail(),
+        Col::flex("IMAGE", 10, 4).tail().greedy(),
     ];
     let h = area.height.saturating_sub(1) as usize;
     let start = table::window(nav.selected, nav.offset, list.len(), h);
@@ -437,8 +441,8 @@ fn replicasets(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
         Col::new("REV", 3, 4, 0).right(),
         Col::flex("NAME", 10, 1),
         Col::new("READY", 5, 7, 0).right(),
-        Col::new("AGE", 3, 4, 2).right(),
-        Col::flex("IMAGE", 10, 3).tail(),
+        Col::new("AGE", 4, 4, 2).right(),
+        Col::flex("IMAGE", 10, 3).tail().greedy(),
     ];
     let h = area.height.saturating_sub(1) as usize;
     let reg = &state.registry.registry;
@@ -534,13 +538,13 @@ fn pods(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
         return;
     }
     let cols = [
-        Col::flex("NAME", 12, 0),
+        Col::flex("NAME", 16, 0),
         Col::new("READY", 5, 5, 2).right(),
         Col::new("STATUS", 9, 26, 0),
-        Col::new("RESTARTS", 3, 8, 3).right(),
-        Col::new("NODE", 6, 16, 5),
-        Col::new("AGE", 3, 4, 1).right(),
-        Col::new("DIGEST", 7, 12, 4),
+        Col::new("RESTARTS", 8, 8, 3).right(),
+        Col::new("NODE", 6, 34, 5).tail(),
+        Col::new("AGE", 4, 4, 1).right(),
+        Col::new("DIGEST", 7, 12, 4).clip(),
     ];
     let h = area.height.saturating_sub(1) as usize;
     let start = table::window(nav.selected, nav.offset, list.len(), h);
@@ -632,12 +636,14 @@ pub fn events(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buf
         empty(buf, area, &msg, theme.dim);
         return;
     }
+    // Narrow screens give the message the room; the object name keeps its unique tail.
+    let object_max = if area.width >= 100 { 34 } else { 16 };
     let cols = [
-        Col::new("AGE", 3, 4, 0).right(),
+        Col::new("AGE", 4, 4, 0).right(),
         Col::new("", 1, 1, 0),
-        Col::new("OBJECT", 10, 32, 2),
+        Col::new("OBJECT", 10, object_max, 2).tail(),
         Col::new("REASON", 8, 18, 1),
-        Col::flex("MESSAGE", 10, 0),
+        Col::flex("MESSAGE", 10, 0).greedy(),
     ];
     let visible = &items[start..end];
     // Newest at the bottom: pad at the top when there are fewer rows than lines.

@@ -19,6 +19,10 @@ pub struct Col {
     pub right: bool,
     /// Cut from the left (`…tail`) instead of the right.
     pub keep_tail: bool,
+    /// Cut without `…` (digests: a shorter prefix is still a prefix).
+    pub clip: bool,
+    /// Grows only after every other column has its content width (messages, images).
+    pub greedy: bool,
 }
 
 impl Col {
@@ -30,6 +34,8 @@ impl Col {
             prio,
             right: false,
             keep_tail: false,
+            clip: false,
+            greedy: false,
         }
     }
 
@@ -39,6 +45,16 @@ impl Col {
 
     pub const fn right(mut self) -> Self {
         self.right = true;
+        self
+    }
+
+    pub const fn greedy(mut self) -> Self {
+        self.greedy = true;
+        self
+    }
+
+    pub const fn clip(mut self) -> Self {
+        self.clip = true;
         self
     }
 
@@ -52,7 +68,9 @@ impl Col {
 pub type Cell = (String, Style);
 
 /// Column widths for `total` columns of space (0 = column hidden), one space between columns.
-pub fn widths(cols: &[Col], total: u16) -> Vec<u16> {
+/// `want[i]` is the widest content of column `i` among the rows on screen: bounded columns grow
+/// towards it (never past `max`) in priority order, and flexible columns share what is left.
+pub fn widths(cols: &[Col], total: u16, want: &[u16]) -> Vec<u16> {
     let mut shown: Vec<bool> = vec![true; cols.len()];
     let need = |shown: &[bool]| -> u32 {
         let n = shown.iter().filter(|s| **s).count() as u32;
@@ -63,7 +81,7 @@ pub fn widths(cols: &[Col], total: u16) -> Vec<u16> {
             .sum::<u32>()
             + n.saturating_sub(1)
     };
-    while need(&shown) > total as u32 {
+    while need(&shown) > total as u32 && shown.iter().filter(|s| **s).count() > 1 {
         // Drop the visible column with the highest prio number (the rightmost among equals).
         let Some(drop) = (0..cols.len())
             .filter(|i| shown[*i])
@@ -71,9 +89,6 @@ pub fn widths(cols: &[Col], total: u16) -> Vec<u16> {
         else {
             break;
         };
-        if shown.iter().filter(|s| **s).count() == 1 {
-            break;
-        }
         shown[drop] = false;
     }
     let mut w: Vec<u16> = cols
@@ -82,15 +97,17 @@ pub fn widths(cols: &[Col], total: u16) -> Vec<u16> {
         .map(|(c, s)| if *s { c.min } else { 0 })
         .collect();
     let mut left = (total as u32).saturating_sub(need(&shown));
-    // Bounded columns grow to their max first, in priority order; flexible ones share the rest.
     let mut order: Vec<usize> = (0..cols.len()).filter(|i| shown[*i]).collect();
-    order.sort_by_key(|i| cols[*i].prio);
+    order.sort_by_key(|i| (cols[*i].greedy, cols[*i].prio));
     for &i in &order {
-        if cols[i].max != u16::MAX && left > 0 {
-            let grow = ((cols[i].max - cols[i].min) as u32).min(left);
-            w[i] += grow as u16;
-            left -= grow;
-        }
+        let desired = want
+            .get(i)
+            .copied()
+            .unwrap_or(0)
+            .clamp(cols[i].min, cols[i].max);
+        let grow = ((desired - w[i]) as u32).min(left);
+        w[i] += grow as u16;
+        left -= grow;
     }
     let flex: Vec<usize> = order
         .iter()
@@ -109,8 +126,8 @@ pub fn widths(cols: &[Col], total: u16) -> Vec<u16> {
             w[i] += g as u16;
         }
     }
-    if let Some(total_w) = Some(w.iter().map(|x| *x as u32).sum::<u32>())
-        && total_w > total as u32
+    let total_w = w.iter().map(|x| *x as u32).sum::<u32>();
+    if total_w > total as u32
         && let Some(last) = w.iter().rposition(|x| *x > 0)
     {
         // Only one column left and it does not fit: cut it to the space there is.
@@ -123,7 +140,9 @@ fn put(buf: &mut Buffer, x: u16, y: u16, w: u16, col: &Col, cell: &Cell) {
     if w == 0 {
         return;
     }
-    let text = if col.keep_tail {
+    let text = if col.clip {
+        cell.0.chars().take(w as usize).collect()
+    } else if col.keep_tail {
         fit_left(&cell.0, w as usize)
     } else {
         fit(&cell.0, w as usize)
@@ -149,7 +168,22 @@ pub fn draw(
     if area.width == 0 || area.height == 0 {
         return;
     }
-    let w = widths(cols, area.width);
+    let mut want: Vec<u16> = cols
+        .iter()
+        .map(|c| {
+            if header.is_some() {
+                width(c.title) as u16
+            } else {
+                0
+            }
+        })
+        .collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate().take(want.len()) {
+            want[i] = want[i].max(width(&cell.0).min(u16::MAX as usize) as u16);
+        }
+    }
+    let w = widths(cols, area.width, &want);
     let mut y = area.y;
     if let Some(hs) = header {
         let mut x = area.x;
@@ -210,9 +244,13 @@ mod tests {
             Col::new("AGE", 4, 4, 1),
             Col::new("NODE", 10, 20, 3),
         ];
-        assert_eq!(widths(&cols, 40), vec![14, 4, 20]);
-        assert_eq!(widths(&cols, 20), vec![15, 4, 0]);
-        assert_eq!(widths(&cols, 6), vec![6, 0, 0]);
+        // Content decides how far bounded columns grow; the flexible one takes the rest.
+        assert_eq!(widths(&cols, 40, &[5, 3, 12]), vec![22, 4, 12]);
+        let greedy = [Col::flex("MSG", 8, 0).greedy(), Col::new("OBJ", 4, 30, 2)];
+        assert_eq!(widths(&greedy, 40, &[80, 20]), vec![19, 20]);
+        assert_eq!(widths(&cols, 40, &[5, 3, 30]), vec![14, 4, 20]);
+        assert_eq!(widths(&cols, 20, &[0, 0, 0]), vec![15, 4, 0]);
+        assert_eq!(widths(&cols, 6, &[0, 0, 0]), vec![6, 0, 0]);
     }
 
     #[test]
