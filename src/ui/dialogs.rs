@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
 use super::layout::ScreenLayout;
 use super::panes::spinner;
-use super::text::{fit, width};
+use super::text::{fit, fit_middle, width};
 use super::theme::Theme;
 use crate::app::action::{Level, StepStatus};
 use crate::app::keymap::{Command, Keymap, Layer};
@@ -174,42 +174,92 @@ pub fn dialogs(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
 }
 
 fn help(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let layer = state.focus.layer();
     let km = &state.keymap;
-    let mut lines: Vec<Line<'_>> = Vec::new();
-    let section = |title: String, layer: Layer, lines: &mut Vec<Line<'_>>| {
-        let bindings: Vec<_> = km.layer(layer).collect();
-        if bindings.is_empty() {
-            return;
+    // (title, [(keys, description, refusal)]) for the focused pane, then the global keys.
+    let section = |title: String, layer: Layer| {
+        let entries: Vec<(String, &'static str, Option<String>)> = km
+            .layer(layer)
+            .map(|b| {
+                (
+                    Keymap::keys_label(&b.keys),
+                    b.command.describe(),
+                    crate::app::update::refusal(state, b.command),
+                )
+            })
+            .collect();
+        (title, entries)
+    };
+    let sections = [
+        section(format!("{} pane", state.focus.title()), state.focus.layer()),
+        section("everywhere".to_owned(), Layer::Global),
+    ];
+    let render_section = |(title, entries): &(String, Vec<(String, &str, Option<String>)>),
+                          col_w: usize,
+                          key_w: usize|
+     -> Vec<Line<'static>> {
+        let mut lines = vec![Line::from(Span::styled(title.clone(), theme.header))];
+        for (keys, desc, why) in entries {
+            let desc_w = col_w.saturating_sub(key_w + 2);
+            let mut spans = vec![Span::styled(
+                format!("  {:<key_w$}", fit(keys, key_w - 1)),
+                theme.accent,
+            )];
+            match why {
+                Some(why) => spans.push(Span::styled(
+                    fit(&format!("{desc} ✗ {why}"), desc_w),
+                    theme
+                        .key_disabled
+                        .remove_modifier(ratatui::style::Modifier::CROSSED_OUT),
+                )),
+                None => spans.push(Span::styled(fit(desc, desc_w), theme.text)),
+            }
+            lines.push(Line::from(spans));
         }
-        lines.push(Line::from(Span::styled(title, theme.header)));
-        for b in bindings {
-            let keys = Keymap::keys_label(&b.keys);
-            let mut spans = vec![
-                Span::styled(format!("  {keys:<18}"), theme.accent),
-                Span::styled(b.command.describe().to_owned(), theme.text),
-            ];
-            if let Some(why) = crate::app::update::refusal(state, b.command) {
-                spans.push(Span::styled(format!("  ✗ {why}"), theme.warning));
+        lines
+    };
+    let footer = "palette: :ns NAME · :ctx NAME · :repo NAME · any command name";
+    let one_col: usize = sections.iter().map(|(_, e)| e.len() + 2).sum::<usize>() + 1;
+    let max_h = area.height.saturating_sub(2) as usize;
+    let w = area.width.saturating_sub(4).min(76);
+    let inner = w.saturating_sub(2) as usize;
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    if one_col + 2 <= max_h {
+        for sec in &sections {
+            if sec.1.is_empty() {
+                continue;
+            }
+            lines.extend(render_section(sec, inner, 18));
+            lines.push(Line::raw(""));
+        }
+    } else {
+        // Short screen: the pane's keys on the left, the global keys on the right.
+        let col_w = inner.saturating_sub(1) / 2;
+        let left = render_section(&sections[0], col_w, 12);
+        let right = render_section(&sections[1], col_w, 12);
+        for i in 0..left.len().max(right.len()) {
+            let mut spans: Vec<Span<'_>> = Vec::new();
+            let l = left.get(i).cloned().unwrap_or_default();
+            let lw = l.width();
+            spans.extend(l.spans);
+            spans.push(Span::raw(" ".repeat(col_w.saturating_sub(lw) + 1)));
+            if let Some(r) = right.get(i) {
+                spans.extend(r.spans.clone());
             }
             lines.push(Line::from(spans));
         }
         lines.push(Line::raw(""));
-    };
-    section(format!("{} pane", state.focus.title()), layer, &mut lines);
-    section("everywhere".to_owned(), Layer::Global, &mut lines);
-    lines.push(Line::from(Span::styled(
-        "palette: :ns NAME · :ctx NAME · :repo NAME · any command name",
-        theme.dim,
-    )));
-    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let rect = centered(area, 72, h);
+    }
+    lines.push(Line::from(Span::styled(fit(footer, inner), theme.dim)));
+    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(1));
+    let rect = centered(area, w, h);
     Clear.render(rect, buf);
     Paragraph::new(lines)
         .block(
-            dialog_block(Line::from(" Keys "), theme.dialog_border).title_bottom(
-                Line::from(Span::styled(" any key closes ", theme.dim)).right_aligned(),
-            ),
+            dialog_block(
+                Line::from(Span::styled(" Keys ", theme.title_focused)),
+                theme.dialog_border,
+            )
+            .title_bottom(Line::from(Span::styled(" any key closes ", theme.dim)).right_aligned()),
         )
         .render(rect, buf);
 }
@@ -278,7 +328,7 @@ fn palette(
 }
 
 fn prompt(theme: &Theme, area: Rect, buf: &mut Buffer, p: &Prompt) {
-    let w = (area.width * 2 / 3).clamp(40, 76).min(area.width);
+    let w = area.width.saturating_sub(8).clamp(40, 76).min(area.width);
     let inner = w as usize - 4;
     let mut lines = vec![
         Line::from(Span::styled(fit(&p.help, inner), theme.dim)),
@@ -332,40 +382,35 @@ fn confirm(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, c: &Confi
         .unwrap_or(0);
     let mut lines: Vec<Line<'_>> = Vec::new();
     for ch in &c.changes {
-        let mut spans = vec![Span::styled(
-            format!("{:>label_w$}  ", ch.label),
-            theme.header,
-        )];
         let room = inner.saturating_sub(label_w + 2);
+        let label = Span::styled(format!("{:>label_w$}  ", ch.label), theme.header);
         match &ch.old {
-            Some(old) => {
-                // Split the room between old and new; new matters more.
-                let arrow = " → ";
-                let total = width(old) + width(&ch.new) + arrow.len();
-                let (ow, nw) = if total <= room {
-                    (width(old), width(&ch.new))
-                } else {
-                    let half = room.saturating_sub(3) / 2;
-                    let nw = width(&ch.new)
-                        .min(room.saturating_sub(3).saturating_sub(half.min(width(old))));
-                    (room.saturating_sub(3 + nw), nw)
-                };
-                spans.push(Span::styled(
-                    super::text::fit_left(old, ow),
-                    theme.old_value,
-                ));
-                spans.push(Span::styled(arrow, theme.dim));
-                spans.push(Span::styled(
-                    super::text::fit_left(&ch.new, nw),
-                    theme.new_value,
-                ));
+            Some(old) if width(old) + width(&ch.new) + 3 <= room => {
+                lines.push(Line::from(vec![
+                    label,
+                    Span::styled(old.clone(), theme.old_value),
+                    Span::styled(" → ", theme.dim),
+                    Span::styled(ch.new.clone(), theme.new_value),
+                ]));
             }
-            None => spans.push(Span::styled(
-                super::text::fit_left(&ch.new, room),
-                theme.text,
-            )),
+            Some(old) => {
+                // Too long for one line: old above, new below, both cut in the middle so the
+                // registry and the tag/digest stay readable.
+                lines.push(Line::from(vec![
+                    label,
+                    Span::styled(fit_middle(old, room), theme.old_value),
+                ]));
+                lines.push(Line::from(vec![
+                    Span::raw(" ".repeat(label_w)),
+                    Span::styled("→ ", theme.dim),
+                    Span::styled(fit_middle(&ch.new, room), theme.new_value),
+                ]));
+            }
+            None => lines.push(Line::from(vec![
+                label,
+                Span::styled(fit_middle(&ch.new, room), theme.text),
+            ])),
         }
-        lines.push(Line::from(spans));
     }
     if !c.notes.is_empty() {
         lines.push(Line::raw(""));

@@ -63,7 +63,12 @@ impl ScreenLayout {
         let top_h = main_h - events_h;
         let events = Rect::new(0, top_h, width, events_h);
 
-        let left_w = (width * 36 / 100).clamp(26, 52);
+        // Wide screens give the registry more room (its WHERE column); at 80 columns the pods need it.
+        let left_w = if width >= 100 {
+            (width * 2 / 5).clamp(26, 56)
+        } else {
+            (width * 36 / 100).clamp(26, 52)
+        };
         let right_w = width - left_w;
         let repos_h = (top_h / 3).max(4);
         let repositories = Rect::new(0, 0, left_w, repos_h);

@@ -178,11 +178,19 @@ fn platforms(tag: &TagRow) -> String {
         .join(",")
 }
 
+/// Where a digest runs, most pods first: `web×3 staging/api×1` (the namespace on screen is
+/// left out).
 fn where_label(state: &State, digest: Option<&str>) -> String {
     let Some(d) = digest else {
         return String::new();
     };
-    let mut places: Vec<(String, usize)> = state.cluster.where_running(d).into_iter().collect();
+    let here = format!("{}/", state.namespace);
+    let mut places: Vec<(String, usize)> = state
+        .cluster
+        .where_running(d)
+        .into_iter()
+        .map(|(k, n)| (k.strip_prefix(&here).map(str::to_owned).unwrap_or(k), n))
+        .collect();
     places.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     places
         .iter()
@@ -336,13 +344,20 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
     ];
     let selected = list.get(nav.selected).copied();
     let bottom = selected.and_then(|d| match &d.rollout {
-        RolloutState::Stuck { reason, message } => Some(Line::from(vec![
-            Span::styled(format!(" {reason} "), theme.alarm),
-            Span::styled(format!(" {message} "), theme.error),
-        ])),
-        RolloutState::Progressing { message } if !message.is_empty() => Some(Line::from(
-            Span::styled(format!(" {message} "), theme.progressing),
-        )),
+        RolloutState::Stuck { reason, message } => {
+            let room = (outer.width as usize).saturating_sub(super::text::width(reason) + 8);
+            Some(Line::from(vec![
+                Span::styled(format!(" {reason} "), theme.alarm),
+                Span::styled(format!(" {} ", fit(message, room)), theme.error),
+            ]))
+        }
+        RolloutState::Progressing { message } if !message.is_empty() => {
+            let room = (outer.width as usize).saturating_sub(6);
+            Some(Line::from(Span::styled(
+                format!(" {} ", fit(message, room)),
+                theme.progressing,
+            )))
+        }
         _ => None,
     });
     pane_box(
@@ -537,15 +552,6 @@ fn pods(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
         empty(buf, area, &msg, theme.dim);
         return;
     }
-    let cols = [
-        Col::flex("NAME", 16, 0),
-        Col::new("READY", 5, 5, 2).right(),
-        Col::new("STATUS", 9, 26, 0),
-        Col::new("RESTARTS", 8, 8, 3).right(),
-        Col::new("NODE", 6, 34, 5).tail(),
-        Col::new("AGE", 4, 4, 1).right(),
-        Col::new("DIGEST", 7, 12, 4).clip(),
-    ];
     let h = area.height.saturating_sub(1) as usize;
     let start = table::window(nav.selected, nav.offset, list.len(), h);
     let rows: Vec<Vec<Cell>> = list[start..(start + h).min(list.len())]
@@ -569,7 +575,7 @@ fn pods(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
                     format!("{r}/{n}"),
                     if r < n { theme.progressing } else { theme.text },
                 ),
-                (format!(" {status} "), style),
+                (status, style),
                 (
                     restarts.to_string(),
                     if restarts > 0 {
@@ -584,6 +590,22 @@ fn pods(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
             ]
         })
         .collect();
+    // STATUS is as wide as the longest status on screen, so a failure reason is never cut.
+    let status_w = rows
+        .iter()
+        .map(|r| super::text::width(&r[2].0))
+        .max()
+        .unwrap_or(7)
+        .clamp(7, 28) as u16;
+    let cols = [
+        Col::flex("NAME", 14, 1).tail(),
+        Col::new("READY", 5, 5, 4).right(),
+        Col::new("STATUS", status_w, status_w, 0),
+        Col::new("RESTARTS", 8, 8, 2).right(),
+        Col::new("NODE", 10, 34, 5).tail(),
+        Col::new("AGE", 4, 4, 1).right(),
+        Col::new("DIGEST", 7, 12, 3).clip(),
+    ];
     table::draw(
         buf,
         area,

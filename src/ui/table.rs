@@ -201,18 +201,22 @@ pub fn draw(
             break;
         }
         let line = Rect::new(area.x, y, area.width, 1);
+        // The selected row takes the selection style, except badges (cells with their own
+        // background): an ImagePullBackOff stays red under the cursor.
+        let sel = selected.filter(|(s, _)| *s == i).map(|(_, st)| st);
+        if let Some(st) = sel {
+            buf.set_style(line, st);
+        }
         let mut x = area.x;
         for ((c, cw), cell) in cols.iter().zip(&w).zip(row) {
             if *cw == 0 {
                 continue;
             }
-            put(buf, x, y, *cw, c, cell);
+            match sel {
+                Some(st) if cell.1.bg.is_none() => put(buf, x, y, *cw, c, &(cell.0.clone(), st)),
+                _ => put(buf, x, y, *cw, c, cell),
+            }
             x += cw + 1;
-        }
-        if let Some((sel, style)) = selected
-            && sel == i
-        {
-            buf.set_style(line, style);
         }
         y += 1;
     }

@@ -50,6 +50,22 @@ pub fn fit_left(s: &str, max: usize) -> String {
     std::iter::once('…').chain(tail.into_iter().rev()).collect()
 }
 
+/// `s` cut in the middle (`head…tail`): for references whose start and end both matter
+/// (`host/repo@sha256:…`).
+pub fn fit_middle(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_owned();
+    }
+    if max < 3 {
+        return fit(s, max);
+    }
+    let head = (max - 1) * 3 / 5;
+    let tail = max - 1 - head;
+    let h = fit(s, head + 1);
+    let h = h.trim_end_matches('…');
+    format!("{h}{}", fit_left(s, tail + 1))
+}
+
 /// kubectl-style age: `42s`, `5m`, `3h`, `12d`, `2y`; `-` when unknown.
 pub fn age(now: Timestamp, then: Option<Timestamp>) -> String {
     let Some(then) = then else {
@@ -94,6 +110,8 @@ mod tests {
         assert_eq!(fit("abcdef", 0), "");
         assert_eq!(fit_left("abcdef", 4), "…def");
         assert_eq!(fit("日本語", 4), "日…");
+        assert_eq!(fit_middle("abcdefghij", 6), "abc…ij");
+        assert_eq!(fit_middle("abc", 6), "abc");
     }
 
     #[test]
