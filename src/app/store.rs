@@ -30,8 +30,36 @@ pub struct ClusterStore {
     deploy_by_uid: HashMap<String, ObjectRef>,
     /// Involved object uid → event uids.
     events_by_involved: HashMap<String, BTreeSet<String>>,
-    /// Image digest (`sha256:…`) → pods running it.
-    pods_by_digest: HashMap<String, BTreeSet<ObjectRef>>,
+    /// Image digest (`sha256:…`) → where it runs (`namespace/workload`) → pod count. Kept up to
+    /// date on every pod change so the registry pane never walks the pods.
+    digest_where: HashMap<String, HashMap<String, usize>>,
+    /// (namespace, workload) → event uids: the rollout timeline of a deployment is one lookup,
+    /// and survives the deletion of the pods and ReplicaSets it was about.
+    events_by_workload: HashMap<(String, String), BTreeSet<String>>,
+}
+
+/// The deployment a ReplicaSet belongs to by name: `<deployment>-<pod-template-hash>`.
+fn workload_of_rs_name(name: &str) -> &str {
+    name.rsplit_once('-').map_or(name, |(w, _)| w)
+}
+
+/// The deployment a pod belongs to by name: `<deployment>-<pod-template-hash>-<suffix>` (the
+/// names the ReplicaSet controller generates), or the pod itself when it is not one of those.
+pub fn workload_of_pod_name<'a>(name: &'a str, pod_template_hash: Option<&str>) -> &'a str {
+    if let Some(h) = pod_template_hash
+        && let Some(i) = name.find(&format!("-{h}-"))
+    {
+        return &name[..i];
+    }
+    name
+}
+
+fn place_of(p: &PodRow) -> String {
+    format!(
+        "{}/{}",
+        p.namespace,
+        workload_of_pod_name(&p.name, p.pod_template_hash.as_deref())
+    )
 }
 
 fn obj_ref(namespace: &str, name: &str) -> ObjectRef {
@@ -87,11 +115,12 @@ impl ClusterStore {
             ObjectKind::Pod => {
                 self.pods.clear();
                 self.pods_by_owner.clear();
-                self.pods_by_digest.clear();
+                self.digest_where.clear();
             }
             ObjectKind::Event => {
                 self.events.clear();
                 self.events_by_involved.clear();
+                self.events_by_workload.clear();
             }
             ObjectKind::ServiceAccount => self.service_accounts.clear(),
             ObjectKind::Secret => self.secrets.clear(),
@@ -134,20 +163,30 @@ impl ClusterStore {
                         .or_default()
                         .insert(key.clone());
                 }
+                let place = place_of(&p);
                 for d in pod_digests(&p) {
-                    self.pods_by_digest
+                    *self
+                        .digest_where
                         .entry(d.to_owned())
                         .or_default()
-                        .insert(key.clone());
+                        .entry(place.clone())
+                        .or_insert(0) += 1;
                 }
                 self.pods.insert(key, p);
             }
             ClusterObject::Event(e) => {
-                if let Some(old) = self.events.get(&e.uid)
-                    && old.involved_uid != e.involved_uid
-                {
-                    let old_inv = old.involved_uid.clone();
-                    remove_from(&mut self.events_by_involved, &old_inv, &e.uid);
+                self.delete(
+                    ObjectKind::Event,
+                    &ObjectRef {
+                        namespace: e.namespace.clone(),
+                        name: e.uid.clone(),
+                    },
+                );
+                if let Some(w) = self.workload_of_event(&e) {
+                    self.events_by_workload
+                        .entry((e.namespace.clone(), w))
+                        .or_default()
+                        .insert(e.uid.clone());
                 }
                 self.events_by_involved
                     .entry(e.involved_uid.clone())
@@ -188,14 +227,34 @@ impl ClusterStore {
                     if let Some(owner) = &p.owner_uid {
                         remove_from(&mut self.pods_by_owner, owner, key);
                     }
+                    let place = place_of(&p);
                     for d in pod_digests(&p) {
-                        remove_from(&mut self.pods_by_digest, d, key);
+                        if let Some(places) = self.digest_where.get_mut(d) {
+                            if let Some(n) = places.get_mut(&place) {
+                                *n = n.saturating_sub(1);
+                                if *n == 0 {
+                                    places.remove(&place);
+                                }
+                            }
+                            if places.is_empty() {
+                                self.digest_where.remove(d);
+                            }
+                        }
                     }
                 }
             }
             ObjectKind::Event => {
                 if let Some(e) = self.events.remove(&key.name) {
                     remove_from(&mut self.events_by_involved, &e.involved_uid, &e.uid);
+                    if let Some(w) = self.workload_of_event(&e) {
+                        let k = (e.namespace.clone(), w);
+                        if let Some(set) = self.events_by_workload.get_mut(&k) {
+                            set.remove(&e.uid);
+                            if set.is_empty() {
+                                self.events_by_workload.remove(&k);
+                            }
+                        }
+                    }
                 }
             }
             ObjectKind::ServiceAccount => {
@@ -262,26 +321,70 @@ impl ClusterStore {
             .filter_map(|u| self.events.get(u))
     }
 
-    /// Where a digest runs: `namespace/deployment` (or the pod name for bare pods) → pod count.
+    /// Where a digest runs: `namespace/deployment` (or the pod for bare pods) → pod count.
     pub fn where_running(&self, digest: &str) -> BTreeMap<String, usize> {
-        let mut out = BTreeMap::new();
-        for key in self.pods_by_digest.get(digest).into_iter().flatten() {
-            let Some(pod) = self.pods.get(key) else {
-                continue;
-            };
-            let name = match self.deployment_of_pod(pod) {
-                Some(d) => format!("{}/{}", d.namespace, d.name),
-                None => format!("{}/{}", pod.namespace, pod.name),
-            };
-            *out.entry(name).or_insert(0) += 1;
-        }
-        out
+        self.digest_where
+            .get(digest)
+            .map(|m| m.iter().map(|(k, n)| (k.clone(), *n)).collect())
+            .unwrap_or_default()
     }
 
     pub fn is_running(&self, digest: &str) -> bool {
-        self.pods_by_digest
-            .get(digest)
-            .is_some_and(|s| !s.is_empty())
+        self.digest_where.get(digest).is_some_and(|m| !m.is_empty())
+    }
+
+    /// The deployment (by name) an event is about, directly or through its ReplicaSet or pod.
+    fn workload_of_event(&self, e: &EventRow) -> Option<String> {
+        match e.involved_kind.as_str() {
+            "Deployment" => Some(e.involved_name.clone()),
+            "ReplicaSet" => Some(workload_of_rs_name(&e.involved_name).to_owned()),
+            "Pod" => {
+                let name = &e.involved_name;
+                let hash = self
+                    .pods
+                    .get(&obj_ref(&e.namespace, name))
+                    .and_then(|p| p.pod_template_hash.as_deref());
+                Some(match hash {
+                    Some(h) => workload_of_pod_name(name, Some(h)).to_owned(),
+                    // Pod gone or not seen yet: drop the generated `-<hash>-<suffix>`.
+                    None => match name.rsplitn(3, '-').collect::<Vec<_>>().as_slice() {
+                        [_, _, w] => (*w).to_owned(),
+                        _ => name.clone(),
+                    },
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Events about a deployment, its ReplicaSets and its pods.
+    pub fn events_of_workload<'a>(
+        &'a self,
+        namespace: &str,
+        workload: &str,
+    ) -> impl Iterator<Item = &'a EventRow> + 'a {
+        self.events_by_workload
+            .get(&(namespace.to_owned(), workload.to_owned()))
+            .into_iter()
+            .flatten()
+            .filter_map(|u| self.events.get(u))
+    }
+
+    /// Keys of a deployment's pods, newest ReplicaSet first, without touching the rows.
+    pub fn pod_keys_of_deployment<'a>(
+        &'a self,
+        deployment_uid: &str,
+    ) -> impl Iterator<Item = &'a ObjectRef> + 'a {
+        self.replicasets_of(deployment_uid)
+            .into_iter()
+            .flat_map(move |rs| self.pods_by_owner.get(&rs.uid).into_iter().flatten())
+    }
+
+    pub fn pod_count_of_deployment(&self, deployment_uid: &str) -> usize {
+        self.replicasets_of(deployment_uid)
+            .iter()
+            .map(|rs| self.pods_by_owner.get(&rs.uid).map_or(0, BTreeSet::len))
+            .sum()
     }
 }
 

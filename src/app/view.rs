@@ -111,8 +111,35 @@ pub fn pods(state: &State) -> Vec<&PodRow> {
         .collect()
 }
 
+/// How many rows the pods list has, without building it when no filter is set.
+pub fn pods_count(state: &State) -> usize {
+    match selected_deployment(state) {
+        Some(d) if state.nav.pods.filter.is_empty() => {
+            state.cluster.pod_count_of_deployment(&d.uid)
+        }
+        _ => pods(state).len(),
+    }
+}
+
+/// Rows `start..start + n` of the pods list: with no filter only those rows are looked up, so
+/// drawing 10,000 pods costs what drawing a screenful does.
+pub fn pods_page(state: &State, start: usize, n: usize) -> Vec<&PodRow> {
+    match selected_deployment(state) {
+        Some(d) if state.nav.pods.filter.is_empty() => state
+            .cluster
+            .pod_keys_of_deployment(&d.uid)
+            .skip(start)
+            .take(n)
+            .filter_map(|k| state.cluster.pods.get(k))
+            .collect(),
+        _ => pods(state).into_iter().skip(start).take(n).collect(),
+    }
+}
+
 pub fn selected_pod(state: &State) -> Option<&PodRow> {
-    pods(state).get(state.nav.pods.selected).copied()
+    pods_page(state, state.nav.pods.selected, 1)
+        .into_iter()
+        .next()
 }
 
 /// Pod status as kubectl prints it: the first waiting/terminated reason of a container wins
@@ -215,13 +242,12 @@ pub fn timeline(state: &State) -> Vec<TimelineItem<'_>> {
     let mut items: Vec<TimelineItem<'_>> = Vec::new();
     match selected_deployment(state) {
         Some(d) => {
-            items.extend(state.cluster.events_of(&d.uid).map(TimelineItem::Event));
-            for rs in state.cluster.replicasets_of(&d.uid) {
-                items.extend(state.cluster.events_of(&rs.uid).map(TimelineItem::Event));
-                for p in state.cluster.pods_of_rs(&rs.uid) {
-                    items.extend(state.cluster.events_of(&p.uid).map(TimelineItem::Event));
-                }
-            }
+            items.extend(
+                state
+                    .cluster
+                    .events_of_workload(&d.namespace, &d.name)
+                    .map(TimelineItem::Event),
+            );
             let me = ObjectRef {
                 namespace: d.namespace.clone(),
                 name: d.name.clone(),
@@ -279,7 +305,7 @@ pub fn len(state: &State, focus: Focus) -> usize {
         Focus::Repositories => repositories(state).len(),
         Focus::Tags => tags(state).len(),
         Focus::Deployments => deployments(state).len(),
-        Focus::Pods => pods(state).len(),
+        Focus::Pods => pods_count(state),
         Focus::Events => timeline(state).len(),
     }
 }

@@ -502,7 +502,7 @@ fn pod_digest(p: &PodRow) -> String {
 fn pods(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
     let outer = layout.pods;
     let nav = &state.nav.pods;
-    let list = view::pods(state);
+    let count = view::pods_count(state);
     let dep = view::selected_deployment(state);
     let mut title = match dep {
         Some(d) => vec![
@@ -538,12 +538,12 @@ fn pods(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
         theme,
         state.focus == Focus::Pods,
         title,
-        Some(count_label(list.len(), &nav.filter, "")),
+        Some(count_label(count, &nav.filter, "")),
         None,
     )
     .render(outer, buf);
     let area = body(outer, false);
-    if list.is_empty() {
+    if count == 0 {
         let msg = if nav.filter.is_empty() {
             "no pods".to_owned()
         } else {
@@ -553,8 +553,8 @@ fn pods(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
         return;
     }
     let h = area.height.saturating_sub(1) as usize;
-    let start = table::window(nav.selected, nav.offset, list.len(), h);
-    let rows: Vec<Vec<Cell>> = list[start..(start + h).min(list.len())]
+    let start = table::window(nav.selected, nav.offset, count, h);
+    let rows: Vec<Vec<Cell>> = view::pods_page(state, start, h)
         .iter()
         .map(|p| {
             let status = view::pod_status(p);
