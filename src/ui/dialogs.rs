@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
 use super::layout::ScreenLayout;
 use super::panes::spinner;
-use super::text::{fit, fit_middle, width};
+use super::text::{fit, fit_middle, width, wrap, wrap_rows};
 use super::theme::Theme;
 use crate::app::action::{Level, StepStatus};
 use crate::app::keymap::{Command, Keymap, Layer};
@@ -133,24 +133,32 @@ pub fn notices(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Bu
             Level::Warning => "!",
             Level::Error => "✗",
         };
+        // Long errors wrap (up to three lines) rather than losing the "what to do" part.
         let inner = w as usize - 4;
-        // Long errors wrap onto a second line rather than losing the "what to do" part.
-        let text = &n.notice.text;
-        let two = width(text) > inner - 2;
-        let h = if two { 4 } else { 3 };
+        let rows = wrap_rows(&n.notice.text, inner - 2, 3);
+        let h = rows.len() as u16 + 2;
         let rect = Rect::new(area.right() - w - 1, y, w, h);
         Clear.render(rect, buf);
-        let para = Paragraph::new(Line::from(vec![
-            Span::styled(format!("{mark} "), style),
-            Span::styled(text.clone(), theme.text),
-        ]))
-        .wrap(Wrap { trim: true })
-        .block(dialog_block("", style));
-        para.render(rect, buf);
-        if two && width(text) > (inner - 2) * 2 {
-            // Mark the cut explicitly: the full text is in the timeline.
-            buf.set_stringn(rect.right() - 3, rect.bottom() - 2, "…", 1, theme.dim);
-        }
+        let lines: Vec<Line<'_>> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Line::from(vec![
+                    Span::styled(
+                        if i == 0 {
+                            format!("{mark} ")
+                        } else {
+                            "  ".into()
+                        },
+                        style,
+                    ),
+                    Span::styled(r, theme.text),
+                ])
+            })
+            .collect();
+        Paragraph::new(lines)
+            .block(dialog_block("", style).padding(ratatui::widgets::Padding::horizontal(1)))
+            .render(rect, buf);
         y += h;
     }
 }
@@ -514,22 +522,43 @@ fn confirm(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, c: &Confi
         .render(rect, buf);
 }
 
+/// `prefix` then `text` wrapped to `inner` columns, continuation lines indented under the text.
+fn hang<'a>(
+    lines: &mut Vec<Line<'a>>,
+    prefix: Vec<Span<'a>>,
+    text: &str,
+    style: Style,
+    inner: usize,
+) {
+    let pw: usize = prefix.iter().map(|s| width(&s.content)).sum();
+    let mut first = Some(prefix);
+    for row in wrap(text, inner.saturating_sub(pw).max(8)) {
+        let mut spans = first
+            .take()
+            .unwrap_or_else(|| vec![Span::raw(" ".repeat(pw))]);
+        spans.push(Span::styled(row, style));
+        lines.push(Line::from(spans));
+    }
+}
+
 fn diagnosis(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, p: &DiagnosisPanel) {
     let w = area.width.saturating_sub(6).clamp(40, 100).min(area.width);
-    let h = area.height.saturating_sub(4).clamp(8, 24).min(area.height);
-    let rect = centered(area, w, h);
-    Clear.render(rect, buf);
+    let inner = w.saturating_sub(4) as usize;
     let km = &state.keymap;
     let mut lines: Vec<Line<'_>> = Vec::new();
     let mut footer: Vec<Span<'_>> = Vec::new();
+    let label = |t: &'static str| Span::styled(format!("{t:<10}"), theme.header);
     match &p.view {
         None => {
             lines.push(Line::from(Span::styled(
-                format!(
-                    "{} diagnosing {}/{}…",
-                    spinner(state),
-                    p.pod.namespace,
-                    p.pod.name
+                fit(
+                    &format!(
+                        "{} diagnosing {}/{}…",
+                        spinner(state),
+                        p.pod.namespace,
+                        p.pod.name
+                    ),
+                    inner,
                 ),
                 theme.progressing,
             )));
@@ -541,43 +570,68 @@ fn diagnosis(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, p: &Dia
                         StepStatus::Running => (spinner(state), theme.progressing),
                         _ => ("·", theme.dim),
                     };
-                    lines.push(Line::from(vec![
-                        Span::styled(format!("  {m} "), st),
-                        Span::styled(format!("{}  ", s.step), theme.text),
-                        Span::styled(s.detail.clone(), theme.dim),
-                    ]));
+                    hang(
+                        &mut lines,
+                        vec![
+                            Span::styled(format!("  {m} "), st),
+                            Span::styled(format!("{}  ", s.step), theme.text),
+                        ],
+                        &s.detail,
+                        theme.dim,
+                        inner,
+                    );
                 }
             }
         }
         Some(Err(e)) => {
-            lines.push(Line::from(Span::styled(
-                format!("✗ {}: {}", e.what, e.why),
+            hang(
+                &mut lines,
+                vec![Span::styled("✗ ", theme.error)],
+                &format!("{}: {}", e.what, e.why),
                 theme.error,
-            )));
+                inner,
+            );
             if !e.hint.is_empty() {
-                lines.push(Line::from(Span::styled(e.hint.clone(), theme.text)));
+                hang(
+                    &mut lines,
+                    vec![Span::raw("  ")],
+                    &e.hint,
+                    theme.text,
+                    inner,
+                );
             }
         }
         Some(Ok(v)) => {
-            lines.push(Line::from(vec![
-                Span::styled("cause     ", theme.header),
-                Span::styled(v.cause.clone(), theme.error),
-            ]));
-            lines.push(Line::from(vec![
-                Span::styled("image     ", theme.header),
-                Span::styled(v.image.clone(), theme.text),
-            ]));
+            hang(
+                &mut lines,
+                vec![label("cause")],
+                &v.cause,
+                theme.error,
+                inner,
+            );
+            hang(
+                &mut lines,
+                vec![label("image")],
+                &v.image,
+                theme.text,
+                inner,
+            );
             lines.push(Line::raw(""));
-            lines.push(Line::from(Span::styled("evidence", theme.header)));
+            lines.push(Line::from(label("evidence")));
             for e in &v.evidence {
-                lines.push(Line::from(vec![
-                    Span::styled(
-                        if e.ok { "  ✓ " } else { "  ✗ " },
-                        if e.ok { theme.ok } else { theme.error },
-                    ),
-                    Span::styled(format!("{}: ", e.check), theme.dim),
-                    Span::styled(e.finding.clone(), theme.text),
-                ]));
+                hang(
+                    &mut lines,
+                    vec![
+                        Span::styled(
+                            if e.ok { "  ✓ " } else { "  ✗ " },
+                            if e.ok { theme.ok } else { theme.error },
+                        ),
+                        Span::styled(format!("{}: ", e.check), theme.dim),
+                    ],
+                    &e.finding,
+                    theme.text,
+                    inner,
+                );
             }
             lines.push(Line::raw(""));
             match &v.fix {
@@ -589,44 +643,49 @@ fn diagnosis(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, p: &Dia
                     let key = km
                         .key_for(Layer::Diagnosis, Command::ApplyFix)
                         .map_or(String::new(), |k| k.to_string());
-                    lines.push(Line::from(vec![
-                        Span::styled("fix       ", theme.header),
-                        Span::styled(
-                            format!(" {key} "),
-                            if why.is_some() {
-                                theme.key_disabled
-                            } else {
-                                theme.key
-                            },
-                        ),
-                        Span::styled(format!(" {}", f.title), theme.new_value),
-                    ]));
+                    hang(
+                        &mut lines,
+                        vec![
+                            label("fix"),
+                            Span::styled(
+                                format!(" {key} "),
+                                if why.is_some() {
+                                    theme.key_disabled
+                                } else {
+                                    theme.key
+                                },
+                            ),
+                            Span::raw(" "),
+                        ],
+                        &f.title,
+                        theme.new_value,
+                        inner,
+                    );
                     if let Some(why) = why {
-                        lines.push(Line::from(Span::styled(
-                            format!("          ✗ {why}"),
+                        hang(
+                            &mut lines,
+                            vec![Span::raw(" ".repeat(10))],
+                            &format!("✗ {why}"),
                             theme.warning,
-                        )));
+                            inner,
+                        );
+                    } else {
+                        footer.extend(key_hint(
+                            km,
+                            Layer::Diagnosis,
+                            Command::ApplyFix,
+                            "apply fix",
+                            theme,
+                        ));
                     }
                 }
                 None => lines.push(Line::from(vec![
-                    Span::styled("fix       ", theme.header),
+                    label("fix"),
                     Span::styled("no automatic fix", theme.dim),
                 ])),
             }
             if let Some(a) = &v.advice {
-                lines.push(Line::from(vec![
-                    Span::styled("advice    ", theme.header),
-                    Span::styled(a.clone(), theme.text),
-                ]));
-            }
-            if v.fix.is_some() {
-                footer.extend(key_hint(
-                    km,
-                    Layer::Diagnosis,
-                    Command::ApplyFix,
-                    "apply fix",
-                    theme,
-                ));
+                hang(&mut lines, vec![label("advice")], a, theme.text, inner);
             }
         }
     }
@@ -637,12 +696,25 @@ fn diagnosis(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, p: &Dia
         "close",
         theme,
     ));
+    let h = (lines.len() as u16 + 2)
+        .clamp(5, area.height.saturating_sub(2).max(5))
+        .min(area.height);
+    let rect = centered(area, w, h);
+    Clear.render(rect, buf);
     let title = Line::from(vec![
         Span::styled(" Diagnosis ", theme.title_focused),
-        Span::styled(format!("{}/{} ", p.pod.namespace, p.pod.name), theme.accent),
+        Span::styled(
+            format!(
+                "{} ",
+                fit(
+                    &format!("{}/{}", p.pod.namespace, p.pod.name),
+                    inner.saturating_sub(12)
+                )
+            ),
+            theme.accent,
+        ),
     ]);
     Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
         .scroll((p.scroll, 0))
         .block(
             dialog_block(title, theme.dialog_border)

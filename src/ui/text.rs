@@ -66,6 +66,72 @@ pub fn fit_middle(s: &str, max: usize) -> String {
     format!("{h}{}", fit_left(s, tail + 1))
 }
 
+/// Greedy word wrap to `max` columns; words longer than a line are split.
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let max = max.max(1);
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    let mut cur_w = 0;
+    for word in text.split_whitespace() {
+        let mut word = word.to_owned();
+        loop {
+            let ww = width(&word);
+            let sep = usize::from(cur_w > 0);
+            if cur_w + sep + ww <= max {
+                if sep == 1 {
+                    cur.push(' ');
+                }
+                cur.push_str(&word);
+                cur_w += sep + ww;
+                break;
+            }
+            if cur_w > 0 {
+                lines.push(std::mem::take(&mut cur));
+                cur_w = 0;
+                continue;
+            }
+            // A word wider than the line: split it.
+            let mut head = String::new();
+            let mut hw = 0;
+            let mut rest = String::new();
+            for c in word.chars() {
+                let cw = c.width().unwrap_or(0);
+                if hw + cw <= max && rest.is_empty() {
+                    head.push(c);
+                    hw += cw;
+                } else {
+                    rest.push(c);
+                }
+            }
+            lines.push(head);
+            word = rest;
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if cur_w > 0 || lines.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
+/// [`wrap`] limited to `rows` lines, the last one ending in `…` when text was left out.
+pub fn wrap_rows(text: &str, max: usize, rows: usize) -> Vec<String> {
+    let mut lines = wrap(text, max);
+    if lines.len() > rows && rows > 0 {
+        lines.truncate(rows);
+        let last = lines.pop().unwrap_or_default();
+        lines.push(fit(&format!("{last} …"), max));
+        if let Some(l) = lines.last_mut()
+            && !l.ends_with('…')
+        {
+            *l = fit(&format!("{l}…"), max);
+        }
+    }
+    lines
+}
+
 /// kubectl-style age: `42s`, `5m`, `3h`, `12d`, `2y`; `-` when unknown.
 pub fn age(now: Timestamp, then: Option<Timestamp>) -> String {
     let Some(then) = then else {
@@ -112,6 +178,10 @@ mod tests {
         assert_eq!(fit("日本語", 4), "日…");
         assert_eq!(fit_middle("abcdefghij", 6), "abc…ij");
         assert_eq!(fit_middle("abc", 6), "abc");
+        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
+        assert_eq!(wrap("", 3), vec![""]);
+        assert_eq!(wrap_rows("aa bb cc dd", 5, 1), vec!["aa b…"]);
     }
 
     #[test]
