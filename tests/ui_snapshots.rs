@@ -279,7 +279,7 @@ fn diagnosis_panel() {
             &mut s,
             Action::TaskDone {
                 id: tasks[0].id,
-                result: Ok(TaskOutcome::Diagnosis(DiagnosisView {
+                result: Ok(TaskOutcome::Diagnosis(Box::new(DiagnosisView {
                     pod: api_pod(),
                     image: format!("{REGISTRY}/api:2.3.0"),
                     cause: format!("Tag missing: api:2.3.0 is not in {REGISTRY}"),
@@ -322,7 +322,7 @@ fn diagnosis_panel() {
                         },
                     }),
                     advice: Some("or push api:2.3.0, then the pod pulls on its next retry".into()),
-                })),
+                }))),
             },
         );
         s

@@ -393,7 +393,7 @@ fn diagnose_opens_the_panel_and_applies_the_fix_through_a_confirmation() {
         &mut s,
         Action::TaskDone {
             id: tasks[0].id,
-            result: Ok(TaskOutcome::Diagnosis(diagnosis_for(pod))),
+            result: Ok(TaskOutcome::Diagnosis(Box::new(diagnosis_for(pod)))),
         },
     );
     assert!(matches!(top(&s), Dialog::Diagnosis(p) if matches!(p.view, Some(Ok(_)))));

@@ -89,6 +89,9 @@ pub enum ObjectKind {
 
 /// What the cluster side tells the UI. Mirrors a kube-runtime watcher stream: `Resync` replaces
 /// every object of a kind (watcher restart), `Upsert`/`Delete` are single changes.
+// `Upsert` is nearly every message: boxing it would add an allocation per watch event to save
+// bytes on the rare ones.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClusterUpdate {
     Upsert(ClusterObject),
@@ -176,7 +179,7 @@ pub enum TaskOutcome {
     Done {
         summary: String,
     },
-    Diagnosis(DiagnosisView),
+    Diagnosis(Box<DiagnosisView>),
 }
 
 /// A failure as the user reads it: what failed, why, what to do.

@@ -142,7 +142,7 @@ pub enum Effect {
         dry_run: bool,
     },
     /// Run the ImagePullBackOff diagnosis for one pod; answer with
-    /// `TaskOutcome::Diagnosis(DiagnosisView)`.
+    /// `TaskOutcome::Diagnosis(Box<DiagnosisView>)`.
     Diagnose { pod: ObjectRef },
     /// Restart the watchers on another kubeconfig context.
     SwitchContext { context: String },

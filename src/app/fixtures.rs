@@ -167,6 +167,7 @@ fn deployment(ns: &str, d: &Dep<'_>) -> DeploymentRow {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn rs(
     ns: &str,
     dep: &str,

@@ -587,7 +587,7 @@ fn on_task_done(state: &mut State, id: TaskId, result: TaskResult, fx: &mut Vec<
             _ => None,
         });
         let view = match result {
-            Ok(TaskOutcome::Diagnosis(v)) => Ok(v),
+            Ok(TaskOutcome::Diagnosis(v)) => Ok(*v),
             Ok(TaskOutcome::Done { summary }) => Err(super::action::TaskError {
                 what: format!("diagnosis of {}/{}", pod.namespace, pod.name),
                 why: format!("the runner answered without a diagnosis ({summary})"),

@@ -181,6 +181,9 @@ pub fn dialogs(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// A help section: title and (keys, description, refusal reason) rows.
+type HelpSection = (String, Vec<(String, &'static str, Option<String>)>);
+
 fn help(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let km = &state.keymap;
     // (title, [(keys, description, refusal)]) for the focused pane, then the global keys.
@@ -201,30 +204,28 @@ fn help(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
         section(format!("{} pane", state.focus.title()), state.focus.layer()),
         section("everywhere".to_owned(), Layer::Global),
     ];
-    let render_section = |(title, entries): &(String, Vec<(String, &str, Option<String>)>),
-                          col_w: usize,
-                          key_w: usize|
-     -> Vec<Line<'static>> {
-        let mut lines = vec![Line::from(Span::styled(title.clone(), theme.header))];
-        for (keys, desc, why) in entries {
-            let desc_w = col_w.saturating_sub(key_w + 2);
-            let mut spans = vec![Span::styled(
-                format!("  {:<key_w$}", fit(keys, key_w - 1)),
-                theme.accent,
-            )];
-            match why {
-                Some(why) => spans.push(Span::styled(
-                    fit(&format!("{desc} ✗ {why}"), desc_w),
-                    theme
-                        .key_disabled
-                        .remove_modifier(ratatui::style::Modifier::CROSSED_OUT),
-                )),
-                None => spans.push(Span::styled(fit(desc, desc_w), theme.text)),
+    let render_section =
+        |(title, entries): &HelpSection, col_w: usize, key_w: usize| -> Vec<Line<'static>> {
+            let mut lines = vec![Line::from(Span::styled(title.clone(), theme.header))];
+            for (keys, desc, why) in entries {
+                let desc_w = col_w.saturating_sub(key_w + 2);
+                let mut spans = vec![Span::styled(
+                    format!("  {:<key_w$}", fit(keys, key_w - 1)),
+                    theme.accent,
+                )];
+                match why {
+                    Some(why) => spans.push(Span::styled(
+                        fit(&format!("{desc} ✗ {why}"), desc_w),
+                        theme
+                            .key_disabled
+                            .remove_modifier(ratatui::style::Modifier::CROSSED_OUT),
+                    )),
+                    None => spans.push(Span::styled(fit(desc, desc_w), theme.text)),
+                }
+                lines.push(Line::from(spans));
             }
-            lines.push(Line::from(spans));
-        }
-        lines
-    };
+            lines
+        };
     let footer = "palette: :ns NAME · :ctx NAME · :repo NAME · any command name";
     let one_col: usize = sections.iter().map(|(_, e)| e.len() + 2).sum::<usize>() + 1;
     let max_h = area.height.saturating_sub(2) as usize;

@@ -73,10 +73,9 @@ fn empty(buf: &mut Buffer, area: Rect, text: &str, style: Style) {
 }
 
 fn sel_style(state: &State, theme: &Theme, focus: Focus) -> Style {
+    // Bright only where the keys go: the focused list with no dialog in front.
     if state.focus == focus && state.dialogs.is_empty() {
         theme.selected
-    } else if state.focus == focus {
-        theme.selected_unfocused
     } else {
         theme.selected_unfocused
     }
