@@ -621,6 +621,18 @@ fn pods(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
 // ---------------------------------------------------------------------------------------------
 // Events
 
+/// kubectl's short names, so the object column spends its width on the name.
+fn short_kind(kind: &str) -> String {
+    match kind {
+        "Deployment" => "deploy".into(),
+        "ReplicaSet" => "rs".into(),
+        "Pod" => "pod".into(),
+        "ServiceAccount" => "sa".into(),
+        "Namespace" => "ns".into(),
+        other => other.to_lowercase(),
+    }
+}
+
 pub fn events(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
     let outer = layout.events;
     let nav = &state.nav.events;
@@ -683,7 +695,7 @@ pub fn events(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buf
                     (age(state.now, item.time()), theme.dim),
                     (if e.warning { "!" } else { " " }.into(), theme.warning),
                     (
-                        format!("{}/{}", e.involved_kind.to_lowercase(), e.involved_name),
+                        format!("{}/{}", short_kind(&e.involved_kind), e.involved_name),
                         theme.dim,
                     ),
                     (e.reason.clone(), style),

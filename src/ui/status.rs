@@ -85,37 +85,55 @@ pub fn hints(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
     }
     let layer = state.layer();
     let km = &state.keymap;
+    let read_only = matches!(state.read_only, ReadOnly::On(_));
     let mut spans: Vec<Span<'static>> = vec![Span::raw(" ")];
-    let mut reasons: Vec<(String, Vec<&'static str>)> = Vec::new();
+    // Refused commands are grouped by reason: "✗ i r u: RBAC: cannot patch deployments in shop".
+    let mut reasons: Vec<(String, Vec<String>)> = Vec::new();
     for &cmd in hinted(layer) {
         let Some(key) = km.key_for(layer, cmd) else {
             continue;
         };
-        let why = refusal(state, cmd);
-        spans.push(key_span(format!(" {key} "), theme, why.is_some()));
-        let label_style = if why.is_some() { theme.dim } else { theme.text };
-        spans.push(Span::styled(format!(" {} ", cmd.hint()), label_style));
-        if let Some(why) = why {
-            match reasons.iter_mut().find(|(w, _)| *w == why) {
-                Some((_, cmds)) => cmds.push(cmd.hint()),
-                None => reasons.push((why, vec![cmd.hint()])),
-            }
-        }
-    }
-    if layer.falls_through() {
-        for cmd in [Command::Palette, Command::Help, Command::Quit] {
-            if let Some(key) = km.key_for(Layer::Global, cmd) {
+        match refusal(state, cmd) {
+            // Read-only removes mutations outright; the status bar says why.
+            Some(_) if read_only => {}
+            Some(why) => match reasons.iter_mut().find(|(w, _)| *w == why) {
+                Some((_, keys)) => keys.push(key.to_string()),
+                None => reasons.push((why, vec![key.to_string()])),
+            },
+            None => {
                 spans.push(key_span(format!(" {key} "), theme, false));
                 spans.push(Span::styled(format!(" {} ", cmd.hint()), theme.text));
             }
         }
     }
-    // Read-only is already loud in the status bar: only RBAC reasons are spelled out here.
-    let read_only = matches!(state.read_only, ReadOnly::On(_));
-    for (why, _) in reasons.iter().take(1) {
-        if !read_only {
-            spans.push(Span::styled(format!(" ✗ {why}"), theme.warning));
+    for (why, keys) in &reasons {
+        spans.push(Span::styled(
+            format!(" ✗ {}: {why} ", keys.join(" ")),
+            theme.warning,
+        ));
+    }
+    if layer.falls_through() {
+        let used: usize = spans.iter().map(|s| width(&s.content)).sum();
+        let mut globals: Vec<Span<'static>> = Vec::new();
+        for cmd in [Command::Palette, Command::Help, Command::Quit] {
+            if let Some(key) = km.key_for(Layer::Global, cmd) {
+                globals.push(key_span(format!(" {key} "), theme, false));
+                globals.push(Span::styled(format!(" {} ", cmd.hint()), theme.text));
+            }
         }
+        let gw: usize = globals.iter().map(|s| width(&s.content)).sum();
+        // The pane's own keys come first; the global ones only when they fit (they are in `?`).
+        if used + gw <= area.width as usize {
+            spans.extend(globals);
+        }
+    }
+    let total: usize = spans.iter().map(|s| width(&s.content)).sum();
+    if total > area.width as usize
+        && let Some(last) = spans.last_mut()
+    {
+        let over = total - area.width as usize;
+        let keep = width(&last.content).saturating_sub(over);
+        last.content = fit(&last.content, keep).into();
     }
     Line::from(spans).render(area, buf);
 }
@@ -133,8 +151,21 @@ pub fn status_bar(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
             style.patch(Style::new().bg(theme.status_bar.bg.unwrap_or_default())),
         )
     };
-    let mut spans = vec![
-        Span::raw(" "),
+    let narrow = area.width < 100;
+    let mut spans = vec![Span::raw(" ")];
+    // Read-only first: it must never be the part that gets cut.
+    if let ReadOnly::On(why) = &state.read_only {
+        spans.push(Span::styled(
+            if narrow {
+                " READ-ONLY ".to_owned()
+            } else {
+                format!(" READ-ONLY ({why}) ")
+            },
+            theme.read_only,
+        ));
+        spans.push(Span::raw(" "));
+    }
+    spans.extend([
         Span::styled("ctx ", theme.dim),
         Span::raw(if state.context.is_empty() {
             "-".to_owned()
@@ -147,7 +178,7 @@ pub fn status_bar(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
         Span::styled("ns ", theme.dim),
         Span::raw(state.namespace.clone()),
         sep(),
-        Span::styled("registry ", theme.dim),
+        Span::styled(if narrow { "reg " } else { "registry " }, theme.dim),
         Span::raw(if state.registry.registry.is_empty() {
             "-".to_owned()
         } else {
@@ -155,11 +186,7 @@ pub fn status_bar(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
         }),
         Span::raw(" "),
         conn(state.registry_conn),
-    ];
-    if let ReadOnly::On(_) = state.read_only {
-        spans.push(sep());
-        spans.push(Span::styled(" READ-ONLY ", theme.read_only));
-    }
+    ]);
     let running = state.running_tasks();
     if running > 0 {
         spans.push(sep());
