@@ -128,15 +128,35 @@ fn spawn_signals(actions: UnboundedSender<Action>) -> tokio::task::JoinHandle<()
 /// Run the UI until the user quits (or `Action::Quit` arrives). `action_tx` is a sender of the
 /// same channel as `action_rx` (input and signals use it). Returns the final State.
 pub async fn run_with(
-    mut state: State,
+    state: State,
     action_tx: UnboundedSender<Action>,
-    mut action_rx: UnboundedReceiver<Action>,
+    action_rx: UnboundedReceiver<Action>,
     effect_tx: UnboundedSender<Task>,
 ) -> io::Result<State> {
     let (mut terminal, _guard) = setup()?;
     let input = spawn_input(action_tx.clone());
     let signals = spawn_signals(action_tx.clone());
-    let size = terminal.size()?;
+    let result = event_loop(&mut terminal, state, action_rx, effect_tx).await;
+    input.abort();
+    signals.abort();
+    terminal.show_cursor()?;
+    result
+}
+
+/// The loop itself, on any backend (tests drive it with a `TestBackend`): batches of Actions
+/// through `update`, Tasks out, a frame when something changed (at most every [`FRAME`]),
+/// ticks at 1 Hz (faster only while tasks run).
+pub async fn event_loop<B: ratatui::backend::Backend>(
+    terminal: &mut Terminal<B>,
+    mut state: State,
+    mut action_rx: UnboundedReceiver<Action>,
+    effect_tx: UnboundedSender<Task>,
+) -> io::Result<State>
+where
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let to_io = |e: B::Error| io::Error::other(e);
+    let size = terminal.size().map_err(to_io)?;
     update(
         &mut state,
         Action::Resize {
@@ -145,7 +165,9 @@ pub async fn run_with(
         },
     );
     update(&mut state, Action::Tick(jiff::Timestamp::now()));
-    terminal.draw(|f| crate::ui::draw(f, &state))?;
+    terminal
+        .draw(|f| crate::ui::draw(f, &state))
+        .map_err(to_io)?;
     state.dirty = false;
     let mut last_draw = Instant::now();
     let mut next_tick = Instant::now() + IDLE_TICK;
@@ -158,7 +180,7 @@ pub async fn run_with(
                 if n == 0 {
                     break;
                 }
-                let mut dirty = false;
+                let mut dirty = state.dirty;
                 for action in batch.drain(..) {
                     for task in update(&mut state, action) {
                         if effect_tx.send(task).is_err() {
@@ -184,14 +206,13 @@ pub async fn run_with(
             next_tick = Instant::now() + BUSY_TICK;
         }
         if state.dirty && Instant::now() >= last_draw + FRAME {
-            terminal.draw(|f| crate::ui::draw(f, &state))?;
+            terminal
+                .draw(|f| crate::ui::draw(f, &state))
+                .map_err(to_io)?;
             state.dirty = false;
             last_draw = Instant::now();
         }
     }
-    input.abort();
-    signals.abort();
-    terminal.show_cursor()?;
     Ok(state)
 }
 
@@ -214,4 +235,13 @@ pub async fn run<R: EffectRunner>(
     let result = run_with(state, action_tx, action_rx, effect_tx).await;
     runner_task.abort();
     result
+}
+
+/// Open the UI on the demo fixtures with [`crate::app::demo::DemoRunner`] answering every
+/// action: for trying berth (and its keys) without a cluster or registry.
+pub async fn run_demo() -> io::Result<()> {
+    let mut state = crate::app::fixtures::demo_state(120, 40);
+    state.now = jiff::Timestamp::now();
+    let result = run(state, crate::app::demo::DemoRunner::new(), |_| {}).await;
+    result.map(|_| ())
 }

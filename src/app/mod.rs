@@ -2,6 +2,7 @@
 //! requests for the background runner), the key map, and derived views shared with `ui`.
 
 pub mod action;
+pub mod demo;
 pub mod diagnosis;
 pub mod effects;
 pub mod fixtures;
