@@ -1,6 +1,6 @@
 //! Shared helpers of the UI tests: drive `update` with keys as a person would, render a State
 //! into a TestBackend.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use berth::app::action::Action;
 use berth::app::effects::Task;
