@@ -126,7 +126,7 @@ fn repositories(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
         return;
     }
     let cols = [
-        Col::flex("REPOSITORY", 6, 0),
+        Col::flex("REPOSITORY", 6, 0).greedy(),
         Col::new("TAGS", 4, 8, 1).right(),
     ];
     let h = area.height as usize;

@@ -109,10 +109,12 @@ pub fn widths(cols: &[Col], total: u16, want: &[u16]) -> Vec<u16> {
         w[i] += grow as u16;
         left -= grow;
     }
+    // What is left goes to the greedy columns (messages, images); without one, it stays as
+    // space at the right rather than stretching names apart from their numbers.
     let flex: Vec<usize> = order
         .iter()
         .copied()
-        .filter(|i| cols[*i].max == u16::MAX)
+        .filter(|i| cols[*i].max == u16::MAX && cols[*i].greedy)
         .collect();
     if !flex.is_empty() {
         let each = left / flex.len() as u32;
@@ -249,11 +251,12 @@ mod tests {
             Col::new("NODE", 10, 20, 3),
         ];
         // Content decides how far bounded columns grow; the flexible one takes the rest.
-        assert_eq!(widths(&cols, 40, &[5, 3, 12]), vec![22, 4, 12]);
+        assert_eq!(widths(&cols, 40, &[5, 3, 12]), vec![8, 4, 12]);
         let greedy = [Col::flex("MSG", 8, 0).greedy(), Col::new("OBJ", 4, 30, 2)];
         assert_eq!(widths(&greedy, 40, &[80, 20]), vec![19, 20]);
-        assert_eq!(widths(&cols, 40, &[5, 3, 30]), vec![14, 4, 20]);
-        assert_eq!(widths(&cols, 20, &[0, 0, 0]), vec![15, 4, 0]);
+        assert_eq!(widths(&cols, 40, &[5, 3, 30]), vec![8, 4, 20]);
+        assert_eq!(widths(&cols, 40, &[30, 3, 30]), vec![24, 4, 10]);
+        assert_eq!(widths(&cols, 20, &[20, 0, 0]), vec![15, 4, 0]);
         assert_eq!(widths(&cols, 6, &[0, 0, 0]), vec![6, 0, 0]);
     }
 
