@@ -685,3 +685,55 @@ fn keymap_override_changes_keys_and_hints() {
         "hint shows the new key:\n{screen}"
     );
 }
+
+#[test]
+fn registry_refreshes_keep_the_cursor_on_the_same_repository_and_tag() {
+    use berth::app::action::RegistryUpdate;
+    use berth::registry::types::{RepositoryRow, TagRow};
+    let mut s = demo_state(120, 40);
+    select_tag(&mut s, "1.0.25");
+    // A newer tag arrives on top, and the repository list is refreshed with a new first entry.
+    let newest = TagRow {
+        repository: "web".into(),
+        name: "1.0.30".into(),
+        digest: Some("sha256:ffff".into()),
+        created: Some(now()),
+        updated: Some(now()),
+        ..Default::default()
+    };
+    update(&mut s, Action::Registry(RegistryUpdate::Tag(newest)));
+    assert_eq!(view::selected_tag(&s).unwrap().name, "1.0.25");
+    let mut repos: Vec<RepositoryRow> = s.registry.repositories.clone();
+    repos.push(RepositoryRow { name: "aaa".into() });
+    let tasks = update(
+        &mut s,
+        Action::Registry(RegistryUpdate::Repositories {
+            registry: REGISTRY.into(),
+            repositories: repos,
+        }),
+    );
+    assert!(
+        tasks.is_empty(),
+        "tags of web are loaded: nothing to ask for"
+    );
+    assert_eq!(view::selected_repository(&s).unwrap().name, "web");
+    assert_eq!(view::selected_tag(&s).unwrap().name, "1.0.25");
+    // Moving to a repository whose tags are unknown asks for them once.
+    s.focus = Focus::Repositories;
+    press(&mut s, "g");
+    let tasks = press(&mut s, "j");
+    assert_eq!(view::selected_repository(&s).unwrap().name, "api");
+    assert!(tasks.is_empty(), "api's tags are in the fixture");
+    let tasks = press(&mut s, "j");
+    assert_eq!(
+        tasks.iter().map(|t| &t.effect).collect::<Vec<_>>(),
+        vec![&Effect::LoadTags {
+            repository: "tools/armonly".into()
+        }]
+    );
+    press(&mut s, "k j");
+    assert!(
+        press(&mut s, "k j").is_empty(),
+        "no second request while the first runs"
+    );
+}

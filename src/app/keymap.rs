@@ -634,6 +634,36 @@ impl Keymap {
         })
     }
 
+    /// The defaults as a documented `[keys]` section (what `assets/keys.default.toml` holds):
+    /// every layer, every command, its keys and what it does.
+    pub fn defaults_toml() -> String {
+        let mut out = String::from(
+            "# berth's default keys. Copy the lines you want to change into config.toml;\n\
+             # listed keys replace that command's defaults in that layer, [] unbinds it.\n\
+             # Key names: a character, ctrl-X, alt-X, enter esc tab shift-tab backspace\n\
+             # delete space up down left right pgup pgdn home end f1..f24.\n",
+        );
+        for layer in Layer::ALL {
+            if !DEFAULTS.iter().any(|(l, _, _)| *l == layer) {
+                continue;
+            }
+            out.push_str(&format!("\n[keys.{}]\n", layer.name()));
+            for (l, cmd, keys) in DEFAULTS {
+                if *l != layer {
+                    continue;
+                }
+                let list = keys
+                    .iter()
+                    .map(|k| format!("{k:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let line = format!("{} = [{list}]", cmd.name());
+                out.push_str(&format!("{line:<40}# {}\n", cmd.describe()));
+            }
+        }
+        out
+    }
+
     /// Keys joined for display: "k/↑".
     pub fn keys_label(keys: &[Key]) -> String {
         keys.iter()
@@ -736,6 +766,24 @@ mod tests {
         assert!(warnings.iter().any(|w| w.contains("nope-key")));
         assert!(warnings.iter().any(|w| w.contains("[keys.nonsense]")));
         assert!(warnings.iter().any(|w| w.contains("frobnicate")));
+    }
+
+    #[test]
+    fn shipped_default_keys_file_is_the_table() {
+        let text = Keymap::defaults_toml();
+        let shipped = include_str!("../../assets/keys.default.toml");
+        assert_eq!(
+            shipped, text,
+            "assets/keys.default.toml is stale: regenerate it from Keymap::defaults_toml()"
+        );
+        #[derive(serde::Deserialize)]
+        struct File {
+            keys: KeysConfig,
+        }
+        let f: File = toml::from_str(&text).unwrap();
+        let (km, warnings) = Keymap::with_overrides(&f.keys);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(km, Keymap::default());
     }
 
     #[test]

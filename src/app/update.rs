@@ -519,19 +519,29 @@ fn on_registry(state: &mut State, u: RegistryUpdate, fx: &mut Vec<Task>) {
         RegistryUpdate::Connection(c) => state.registry_conn = c,
         RegistryUpdate::SlotInUse(s) => state.slot_in_use = Some(s),
         RegistryUpdate::Repositories { .. } => {
+            let before = state.selected_repository.clone();
             state.registry.apply(u);
             let list = view::repositories(state);
-            let idx = state
-                .selected_repository
+            let idx = before
                 .as_ref()
                 .and_then(|name| list.iter().position(|r| &r.name == name))
                 .unwrap_or(0);
             state.nav.repositories.selected = idx;
             keep_visible(state, Focus::Repositories);
-            state.selected_repository = None; // force the follow-up (tags request) below
             after_selection_change(state, Focus::Repositories, fx);
+            request_tags(state, fx);
         }
-        other => state.registry.apply(other),
+        other => {
+            // A refreshed or changed tag list keeps the cursor on the same tag.
+            let before = view::selected_tag(state).map(|t| t.name.clone());
+            state.registry.apply(other);
+            if let Some(name) = before
+                && let Some(i) = view::tags(state).iter().position(|t| t.name == name)
+            {
+                state.nav.tags.selected = i;
+                keep_visible(state, Focus::Tags);
+            }
+        }
     }
 }
 
