@@ -8,10 +8,11 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use berth::app::action::{Action, ClusterObject, ClusterUpdate};
+use berth::app::action::Action;
 use berth::app::fixtures::{add_pods, cluster_actions, demo_state, now, registry_actions};
 use berth::app::state::{Focus, State};
 use berth::app::{update, view};
+use berth::cluster::model::{ModelEvent, Row};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -130,7 +131,7 @@ fn main() {
         p.containers[0].restarts = i;
         update(
             &mut s,
-            Action::Cluster(ClusterUpdate::Upsert(ClusterObject::Pod(p))),
+            berth::app::fixtures::model(ModelEvent::Upsert(Row::Pod(p))),
         );
         t.draw(|f| berth::ui::draw(f, &s)).unwrap();
     });

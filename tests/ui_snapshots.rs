@@ -5,7 +5,7 @@
 mod support_ui;
 
 use berth::app::action::{
-    Action, ConnState, Notice, Permission, PermissionUpdate, StepStatus, StepUpdate, TaskOutcome,
+    Action, Notice, Permission, PermissionUpdate, StepStatus, StepUpdate, TaskOutcome,
 };
 use berth::app::diagnosis::{DiagnosisView, Evidence, Fix};
 use berth::app::effects::{Effect, MutationKind};
@@ -376,9 +376,15 @@ fn empty_and_connecting() {
         let mut s = demo_state(w, h);
         update(
             &mut s,
-            Action::Cluster(berth::app::action::ClusterUpdate::Connection(
-                ConnState::Reconnecting,
-            )),
+            berth::app::fixtures::model(berth::cluster::model::ModelEvent::Connection {
+                scope: berth::cluster::model::WatchScope::new(
+                    berth::cluster::model::Kind::Pod,
+                    None,
+                ),
+                state: berth::cluster::model::ConnectionState::Reconnecting {
+                    error: "watch stream ended: connection reset".into(),
+                },
+            }),
         );
         s
     });

@@ -4,14 +4,13 @@
 mod support_ui;
 
 use berth::app::action::{
-    Action, ClusterObject, ClusterUpdate, Level, Permission, PermissionUpdate, StepStatus,
-    StepUpdate, TaskError, TaskOutcome,
+    Action, Level, Permission, PermissionUpdate, StepStatus, StepUpdate, TaskError, TaskOutcome,
 };
 use berth::app::diagnosis::{DiagnosisView, Evidence, Fix};
 use berth::app::effects::{Effect, ImageLocation, MutationKind, PasswordSlot};
 use berth::app::state::{Dialog, Focus, ReadOnly, State};
 use berth::app::{update, view};
-use berth::cluster::model::ObjectRef;
+use berth::cluster::model::{ModelEvent, ObjectRef, Row};
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use support_ui::*;
 
@@ -574,7 +573,7 @@ fn navigation_keys_mouse_and_live_updates_keep_the_cursor() {
     d.uid = "uid-aaa".into();
     update(
         &mut s,
-        Action::Cluster(ClusterUpdate::Upsert(ClusterObject::Deployment(d))),
+        berth::app::fixtures::model(ModelEvent::Upsert(Row::Deployment(d))),
     );
     assert_eq!(view::selected_deployment(&s).unwrap().name, "web");
 

@@ -6,10 +6,7 @@ use jiff::Timestamp;
 use super::diagnosis::DiagnosisView;
 use super::effects::{MutationKind, TaskId};
 use super::keymap::Command;
-use crate::cluster::model::{
-    DeploymentRow, EventRow, NamespaceRow, ObjectRef, PodRow, ReplicaSetRow, SecretMetaRow,
-    ServiceAccountRow,
-};
+use crate::cluster::model::ModelUpdate;
 use crate::registry::types::{RepositoryRow, TagRow};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +47,8 @@ pub enum ConnState {
     Connecting,
     Live,
     Reconnecting,
+    /// The identity may not list/watch something (HTTP 403).
+    Forbidden,
     Offline,
 }
 
@@ -59,53 +58,17 @@ impl ConnState {
             Self::Connecting => "connecting",
             Self::Live => "live",
             Self::Reconnecting => "reconnecting",
+            Self::Forbidden => "forbidden",
             Self::Offline => "offline",
         }
     }
 }
 
-/// One object the cluster watchers deliver, already trimmed to its slim row.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ClusterObject {
-    Namespace(NamespaceRow),
-    Deployment(DeploymentRow),
-    ReplicaSet(ReplicaSetRow),
-    Pod(PodRow),
-    Event(EventRow),
-    ServiceAccount(ServiceAccountRow),
-    Secret(SecretMetaRow),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ObjectKind {
-    Namespace,
-    Deployment,
-    ReplicaSet,
-    Pod,
-    Event,
-    ServiceAccount,
-    Secret,
-}
-
-/// What the cluster side tells the UI. Mirrors a kube-runtime watcher stream: `Resync` replaces
-/// every object of a kind (watcher restart), `Upsert`/`Delete` are single changes.
-// `Upsert` is nearly every message: boxing it would add an allocation per watch event to save
-// bytes on the rare ones.
-#[allow(clippy::large_enum_variant)]
+/// What the cluster side tells the UI: the watchers' own messages (`cluster::watch`, stamped
+/// with their epoch so a previous context's stragglers are dropped), and the kubeconfig facts.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClusterUpdate {
-    Upsert(ClusterObject),
-    /// Namespaced kinds use `namespace`/`name`; namespaces use `name` with an empty namespace;
-    /// events are identified by `name` = the event's uid.
-    Delete {
-        kind: ObjectKind,
-        key: ObjectRef,
-    },
-    Resync {
-        kind: ObjectKind,
-        objects: Vec<ClusterObject>,
-    },
-    Connection(ConnState),
+    Model(ModelUpdate),
     /// The kubeconfig's contexts and the one in use.
     Contexts {
         contexts: Vec<String>,
@@ -113,6 +76,13 @@ pub enum ClusterUpdate {
     },
     /// The namespace the watchers follow now (after a switch, or the context default).
     Namespace(String),
+}
+
+/// The watchers send `T: From<ModelUpdate>`: the UI's Action channel can take them directly.
+impl From<ModelUpdate> for Action {
+    fn from(u: ModelUpdate) -> Self {
+        Action::Cluster(ClusterUpdate::Model(u))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

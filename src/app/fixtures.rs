@@ -4,13 +4,14 @@
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 
-use super::action::{Action, ClusterObject, ClusterUpdate, ConnState, ObjectKind, RegistryUpdate};
+use super::action::{Action, ClusterUpdate, ConnState, RegistryUpdate};
 use super::effects::PasswordSlot;
 use super::state::State;
 use super::update::update;
 use crate::cluster::model::{
-    ContainerRow, ContainerSpecRow, ContainerState, DeploymentRow, EventRow, NamespaceRow, PodRow,
-    ReplicaSetRow, RolloutState, SecretMetaRow, ServiceAccountRow,
+    ConnectionState, ContainerRow, ContainerSpecRow, ContainerState, DeploymentRow, EventRow, Kind,
+    ModelEvent, ModelUpdate, NamespaceRow, PodRow, ReplicaSetRow, RolloutState, Row, SecretMetaRow,
+    ServiceAccountRow, WatchScope,
 };
 use crate::registry::types::{Platform, RepositoryRow, TagRow};
 
@@ -148,6 +149,7 @@ fn deployment(ns: &str, d: &Dep<'_>) -> DeploymentRow {
         generation: d.revision,
         observed_generation: d.revision,
         desired: d.desired,
+        replicas: d.desired,
         updated: d.desired.min(d.ready + 1),
         ready: d.ready,
         available: d.ready,
@@ -273,9 +275,9 @@ pub fn cluster_actions() -> Vec<Action> {
     let ns = "shop";
     let img = |r: &str| format!("{REGISTRY}/{r}");
     let node = Some("aks-nodepool1-31718369-vmss000000");
-    let mut objs: Vec<ClusterObject> = Vec::new();
+    let mut objs: Vec<Row> = Vec::new();
     for n in ["default", "kube-system", "shop", "staging"] {
-        objs.push(ClusterObject::Namespace(NamespaceRow {
+        objs.push(Row::Namespace(NamespaceRow {
             name: n.into(),
             phase: "Active".into(),
         }));
@@ -324,7 +326,7 @@ pub fn cluster_actions() -> Vec<Action> {
         },
     ];
     for d in &deps {
-        objs.push(ClusterObject::Deployment(deployment(ns, d)));
+        objs.push(Row::Deployment(deployment(ns, d)));
     }
     let rss = [
         rs(ns, "web", "7c9f8d6b5", 4, 3, 3, &img("web:1.0.28"), 7200),
@@ -382,7 +384,7 @@ pub fn cluster_actions() -> Vec<Action> {
         ),
     ];
     for r in rss {
-        objs.push(ClusterObject::ReplicaSet(r));
+        objs.push(Row::ReplicaSet(r));
     }
     let pull_fail = || ContainerState::Waiting {
         reason: "ImagePullBackOff".into(),
@@ -490,7 +492,7 @@ pub fn cluster_actions() -> Vec<Action> {
         ),
     ];
     for p in pods {
-        objs.push(ClusterObject::Pod(p));
+        objs.push(Row::Pod(p));
     }
     let evs = [
         event(
@@ -607,15 +609,15 @@ pub fn cluster_actions() -> Vec<Action> {
         ),
     ];
     for e in evs {
-        objs.push(ClusterObject::Event(e));
+        objs.push(Row::Event(e));
     }
     for n in ["shop", "staging"] {
-        objs.push(ClusterObject::Secret(SecretMetaRow {
+        objs.push(Row::SecretMeta(SecretMetaRow {
             namespace: n.into(),
             name: "acr-pull".into(),
             type_: "kubernetes.io/dockerconfigjson".into(),
         }));
-        objs.push(ClusterObject::ServiceAccount(ServiceAccountRow {
+        objs.push(Row::ServiceAccount(ServiceAccountRow {
             namespace: n.into(),
             name: "default".into(),
             image_pull_secrets: if n == "staging" {
@@ -635,38 +637,26 @@ pub fn cluster_actions() -> Vec<Action> {
             current: "aks-prod".into(),
         }),
         Action::Cluster(ClusterUpdate::Namespace(ns.into())),
-        Action::Cluster(ClusterUpdate::Connection(ConnState::Live)),
     ];
-    // Kinds in dependency order, each as a watcher's initial list.
-    for kind in [
-        ObjectKind::Namespace,
-        ObjectKind::ReplicaSet,
-        ObjectKind::Pod,
-        ObjectKind::Event,
-        ObjectKind::Secret,
-        ObjectKind::ServiceAccount,
-        ObjectKind::Deployment,
-    ] {
-        let objects: Vec<ClusterObject> = objs
-            .iter()
-            .filter(|o| kind_of(o) == kind)
-            .cloned()
-            .collect();
-        out.push(Action::Cluster(ClusterUpdate::Resync { kind, objects }));
+    // Each kind as a watcher's initial list, then its connection goes live.
+    for kind in Kind::ALL {
+        let scope = WatchScope::new(kind, None);
+        let rows: Vec<Row> = objs.iter().filter(|o| o.kind() == kind).cloned().collect();
+        out.push(model(ModelEvent::Resynced {
+            scope: scope.clone(),
+            rows,
+        }));
+        out.push(model(ModelEvent::Connection {
+            scope,
+            state: ConnectionState::Live,
+        }));
     }
     out
 }
 
-fn kind_of(o: &ClusterObject) -> ObjectKind {
-    match o {
-        ClusterObject::Namespace(_) => ObjectKind::Namespace,
-        ClusterObject::Deployment(_) => ObjectKind::Deployment,
-        ClusterObject::ReplicaSet(_) => ObjectKind::ReplicaSet,
-        ClusterObject::Pod(_) => ObjectKind::Pod,
-        ClusterObject::Event(_) => ObjectKind::Event,
-        ClusterObject::ServiceAccount(_) => ObjectKind::ServiceAccount,
-        ClusterObject::Secret(_) => ObjectKind::Secret,
-    }
+/// A watcher message of the first epoch, as the cluster watchers would send it.
+pub fn model(event: ModelEvent) -> Action {
+    Action::from(ModelUpdate { epoch: 0, event })
 }
 
 /// A state with the demo registry and cluster loaded, at `size`, the cursor on deployment `web`
@@ -716,7 +706,7 @@ fn select(s: &mut State, cmd: &str) {
 /// `n` more pods for deployment `web` in `shop` (benchmarks: 10,000 pods must draw in ≤ 2 ms).
 pub fn add_pods(s: &mut State, n: usize) {
     let node = Some("aks-nodepool1-31718369-vmss000001");
-    let objects: Vec<ClusterObject> = (0..n)
+    let objects: Vec<Row> = (0..n)
         .map(|i| {
             let c = if i % 97 == 0 {
                 container(
@@ -738,7 +728,7 @@ pub fn add_pods(s: &mut State, n: usize) {
                     i as i32 % 3,
                 )
             };
-            ClusterObject::Pod(pod(
+            Row::Pod(pod(
                 "shop",
                 "web",
                 "7c9f8d6b5",
@@ -750,6 +740,6 @@ pub fn add_pods(s: &mut State, n: usize) {
         })
         .collect();
     for o in objects {
-        update(s, Action::Cluster(ClusterUpdate::Upsert(o)));
+        update(s, model(ModelEvent::Upsert(o)));
     }
 }

@@ -9,7 +9,7 @@ use super::diagnosis::DiagnosisView;
 use super::effects::{Effect, ImageLocation, MutationKind, PasswordSlot, TaskId};
 use super::keymap::{Keymap, Layer};
 use super::store::{ClusterStore, RegistryStore};
-use crate::cluster::model::ObjectRef;
+use crate::cluster::model::{ConnectionState, ObjectRef, WatchScope};
 
 /// The list that has the keyboard.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -290,6 +290,10 @@ pub struct State {
     pub contexts: Vec<String>,
     pub namespace: String,
     pub cluster_conn: ConnState,
+    /// Watcher generation accepted now: older messages (a previous context's) are dropped.
+    pub cluster_epoch: u64,
+    /// Each watch's state; `cluster_conn` is their summary.
+    pub cluster_watches: BTreeMap<WatchScope, ConnectionState>,
     pub registry_conn: ConnState,
     /// Name of the dockerconfigjson pull secret berth manages.
     pub pull_secret: String,
@@ -328,6 +332,8 @@ impl State {
             contexts: Vec::new(),
             namespace: "default".to_owned(),
             cluster_conn: ConnState::Connecting,
+            cluster_epoch: 0,
+            cluster_watches: BTreeMap::new(),
             registry_conn: ConnState::Connecting,
             pull_secret: "acr-pull".to_owned(),
             slot_in_use: None,

@@ -1,14 +1,14 @@
-//! The UI's copy of the model, with the indexes drawing needs (pods of a ReplicaSet, events of an
-//! object, where a digest runs). Filled only by `update` from `Action::Cluster` /
-//! `Action::Registry`; when the cluster side ships its own `ClusterModel`, this store is the one
-//! place to switch.
+//! The UI's copy of the model, with the indexes drawing needs so a frame costs what is visible:
+//! pods of a ReplicaSet (paged without touching the rows), events of a deployment, where a
+//! digest runs. Filled only by `update` from the watchers' own messages (`ModelEvent`, the same
+//! the cluster module's `ClusterModel` applies) and the registry's.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::action::{ClusterObject, ClusterUpdate, ObjectKind, RegistryUpdate};
+use super::action::RegistryUpdate;
 use crate::cluster::model::{
-    DeploymentRow, EventRow, NamespaceRow, ObjectRef, PodRow, ReplicaSetRow, SecretMetaRow,
-    ServiceAccountRow,
+    DeploymentRow, EventRow, Kind, ModelEvent, NamespaceRow, ObjectRef, PodRow, ReplicaSetRow, Row,
+    RowKey, SecretMetaRow, ServiceAccountRow, WatchScope,
 };
 use crate::registry::types::{RepositoryRow, TagRow};
 
@@ -84,46 +84,91 @@ fn pod_digests(pod: &PodRow) -> impl Iterator<Item = &str> {
 }
 
 impl ClusterStore {
-    pub fn apply(&mut self, update: ClusterUpdate) {
-        match update {
-            ClusterUpdate::Upsert(obj) => self.upsert(obj),
-            ClusterUpdate::Delete { kind, key } => self.delete(kind, &key),
-            ClusterUpdate::Resync { kind, objects } => {
-                self.clear(kind);
-                for o in objects {
-                    self.upsert(o);
+    /// Apply one watcher message (connection states are the caller's business).
+    pub fn apply(&mut self, event: ModelEvent) {
+        match event {
+            ModelEvent::Upsert(row) => self.upsert(row),
+            ModelEvent::Delete(key) => self.delete_key(&key),
+            ModelEvent::Resynced { scope, rows } => {
+                // Exactly what the scope covers is replaced; other scopes' rows stay.
+                self.remove_scope(&scope);
+                for r in rows {
+                    self.upsert(r);
                 }
             }
-            ClusterUpdate::Connection(_)
-            | ClusterUpdate::Contexts { .. }
-            | ClusterUpdate::Namespace(_) => {}
+            ModelEvent::Connection { .. } => {}
         }
     }
 
-    pub fn clear(&mut self, kind: ObjectKind) {
-        match kind {
-            ObjectKind::Namespace => self.namespaces.clear(),
-            ObjectKind::Deployment => {
-                self.deployments.clear();
-                self.deploy_by_uid.clear();
-            }
-            ObjectKind::ReplicaSet => {
-                self.replicasets.clear();
-                self.rs_by_owner.clear();
-                self.rs_by_uid.clear();
-            }
-            ObjectKind::Pod => {
-                self.pods.clear();
-                self.pods_by_owner.clear();
-                self.digest_where.clear();
-            }
-            ObjectKind::Event => {
-                self.events.clear();
-                self.events_by_involved.clear();
-                self.events_by_workload.clear();
-            }
-            ObjectKind::ServiceAccount => self.service_accounts.clear(),
-            ObjectKind::Secret => self.secrets.clear(),
+    pub fn delete_key(&mut self, key: &RowKey) {
+        match key {
+            RowKey::Namespace(n) => self.delete(
+                Kind::Namespace,
+                &ObjectRef {
+                    namespace: String::new(),
+                    name: n.clone(),
+                },
+            ),
+            RowKey::Deployment(k) => self.delete(Kind::Deployment, k),
+            RowKey::ReplicaSet(k) => self.delete(Kind::ReplicaSet, k),
+            RowKey::Pod(k) => self.delete(Kind::Pod, k),
+            RowKey::Event { namespace, uid } => self.delete(Kind::Event, &obj_ref(namespace, uid)),
+            RowKey::ServiceAccount(k) => self.delete(Kind::ServiceAccount, k),
+            RowKey::SecretMeta(k) => self.delete(Kind::SecretMeta, k),
+        }
+    }
+
+    /// Remove every row a watch scope covers (before its relist replaces them).
+    fn remove_scope(&mut self, scope: &WatchScope) {
+        let ns_ok = |ns: &str| scope.namespace.as_deref().is_none_or(|s| s == ns);
+        let keys: Vec<ObjectRef> = match scope.kind {
+            Kind::Namespace => self
+                .namespaces
+                .keys()
+                .filter(|n| ns_ok(n))
+                .map(|n| obj_ref("", n))
+                .collect(),
+            Kind::Deployment => self
+                .deployments
+                .keys()
+                .filter(|k| ns_ok(&k.namespace))
+                .cloned()
+                .collect(),
+            Kind::ReplicaSet => self
+                .replicasets
+                .keys()
+                .filter(|k| ns_ok(&k.namespace))
+                .cloned()
+                .collect(),
+            Kind::Pod => self
+                .pods
+                .keys()
+                .filter(|k| ns_ok(&k.namespace))
+                .cloned()
+                .collect(),
+            Kind::Event => self
+                .events
+                .values()
+                .filter(|e| ns_ok(&e.namespace))
+                .map(|e| obj_ref(&e.namespace, &e.uid))
+                .collect(),
+            Kind::ServiceAccount => self
+                .service_accounts
+                .keys()
+                .filter(|k| ns_ok(&k.namespace))
+                .cloned()
+                .collect(),
+            Kind::SecretMeta => self
+                .secrets
+                .iter()
+                .filter(|(k, s)| {
+                    ns_ok(&k.namespace) && scope.secret_type.as_deref().is_none_or(|t| t == s.type_)
+                })
+                .map(|(k, _)| k.clone())
+                .collect(),
+        };
+        for k in keys {
+            self.delete(scope.kind, &k);
         }
     }
 
@@ -132,19 +177,19 @@ impl ClusterStore {
         *self = Self::default();
     }
 
-    pub fn upsert(&mut self, obj: ClusterObject) {
-        match obj {
-            ClusterObject::Namespace(n) => {
+    pub fn upsert(&mut self, row: Row) {
+        match row {
+            Row::Namespace(n) => {
                 self.namespaces.insert(n.name.clone(), n);
             }
-            ClusterObject::Deployment(d) => {
+            Row::Deployment(d) => {
                 let key = obj_ref(&d.namespace, &d.name);
                 self.deploy_by_uid.insert(d.uid.clone(), key.clone());
                 self.deployments.insert(key, d);
             }
-            ClusterObject::ReplicaSet(rs) => {
+            Row::ReplicaSet(rs) => {
                 let key = obj_ref(&rs.namespace, &rs.name);
-                self.delete(ObjectKind::ReplicaSet, &key);
+                self.delete(Kind::ReplicaSet, &key);
                 if let Some(owner) = &rs.owner_uid {
                     self.rs_by_owner
                         .entry(owner.clone())
@@ -154,9 +199,9 @@ impl ClusterStore {
                 self.rs_by_uid.insert(rs.uid.clone(), key.clone());
                 self.replicasets.insert(key, rs);
             }
-            ClusterObject::Pod(p) => {
+            Row::Pod(p) => {
                 let key = obj_ref(&p.namespace, &p.name);
-                self.delete(ObjectKind::Pod, &key);
+                self.delete(Kind::Pod, &key);
                 if let Some(owner) = &p.owner_uid {
                     self.pods_by_owner
                         .entry(owner.clone())
@@ -174,9 +219,9 @@ impl ClusterStore {
                 }
                 self.pods.insert(key, p);
             }
-            ClusterObject::Event(e) => {
+            Row::Event(e) => {
                 self.delete(
-                    ObjectKind::Event,
+                    Kind::Event,
                     &ObjectRef {
                         namespace: e.namespace.clone(),
                         name: e.uid.clone(),
@@ -194,27 +239,27 @@ impl ClusterStore {
                     .insert(e.uid.clone());
                 self.events.insert(e.uid.clone(), e);
             }
-            ClusterObject::ServiceAccount(sa) => {
+            Row::ServiceAccount(sa) => {
                 self.service_accounts
                     .insert(obj_ref(&sa.namespace, &sa.name), sa);
             }
-            ClusterObject::Secret(s) => {
+            Row::SecretMeta(s) => {
                 self.secrets.insert(obj_ref(&s.namespace, &s.name), s);
             }
         }
     }
 
-    pub fn delete(&mut self, kind: ObjectKind, key: &ObjectRef) {
+    pub fn delete(&mut self, kind: Kind, key: &ObjectRef) {
         match kind {
-            ObjectKind::Namespace => {
+            Kind::Namespace => {
                 self.namespaces.remove(&key.name);
             }
-            ObjectKind::Deployment => {
+            Kind::Deployment => {
                 if let Some(d) = self.deployments.remove(key) {
                     self.deploy_by_uid.remove(&d.uid);
                 }
             }
-            ObjectKind::ReplicaSet => {
+            Kind::ReplicaSet => {
                 if let Some(rs) = self.replicasets.remove(key) {
                     if let Some(owner) = &rs.owner_uid {
                         remove_from(&mut self.rs_by_owner, owner, key);
@@ -222,7 +267,7 @@ impl ClusterStore {
                     self.rs_by_uid.remove(&rs.uid);
                 }
             }
-            ObjectKind::Pod => {
+            Kind::Pod => {
                 if let Some(p) = self.pods.remove(key) {
                     if let Some(owner) = &p.owner_uid {
                         remove_from(&mut self.pods_by_owner, owner, key);
@@ -243,7 +288,7 @@ impl ClusterStore {
                     }
                 }
             }
-            ObjectKind::Event => {
+            Kind::Event => {
                 if let Some(e) = self.events.remove(&key.name) {
                     remove_from(&mut self.events_by_involved, &e.involved_uid, &e.uid);
                     if let Some(w) = self.workload_of_event(&e) {
@@ -257,10 +302,10 @@ impl ClusterStore {
                     }
                 }
             }
-            ObjectKind::ServiceAccount => {
+            Kind::ServiceAccount => {
                 self.service_accounts.remove(key);
             }
-            ObjectKind::Secret => {
+            Kind::SecretMeta => {
                 self.secrets.remove(key);
             }
         }

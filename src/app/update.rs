@@ -4,7 +4,7 @@
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 
 use super::action::{
-    Action, ClusterUpdate, Level, Notice, ObjectKind, RegistryUpdate, TaskOutcome, TaskResult,
+    Action, ClusterUpdate, ConnState, Level, Notice, RegistryUpdate, TaskOutcome, TaskResult,
 };
 use super::effects::{Effect, ImageLocation, PasswordSlot, Task, TaskId};
 use super::keymap::{Command, Key, KeyCodeOrd, Layer};
@@ -14,7 +14,9 @@ use super::state::{
     State, TaskState, TaskView, TextInput, TimedNotice,
 };
 use super::view;
-use crate::cluster::model::{ObjectRef, RolloutState};
+use crate::cluster::model::{
+    ConnectionState, Kind, ModelEvent, ModelUpdate, ObjectRef, RolloutState, Row, WatchScope,
+};
 use crate::registry::types::TagRow;
 use crate::ui::layout::ScreenLayout;
 
@@ -457,15 +459,7 @@ fn on_mouse(state: &mut State, m: MouseEvent, fx: &mut Vec<Task>) {
 // Model updates
 
 fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
-    let touches_deployments = match &u {
-        ClusterUpdate::Upsert(super::action::ClusterObject::Deployment(_)) => true,
-        ClusterUpdate::Delete { kind, .. } | ClusterUpdate::Resync { kind, .. } => {
-            *kind == ObjectKind::Deployment
-        }
-        _ => false,
-    };
     match u {
-        ClusterUpdate::Connection(c) => state.cluster_conn = c,
         ClusterUpdate::Contexts { contexts, current } => {
             state.contexts = contexts;
             state.context = current;
@@ -476,10 +470,51 @@ fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
                 reset_cluster_nav(state);
             }
         }
-        other => state.cluster.apply(other),
+        ClusterUpdate::Model(ModelUpdate { epoch, event }) => {
+            if epoch < state.cluster_epoch {
+                state.dirty = false; // a previous context's watcher, still draining
+                return;
+            }
+            if epoch > state.cluster_epoch {
+                state.cluster_epoch = epoch;
+                state.cluster.reset();
+                state.cluster_watches.clear();
+                reset_cluster_nav(state);
+            }
+            let touches_deployments = match &event {
+                ModelEvent::Upsert(Row::Deployment(_)) => true,
+                ModelEvent::Delete(key) => key.kind() == Kind::Deployment,
+                ModelEvent::Resynced { scope, .. } => scope.kind == Kind::Deployment,
+                _ => false,
+            };
+            match event {
+                ModelEvent::Connection { scope, state: cs } => {
+                    state.cluster_watches.insert(scope, cs);
+                    state.cluster_conn = summarise(&state.cluster_watches);
+                }
+                other => state.cluster.apply(other),
+            }
+            if touches_deployments {
+                resync_deployment_selection(state, fx);
+            }
+        }
     }
-    if touches_deployments {
-        resync_deployment_selection(state, fx);
+}
+
+/// One connection state for the status bar: forbidden or reconnecting if any watch is,
+/// connecting until every watch has listed once, else live.
+fn summarise(watches: &std::collections::BTreeMap<WatchScope, ConnectionState>) -> ConnState {
+    let any = |f: fn(&ConnectionState) -> bool| watches.values().any(f);
+    if watches.is_empty() {
+        ConnState::Connecting
+    } else if any(|c| matches!(c, ConnectionState::Forbidden { .. })) {
+        ConnState::Forbidden
+    } else if any(|c| matches!(c, ConnectionState::Reconnecting { .. })) {
+        ConnState::Reconnecting
+    } else if any(|c| matches!(c, ConnectionState::Connecting)) {
+        ConnState::Connecting
+    } else {
+        ConnState::Live
     }
 }
 
@@ -1634,8 +1669,11 @@ fn run_palette(state: &mut State, typed: &str, fx: &mut Vec<Task>) -> Result<(),
             if arg != state.context {
                 state.context = arg.to_owned();
                 state.cluster.reset();
+                state.cluster_watches.clear();
+                // The new watchers come with a later epoch: drop the old ones' stragglers.
+                state.cluster_epoch += 1;
                 state.permissions.clear();
-                state.cluster_conn = super::action::ConnState::Connecting;
+                state.cluster_conn = ConnState::Connecting;
                 reset_cluster_nav(state);
                 fx.push(spawn(
                     state,
