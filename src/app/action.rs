@@ -66,6 +66,9 @@ impl ConnState {
 
 /// What the cluster side tells the UI: the watchers' own messages (`cluster::watch`, stamped
 /// with their epoch so a previous context's stragglers are dropped), and the kubeconfig facts.
+// `Model` is nearly every message: boxing it would add an allocation per watch event to save
+// bytes on the rare ones.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClusterUpdate {
     Model(ModelUpdate),
