@@ -146,6 +146,11 @@ fn retag_onto_an_existing_tag_needs_force() {
             }),
         },
     );
+    assert_eq!(
+        view::selected_tag(&s).unwrap().name,
+        "1.0.29",
+        "the cursor stays on the source tag"
+    );
     let moved = s.registry.tags_of("web").unwrap();
     let t28 = moved.iter().find(|t| t.name == "1.0.28").unwrap();
     let t29 = moved.iter().find(|t| t.name == "1.0.29").unwrap();

@@ -566,17 +566,19 @@ fn on_registry(state: &mut State, u: RegistryUpdate, fx: &mut Vec<Task>) {
             after_selection_change(state, Focus::Repositories, fx);
             request_tags(state, fx);
         }
-        other => {
-            // A refreshed or changed tag list keeps the cursor on the same tag.
-            let before = view::selected_tag(state).map(|t| t.name.clone());
-            state.registry.apply(other);
-            if let Some(name) = before
-                && let Some(i) = view::tags(state).iter().position(|t| t.name == name)
-            {
-                state.nav.tags.selected = i;
-                keep_visible(state, Focus::Tags);
-            }
-        }
+        other => apply_tags_keep_cursor(state, other),
+    }
+}
+
+/// A refreshed or changed tag list keeps the cursor on the same tag.
+fn apply_tags_keep_cursor(state: &mut State, u: RegistryUpdate) {
+    let before = view::selected_tag(state).map(|t| t.name.clone());
+    state.registry.apply(u);
+    if let Some(name) = before
+        && let Some(i) = view::tags(state).iter().position(|t| t.name == name)
+    {
+        state.nav.tags.selected = i;
+        keep_visible(state, Focus::Tags);
     }
 }
 
@@ -727,7 +729,7 @@ fn mirror_retag(state: &mut State, src: &ImageLocation, dst: &ImageLocation) {
         updated: Some(state.now),
         ..src_tag
     };
-    state.registry.apply(RegistryUpdate::Tag(tag));
+    apply_tags_keep_cursor(state, RegistryUpdate::Tag(tag));
 }
 
 pub fn notify(state: &mut State, notice: Notice) {

@@ -89,7 +89,19 @@ pub fn hints(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let mut spans: Vec<Span<'static>> = vec![Span::raw(" ")];
     // Refused commands are grouped by reason: "✗ i r u: RBAC: cannot patch deployments in shop".
     let mut reasons: Vec<(String, Vec<String>)> = Vec::new();
+    // Confirmation options that do not apply to this change are not offered.
+    let applies = |cmd: Command| match (cmd, state.dialogs.last()) {
+        (Command::ToggleForce, Some(Dialog::Confirm(c))) => c.overwrites.is_some(),
+        (Command::TogglePinDigest, Some(Dialog::Confirm(c))) => c.pin.is_some(),
+        (Command::ApplyFix, Some(Dialog::Diagnosis(p))) => {
+            matches!(&p.view, Some(Ok(v)) if v.fix.is_some())
+        }
+        _ => true,
+    };
     for &cmd in hinted(layer) {
+        if !applies(cmd) {
+            continue;
+        }
         let Some(key) = km.key_for(layer, cmd) else {
             continue;
         };
