@@ -4,6 +4,15 @@
 //! `cargo bench --bench ui_draw` runs it optimised with many iterations; `cargo test --bench
 //! ui_draw` runs a short smoke pass (debug build: the numbers are an upper bound). Reports
 //! medians; never fails on time (timing is measured here, never asserted in tests).
+//!
+//! Without a release build of the whole dependency tree, optimise only what is on the draw
+//! path (berth and ratatui) in the shared dev target and pass `--bench` for the full run:
+//!
+//! ```sh
+//! C=; for p in berth ratatui ratatui-core ratatui-widgets ratatui-crossterm unicode-width \
+//!   unicode-segmentation compact_str hashbrown lru; do C="$C --config profile.dev.package.$p.opt-level=3"; done
+//! cargo test --bench ui_draw $C -- --bench
+//! ```
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
