@@ -71,7 +71,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Task> {
                 }
             }
         }
-        Action::TaskDone { id, result } => on_task_done(state, id, result, &mut fx),
+        Action::TaskDone { id, result } => on_task_done(state, id, result),
         Action::Notice(n) => notify(state, n),
         Action::Quit => state.should_quit = true,
     }
@@ -612,8 +612,7 @@ fn spawn(state: &mut State, effect: Effect, subject: Option<ObjectRef>) -> Task 
     Task { id, effect }
 }
 
-fn on_task_done(state: &mut State, id: TaskId, result: TaskResult, fx: &mut Vec<Task>) {
-    let _ = fx;
+fn on_task_done(state: &mut State, id: TaskId, result: TaskResult) {
     let Some(task) = state.tasks.get_mut(&id) else {
         state.dirty = false;
         return;
