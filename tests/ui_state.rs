@@ -741,3 +741,28 @@ fn registry_refreshes_keep_the_cursor_on_the_same_repository_and_tag() {
         "no second request while the first runs"
     );
 }
+
+#[test]
+fn a_rollout_adding_pods_above_keeps_the_cursor_on_the_same_pod() {
+    let mut s = demo_state(120, 40);
+    select_deployment(&mut s, "web");
+    press(&mut s, "enter j j");
+    assert_eq!(view::selected_pod(&s).unwrap().name, "web-7c9f8d6b5-tq4wd");
+    let mut p = view::selected_pod(&s).unwrap().clone();
+    p.name = "web-7c9f8d6b5-aaaaa".into();
+    p.uid = "uid-new".into();
+    update(
+        &mut s,
+        berth::app::fixtures::model(ModelEvent::Upsert(Row::Pod(p))),
+    );
+    assert_eq!(view::pods(&s).len(), 4);
+    assert_eq!(view::selected_pod(&s).unwrap().name, "web-7c9f8d6b5-tq4wd");
+    update(
+        &mut s,
+        berth::app::fixtures::model(ModelEvent::Delete(berth::cluster::model::RowKey::Pod(obj(
+            "shop",
+            "web-7c9f8d6b5-2xkqp",
+        )))),
+    );
+    assert_eq!(view::selected_pod(&s).unwrap().name, "web-7c9f8d6b5-tq4wd");
+}

@@ -481,6 +481,25 @@ fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
                 state.cluster_watches.clear();
                 reset_cluster_nav(state);
             }
+            // Pods that appear or go (a rollout) must not move the cursor off the pod it is on;
+            // changes to existing pods do not move rows, so they skip the lookup.
+            let pods_move = match &event {
+                ModelEvent::Upsert(Row::Pod(p)) => !state.cluster.pods.contains_key(&ObjectRef {
+                    namespace: p.namespace.clone(),
+                    name: p.name.clone(),
+                }),
+                ModelEvent::Delete(key) => key.kind() == Kind::Pod,
+                ModelEvent::Resynced { scope, .. } => scope.kind == Kind::Pod,
+                _ => false,
+            };
+            let keep_pod = if pods_move {
+                view::selected_pod(state).map(|p| ObjectRef {
+                    namespace: p.namespace.clone(),
+                    name: p.name.clone(),
+                })
+            } else {
+                None
+            };
             let touches_deployments = match &event {
                 ModelEvent::Upsert(Row::Deployment(_)) => true,
                 ModelEvent::Delete(key) => key.kind() == Kind::Deployment,
@@ -496,6 +515,12 @@ fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
             }
             if touches_deployments {
                 resync_deployment_selection(state, fx);
+            }
+            if let Some(k) = keep_pod
+                && let Some(i) = view::pod_position(state, &k)
+            {
+                state.nav.pods.selected = i;
+                keep_visible(state, Focus::Pods);
             }
         }
     }

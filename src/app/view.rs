@@ -136,6 +136,19 @@ pub fn pods_page(state: &State, start: usize, n: usize) -> Vec<&PodRow> {
     }
 }
 
+/// Where a pod is in the pods list (to keep the cursor on it when pods come and go).
+pub fn pod_position(state: &State, key: &ObjectRef) -> Option<usize> {
+    match selected_deployment(state) {
+        Some(d) if state.nav.pods.filter.is_empty() => state
+            .cluster
+            .pod_keys_of_deployment(&d.uid)
+            .position(|k| k == key),
+        _ => pods(state)
+            .iter()
+            .position(|p| p.namespace == key.namespace && p.name == key.name),
+    }
+}
+
 pub fn selected_pod(state: &State) -> Option<&PodRow> {
     pods_page(state, state.nav.pods.selected, 1)
         .into_iter()
