@@ -448,3 +448,18 @@ fn every_size_from_minimum_up_draws_without_panicking() {
         }
     }
 }
+
+#[test]
+fn ten_thousand_pods_paged() {
+    snap("pods_10k_middle", |w, h| {
+        let mut s = demo_state(w, h);
+        berth::app::fixtures::add_pods(&mut s, 10_000);
+        press(&mut s, "enter g");
+        for _ in 0..5000 {
+            update(&mut s, Action::Command(berth::app::keymap::Command::Down));
+        }
+        assert_eq!(s.nav.pods.selected, 5000);
+        assert_eq!(view::pods_count(&s), 10_003);
+        s
+    });
+}

@@ -747,6 +747,7 @@ fn a_rollout_adding_pods_above_keeps_the_cursor_on_the_same_pod() {
     let mut s = demo_state(120, 40);
     select_deployment(&mut s, "web");
     press(&mut s, "enter j j");
+    assert_eq!(s.focus, Focus::Pods);
     assert_eq!(view::selected_pod(&s).unwrap().name, "web-7c9f8d6b5-tq4wd");
     let mut p = view::selected_pod(&s).unwrap().clone();
     p.name = "web-7c9f8d6b5-aaaaa".into();

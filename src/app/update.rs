@@ -492,7 +492,9 @@ fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
                 ModelEvent::Resynced { scope, .. } => scope.kind == Kind::Pod,
                 _ => false,
             };
-            let keep_pod = if pods_move {
+            // Only while the pods have the keyboard: a burst of new pods otherwise costs a
+            // list walk each for a cursor nobody is using.
+            let keep_pod = if pods_move && state.focus == Focus::Pods {
                 view::selected_pod(state).map(|p| ObjectRef {
                     namespace: p.namespace.clone(),
                     name: p.name.clone(),
