@@ -1,1 +1,247 @@
-//! (placeholder: being built)
+//! The terminal side: setup and restore (also on panic, Ctrl-C, SIGTERM/SIGHUP), the input
+//! stream, ticks, and frame scheduling. One Action channel feeds `update`; effects go out on
+//! another channel to whatever runs them.
+//!
+//! Wiring (for the binary):
+//! ```ignore
+//! let (action_tx, action_rx) = tokio::sync::mpsc::unbounded_channel();
+//! let (effect_tx, mut effect_rx) = tokio::sync::mpsc::unbounded_channel();
+//! // watchers: action_tx.send(Action::Cluster(..)) / Action::Registry(..)
+//! // runner:   while let Some(task) = effect_rx.recv().await { spawn(run(task, action_tx.clone())) }
+//! berth::tui::run_with(state, action_tx, action_rx, effect_tx).await?;
+//! ```
+
+use std::io::{self, Stdout};
+use std::time::Duration;
+
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEventKind};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::time::Instant;
+
+use crate::app::{Action, State, Task, update};
+
+/// At most one frame per this interval (~60 Hz).
+pub const FRAME: Duration = Duration::from_millis(16);
+/// Ages and clocks tick at 1 Hz; spinners faster, only while tasks run.
+pub const IDLE_TICK: Duration = Duration::from_secs(1);
+pub const BUSY_TICK: Duration = Duration::from_millis(125);
+/// Actions taken from the channel per batch before a frame is considered.
+const BATCH: usize = 512;
+
+/// Runs effects. The binary implements it with the real registry/cluster/diagnosis clients;
+/// `spawn` must not block: start the work and report with `Action::TaskProgress`/`TaskDone`.
+pub trait EffectRunner: Send + 'static {
+    fn spawn(&mut self, task: Task, actions: UnboundedSender<Action>);
+}
+
+/// Put the terminal back: raw mode off, main screen, mouse off, cursor on. Never panics.
+pub fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+/// Restores on drop, so every exit path (return, `?`, panic unwinding) leaves a usable shell.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+fn setup() -> io::Result<(Terminal<CrosstermBackend<Stdout>>, TerminalGuard)> {
+    // The hook runs before unwinding prints the message, so the message lands on a sane screen.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+    enable_raw_mode()?;
+    let guard = TerminalGuard;
+    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    let terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    Ok((terminal, guard))
+}
+
+/// Forward terminal input as Actions until the channel closes.
+fn spawn_input(actions: UnboundedSender<Action>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(ev) = events.next().await {
+            let action = match ev {
+                Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Action::Key(k),
+                Ok(Event::Mouse(m)) => Action::Mouse(m),
+                Ok(Event::Resize(width, height)) => Action::Resize { width, height },
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!("terminal input failed: {e}");
+                    break;
+                }
+            };
+            if actions.send(action).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// SIGTERM / SIGHUP / SIGINT → `Action::Quit` (Ctrl-C in raw mode arrives as a key instead).
+fn spawn_signals(actions: UnboundedSender<Action>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tracing::warn!("could not install signal handlers");
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        let _ = actions.send(Action::Quit);
+    })
+}
+
+/// Run the UI until the user quits (or `Action::Quit` arrives). `action_tx` is a sender of the
+/// same channel as `action_rx` (input and signals use it). Returns the final State.
+pub async fn run_with(
+    state: State,
+    action_tx: UnboundedSender<Action>,
+    action_rx: UnboundedReceiver<Action>,
+    effect_tx: UnboundedSender<Task>,
+) -> io::Result<State> {
+    let (mut terminal, _guard) = setup()?;
+    let input = spawn_input(action_tx.clone());
+    let signals = spawn_signals(action_tx.clone());
+    let result = event_loop(&mut terminal, state, action_rx, effect_tx).await;
+    input.abort();
+    signals.abort();
+    terminal.show_cursor()?;
+    result
+}
+
+/// The loop itself, on any backend (tests drive it with a `TestBackend`): batches of Actions
+/// through `update`, Tasks out, a frame when something changed (at most every [`FRAME`]),
+/// ticks at 1 Hz (faster only while tasks run).
+pub async fn event_loop<B: ratatui::backend::Backend>(
+    terminal: &mut Terminal<B>,
+    mut state: State,
+    mut action_rx: UnboundedReceiver<Action>,
+    effect_tx: UnboundedSender<Task>,
+) -> io::Result<State>
+where
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let to_io = |e: B::Error| io::Error::other(e);
+    let size = terminal.size().map_err(to_io)?;
+    update(
+        &mut state,
+        Action::Resize {
+            width: size.width,
+            height: size.height,
+        },
+    );
+    update(&mut state, Action::Tick(jiff::Timestamp::now()));
+    terminal
+        .draw(|f| crate::ui::draw(f, &state))
+        .map_err(to_io)?;
+    state.dirty = false;
+    let mut last_draw = Instant::now();
+    let mut next_tick = Instant::now() + IDLE_TICK;
+    let mut batch = Vec::with_capacity(BATCH);
+
+    loop {
+        let frame_due = last_draw + FRAME;
+        tokio::select! {
+            n = action_rx.recv_many(&mut batch, BATCH) => {
+                if n == 0 {
+                    break;
+                }
+                let mut dirty = state.dirty;
+                for action in batch.drain(..) {
+                    for task in update(&mut state, action) {
+                        if effect_tx.send(task).is_err() {
+                            tracing::warn!("effect runner is gone; a request was dropped");
+                        }
+                    }
+                    dirty |= state.dirty;
+                }
+                state.dirty = dirty;
+            }
+            _ = tokio::time::sleep_until(next_tick) => {
+                update(&mut state, Action::Tick(jiff::Timestamp::now()));
+                let period = if state.running_tasks() > 0 { BUSY_TICK } else { IDLE_TICK };
+                next_tick = Instant::now() + period;
+            }
+            _ = tokio::time::sleep_until(frame_due), if state.dirty => {}
+        }
+        if state.should_quit {
+            break;
+        }
+        // A task started: tick faster from now on so its spinner moves.
+        if state.running_tasks() > 0 && next_tick > Instant::now() + BUSY_TICK {
+            next_tick = Instant::now() + BUSY_TICK;
+        }
+        if state.dirty && Instant::now() >= last_draw + FRAME {
+            terminal
+                .draw(|f| crate::ui::draw(f, &state))
+                .map_err(to_io)?;
+            state.dirty = false;
+            last_draw = Instant::now();
+        }
+    }
+    Ok(state)
+}
+
+/// Like [`run_with`], creating the channels and handing every effect to `runner`. `feed` gets
+/// a sender for the watchers before the UI starts.
+pub async fn run<R: EffectRunner>(
+    state: State,
+    mut runner: R,
+    feed: impl FnOnce(UnboundedSender<Action>),
+) -> io::Result<State> {
+    let (action_tx, action_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (effect_tx, mut effect_rx) = tokio::sync::mpsc::unbounded_channel::<Task>();
+    feed(action_tx.clone());
+    let runner_tx = action_tx.clone();
+    let runner_task = tokio::spawn(async move {
+        while let Some(task) = effect_rx.recv().await {
+            runner.spawn(task, runner_tx.clone());
+        }
+    });
+    let result = run_with(state, action_tx, action_rx, effect_tx).await;
+    runner_task.abort();
+    result
+}
+
+/// Open the UI on the demo fixtures with [`crate::app::demo::DemoRunner`] answering every
+/// action: for trying berth (and its keys) without a cluster or registry.
+pub async fn run_demo() -> io::Result<()> {
+    let mut state = crate::app::fixtures::demo_state(120, 40);
+    state.now = jiff::Timestamp::now();
+    let result = run(state, crate::app::demo::DemoRunner::new(), |_| {}).await;
+    result.map(|_| ())
+}

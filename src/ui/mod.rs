@@ -1,1 +1,40 @@
-//! (placeholder: being built)
+//! Drawing: a pure function of `&State` into a ratatui frame. No I/O, no awaiting, no state
+//! changes; only visible rows are turned into cells.
+
+pub mod dialogs;
+pub mod layout;
+pub mod panes;
+pub mod status;
+pub mod table;
+pub mod text;
+pub mod theme;
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use crate::app::State;
+pub use theme::Theme;
+
+/// Draw the whole screen.
+pub fn draw(frame: &mut Frame<'_>, state: &State) {
+    let area = frame.area();
+    render(state, &Theme::default(), area, frame.buffer_mut());
+}
+
+/// Draw into a buffer (the frame's, or a test's).
+pub fn render(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let layout = layout::ScreenLayout::compute(area.width, area.height);
+    if layout.too_small {
+        status::too_small(area, buf, theme);
+        return;
+    }
+    panes::registry(state, theme, &layout, buf);
+    panes::cluster(state, theme, &layout, buf);
+    panes::events(state, theme, &layout, buf);
+    status::hints(state, theme, layout.hints, buf);
+    status::status_bar(state, theme, layout.status, buf);
+    dialogs::progress(state, theme, &layout, buf);
+    dialogs::notices(state, theme, &layout, buf);
+    dialogs::dialogs(state, theme, area, buf);
+}
