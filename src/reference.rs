@@ -21,9 +21,13 @@ pub enum ReferenceError {
     Empty,
     #[error("image reference {input:?} is not valid: {reason}")]
     Invalid { input: String, reason: String },
-    #[error("tag {tag:?} is not valid: {reason} (a tag is 1-128 of A-Z a-z 0-9 _ . -, not starting with . or -)")]
+    #[error(
+        "tag {tag:?} is not valid: {reason} (a tag is 1-128 of A-Z a-z 0-9 _ . -, not starting with . or -)"
+    )]
     InvalidTag { tag: String, reason: String },
-    #[error("digest {digest:?} is not valid: {reason} (expected `sha256:` followed by 64 lowercase hex digits)")]
+    #[error(
+        "digest {digest:?} is not valid: {reason} (expected `sha256:` followed by 64 lowercase hex digits)"
+    )]
     InvalidDigest { digest: String, reason: String },
 }
 
@@ -275,7 +279,9 @@ fn validate_host(host: &str) -> Result<(), String> {
             .split_once(']')
             .ok_or_else(|| format!("registry host {host:?} has an unclosed '['"))?;
         if inside.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(format!("registry host {host:?} is not a valid IPv6 address"));
+            return Err(format!(
+                "registry host {host:?} is not a valid IPv6 address"
+            ));
         }
         match after {
             "" => return Ok(()),
@@ -400,7 +406,10 @@ pub fn validate_tag(tag: &str) -> Result<(), ReferenceError> {
         .char_indices()
         .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
     {
-        return Err(err(format!("character {c:?} at position {} is not allowed", pos + 1)));
+        return Err(err(format!(
+            "character {c:?} at position {} is not allowed",
+            pos + 1
+        )));
     }
     Ok(())
 }
@@ -415,13 +424,18 @@ pub fn validate_digest(digest: &str) -> Result<(), ReferenceError> {
         .split_once(':')
         .ok_or_else(|| err("there is no ':' between algorithm and hex"))?;
     let alg_ok = !alg.is_empty()
-        && alg
-            .split(['+', '.', '_', '-'])
-            .all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        && alg.split(['+', '.', '_', '-']).all(|c| {
+            !c.is_empty()
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
     if !alg_ok {
         return Err(err("the algorithm is not valid"));
     }
-    let lower_hex = |h: &str| h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let lower_hex = |h: &str| {
+        h.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
     match alg {
         "sha256" if hex.len() != 64 => Err(err("sha256 needs exactly 64 hex digits")),
         "sha512" if hex.len() != 128 => Err(err("sha512 needs exactly 128 hex digits")),
@@ -462,9 +476,10 @@ pub fn registry_key_matches_reference(key: &str, image: &Reference) -> bool {
 /// Strips scheme; returns (host\[:port\], path).
 fn split_key(key: &str) -> (String, String) {
     let k = key.trim();
-    let k = k
-        .split_once("://")
-        .map_or(k, |(scheme, rest)| if scheme.contains('/') { k } else { rest });
+    let k = k.split_once("://").map_or(
+        k,
+        |(scheme, rest)| if scheme.contains('/') { k } else { rest },
+    );
     match k.split_once('/') {
         Some((h, p)) => (h.to_ascii_lowercase(), p.to_owned()),
         None => (k.to_ascii_lowercase(), String::new()),
@@ -531,7 +546,10 @@ mod tests {
         assert_eq!(r.manifest_ref(), "latest");
         assert_eq!(r.api_host(), "registry-1.docker.io");
         assert_eq!(r.familiar(), "busybox");
-        assert_eq!(p("index.docker.io/busybox:1").to_string(), "docker.io/library/busybox:1");
+        assert_eq!(
+            p("index.docker.io/busybox:1").to_string(),
+            "docker.io/library/busybox:1"
+        );
         assert_eq!(p("docker.io/bitnami/nginx:1").repository(), "bitnami/nginx");
         assert_eq!(p("bitnami/nginx").registry(), "docker.io");
         assert_eq!(p("bitnami/nginx").familiar(), "bitnami/nginx");
@@ -554,7 +572,10 @@ mod tests {
         assert_eq!(r.to_string(), format!("localhost:5000/web@{D}"));
         let r = p("[::1]:5000/web:1");
         assert_eq!(r.registry(), "[::1]:5000");
-        assert!(same_host(p("MyACR.azurecr.io/web").registry(), "myacr.azurecr.io"));
+        assert!(same_host(
+            p("MyACR.azurecr.io/web").registry(),
+            "myacr.azurecr.io"
+        ));
     }
 
     #[test]
@@ -594,11 +615,20 @@ mod tests {
     #[test]
     fn key_matching() {
         assert!(registry_key_matches("myacr.azurecr.io", "myacr.azurecr.io"));
-        assert!(registry_key_matches("https://myacr.azurecr.io", "MyAcr.azurecr.io"));
-        assert!(registry_key_matches("https://myacr.azurecr.io/v2/", "myacr.azurecr.io"));
+        assert!(registry_key_matches(
+            "https://myacr.azurecr.io",
+            "MyAcr.azurecr.io"
+        ));
+        assert!(registry_key_matches(
+            "https://myacr.azurecr.io/v2/",
+            "myacr.azurecr.io"
+        ));
         assert!(registry_key_matches("*.azurecr.io", "myacr.azurecr.io"));
         assert!(!registry_key_matches("*.azurecr.io", "azurecr.io"));
-        assert!(!registry_key_matches("myacr.azurecr.io", "other.azurecr.io"));
+        assert!(!registry_key_matches(
+            "myacr.azurecr.io",
+            "other.azurecr.io"
+        ));
         assert!(registry_key_matches("127.0.0.1:5000", "127.0.0.1:5000"));
         assert!(!registry_key_matches("127.0.0.1:5000", "127.0.0.1:5001"));
         assert!(!registry_key_matches("127.0.0.1", "127.0.0.1:5000"));
@@ -615,7 +645,10 @@ mod tests {
         assert!(registry_key_matches_reference("reg.io/team", &web));
         assert!(registry_key_matches_reference("https://reg.io/", &web));
         assert!(!registry_key_matches_reference("reg.io/tea", &web));
-        assert!(registry_key_matches_reference("https://index.docker.io/v1/", &p("busybox")));
+        assert!(registry_key_matches_reference(
+            "https://index.docker.io/v1/",
+            &p("busybox")
+        ));
     }
 
     fn component() -> impl Strategy<Value = String> {

@@ -1,8 +1,9 @@
 //! Registry rows: what the registry pane shows and the diagnosis reasons with.
 
 use jiff::Timestamp;
+use serde::Serialize;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Platform {
     pub os: String,
     pub architecture: String,
@@ -19,12 +20,12 @@ impl std::fmt::Display for Platform {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RepositoryRow {
     pub name: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TagRow {
     pub repository: String,
     pub name: String,
