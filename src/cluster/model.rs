@@ -28,9 +28,10 @@ pub struct ContainerSpecRow {
 }
 
 /// Rollout state, computed the way `kubectl rollout status` does.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum RolloutState {
     /// The controller has not yet observed the latest generation.
+    #[default]
     Pending,
     /// Updating: counts are moving towards desired.
     Progressing {
@@ -46,7 +47,7 @@ pub enum RolloutState {
     Paused,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeploymentRow {
     pub namespace: String,
     pub name: String,
@@ -54,6 +55,9 @@ pub struct DeploymentRow {
     pub generation: i64,
     pub observed_generation: i64,
     pub desired: i32,
+    /// `status.replicas`: pods of every revision (kubectl's "old replicas pending termination"
+    /// is `replicas - updated`).
+    pub replicas: i32,
     pub updated: i32,
     pub ready: i32,
     pub available: i32,
@@ -87,15 +91,24 @@ pub struct ReplicaSetRow {
 }
 
 /// What a container is doing now; `Waiting` carries kubelet's reason plainly (ImagePullBackOff...).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ContainerState {
-    Waiting { reason: String, message: String },
-    Running { since: Option<Timestamp> },
-    Terminated { reason: String, exit_code: i32 },
+    Waiting {
+        reason: String,
+        message: String,
+    },
+    Running {
+        since: Option<Timestamp>,
+    },
+    Terminated {
+        reason: String,
+        exit_code: i32,
+    },
+    #[default]
     Unknown,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ContainerRow {
     pub name: String,
     pub init: bool,
@@ -107,7 +120,7 @@ pub struct ContainerRow {
     pub state: ContainerState,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PodRow {
     pub namespace: String,
     pub name: String,
@@ -124,7 +137,7 @@ pub struct PodRow {
     pub deleting: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EventRow {
     pub namespace: String,
     pub uid: String,
@@ -141,7 +154,7 @@ pub struct EventRow {
     pub source: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServiceAccountRow {
     pub namespace: String,
     pub name: String,
@@ -149,9 +162,222 @@ pub struct ServiceAccountRow {
 }
 
 /// Secret metadata only: the data never enters the model.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SecretMetaRow {
     pub namespace: String,
     pub name: String,
     pub type_: String,
+}
+
+/// The kinds the live model watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Namespace,
+    Deployment,
+    ReplicaSet,
+    Pod,
+    Event,
+    ServiceAccount,
+    /// Pull secrets' metadata (types `kubernetes.io/dockerconfigjson` and `kubernetes.io/dockercfg`).
+    SecretMeta,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::Namespace,
+        Kind::Deployment,
+        Kind::ReplicaSet,
+        Kind::Pod,
+        Kind::Event,
+        Kind::ServiceAccount,
+        Kind::SecretMeta,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Namespace => "namespaces",
+            Kind::Deployment => "deployments",
+            Kind::ReplicaSet => "replicasets",
+            Kind::Pod => "pods",
+            Kind::Event => "events",
+            Kind::ServiceAccount => "serviceaccounts",
+            Kind::SecretMeta => "secrets",
+        }
+    }
+}
+
+/// One slim row of any kind, as the watchers send it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Row {
+    Namespace(NamespaceRow),
+    Deployment(DeploymentRow),
+    ReplicaSet(ReplicaSetRow),
+    Pod(PodRow),
+    Event(EventRow),
+    ServiceAccount(ServiceAccountRow),
+    SecretMeta(SecretMetaRow),
+}
+
+/// The identity of a row inside the model. Events are keyed by uid (their names are noise).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RowKey {
+    Namespace(String),
+    Deployment(ObjectRef),
+    ReplicaSet(ObjectRef),
+    Pod(ObjectRef),
+    Event { namespace: String, uid: String },
+    ServiceAccount(ObjectRef),
+    SecretMeta(ObjectRef),
+}
+
+fn oref(namespace: &str, name: &str) -> ObjectRef {
+    ObjectRef {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+    }
+}
+
+impl Row {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Row::Namespace(_) => Kind::Namespace,
+            Row::Deployment(_) => Kind::Deployment,
+            Row::ReplicaSet(_) => Kind::ReplicaSet,
+            Row::Pod(_) => Kind::Pod,
+            Row::Event(_) => Kind::Event,
+            Row::ServiceAccount(_) => Kind::ServiceAccount,
+            Row::SecretMeta(_) => Kind::SecretMeta,
+        }
+    }
+
+    pub fn key(&self) -> RowKey {
+        match self {
+            Row::Namespace(r) => RowKey::Namespace(r.name.clone()),
+            Row::Deployment(r) => RowKey::Deployment(oref(&r.namespace, &r.name)),
+            Row::ReplicaSet(r) => RowKey::ReplicaSet(oref(&r.namespace, &r.name)),
+            Row::Pod(r) => RowKey::Pod(oref(&r.namespace, &r.name)),
+            Row::Event(r) => RowKey::Event {
+                namespace: r.namespace.clone(),
+                uid: r.uid.clone(),
+            },
+            Row::ServiceAccount(r) => RowKey::ServiceAccount(oref(&r.namespace, &r.name)),
+            Row::SecretMeta(r) => RowKey::SecretMeta(oref(&r.namespace, &r.name)),
+        }
+    }
+
+    /// The namespace the row lives in (`None` for namespaces themselves).
+    pub fn namespace(&self) -> Option<&str> {
+        match self {
+            Row::Namespace(_) => None,
+            Row::Deployment(r) => Some(&r.namespace),
+            Row::ReplicaSet(r) => Some(&r.namespace),
+            Row::Pod(r) => Some(&r.namespace),
+            Row::Event(r) => Some(&r.namespace),
+            Row::ServiceAccount(r) => Some(&r.namespace),
+            Row::SecretMeta(r) => Some(&r.namespace),
+        }
+    }
+}
+
+impl RowKey {
+    pub fn kind(&self) -> Kind {
+        match self {
+            RowKey::Namespace(_) => Kind::Namespace,
+            RowKey::Deployment(_) => Kind::Deployment,
+            RowKey::ReplicaSet(_) => Kind::ReplicaSet,
+            RowKey::Pod(_) => Kind::Pod,
+            RowKey::Event { .. } => Kind::Event,
+            RowKey::ServiceAccount(_) => Kind::ServiceAccount,
+            RowKey::SecretMeta(_) => Kind::SecretMeta,
+        }
+    }
+}
+
+/// What one watcher covers: a kind, in all namespaces or one, optionally narrowed (secrets by
+/// type, namespaces by name). A resync replaces exactly the rows its scope covers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WatchScope {
+    pub kind: Kind,
+    /// `None` = all namespaces. For `Kind::Namespace` it names the one namespace watched.
+    pub namespace: Option<String>,
+    /// For `Kind::SecretMeta`: the secret type this watcher lists (a field selector).
+    pub secret_type: Option<String>,
+}
+
+impl WatchScope {
+    pub fn new(kind: Kind, namespace: Option<&str>) -> Self {
+        Self {
+            kind,
+            namespace: namespace.map(str::to_owned),
+            secret_type: None,
+        }
+    }
+
+    /// Whether a row belongs to what this watcher lists.
+    pub fn covers(&self, row: &Row) -> bool {
+        if row.kind() != self.kind {
+            return false;
+        }
+        let ns_ok = match (&self.namespace, row) {
+            (None, _) => true,
+            (Some(ns), Row::Namespace(r)) => &r.name == ns,
+            (Some(ns), r) => r.namespace() == Some(ns.as_str()),
+        };
+        let type_ok = match (&self.secret_type, row) {
+            (Some(t), Row::SecretMeta(r)) => &r.type_ == t,
+            _ => true,
+        };
+        ns_ok && type_ok
+    }
+}
+
+impl std::fmt::Display for WatchScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind.as_str())?;
+        if let Some(t) = &self.secret_type {
+            write!(f, " ({t})")?;
+        }
+        match &self.namespace {
+            Some(ns) => write!(f, " in {ns}"),
+            None => f.write_str(" in all namespaces"),
+        }
+    }
+}
+
+/// The state of one watch (or, aggregated, of the whole model's connection).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Listing for the first time.
+    #[default]
+    Connecting,
+    /// Listed and watching: the rows are current.
+    Live,
+    /// The watch broke; rows are kept (possibly stale) until the relist replaces them.
+    Reconnecting { error: String },
+    /// The identity may not list/watch this kind (HTTP 403); retried slowly.
+    Forbidden { error: String },
+}
+
+/// A small message from a watcher task to whoever owns the [`crate::cluster::store::ClusterModel`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelEvent {
+    Upsert(Row),
+    Delete(RowKey),
+    /// A complete (re)list: every row the scope covers that is not in `rows` is gone.
+    Resynced {
+        scope: WatchScope,
+        rows: Vec<Row>,
+    },
+    Connection {
+        scope: WatchScope,
+        state: ConnectionState,
+    },
+}
+
+/// A [`ModelEvent`] stamped with the watcher generation that sent it, so that messages still in
+/// flight from the tasks of a previous context are ignored after a switch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelUpdate {
+    pub epoch: u64,
+    pub event: ModelEvent,
 }

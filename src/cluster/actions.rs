@@ -1,0 +1,830 @@
+//! Deployment actions: rollout restart, set image, undo, pause / resume.
+//!
+//! Every action, in order: (1) a SelfSubjectAccessReview — refused before any write, with the
+//! reason; (2) a read of the current object; (3) one write carrying the read `resourceVersion`
+//! (the apiserver answers 409 if anything changed in between: nothing is overwritten blindly),
+//! optionally as a server-side dry run (`dryRun=All`); (4) an audit record, whatever the outcome.
+//! The write is what `kubectl` does for the same command.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use kube::{Api, Client};
+use serde::Serialize;
+
+use crate::audit::{AuditError, AuditLog, AuditRecord, Outcome};
+
+use super::convert::{POD_TEMPLATE_HASH, REVISION_ANNOTATION, controller_uid, revision_of};
+use super::rollout::previous_revision;
+
+pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
+const FIELD_MANAGER: &str = "berth";
+
+/// Annotations `kubectl rollout undo` keeps from the Deployment instead of copying them from
+/// the ReplicaSet (kubectl's `annotationsToSkip`).
+const UNDO_ANNOTATIONS_TO_SKIP: [&str; 6] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    REVISION_ANNOTATION,
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error(
+        "refused: {actor} may not {verb} {resource} in namespace {namespace:?}{reason}; nothing was changed (ask a cluster admin for that RBAC permission, or use a context that has it)"
+    )]
+    Forbidden {
+        actor: String,
+        verb: String,
+        resource: String,
+        namespace: String,
+        /// ": <authorizer's reason>" or empty.
+        reason: String,
+    },
+    #[error("{what} not found; nothing was changed (check the namespace and name)")]
+    NotFound { what: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(
+        "{what} changed while berth was updating it (resourceVersion {resource_version} is no longer current); nothing was changed: look at it again and retry"
+    )]
+    Conflict {
+        what: String,
+        resource_version: String,
+    },
+    #[error("kube API call failed ({what}): {source}")]
+    Api {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+}
+
+impl ActionError {
+    /// A stable short code for `--json` output and exit codes.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ActionError::Forbidden { .. } => "forbidden",
+            ActionError::NotFound { .. } => "not_found",
+            ActionError::Invalid(_) => "invalid",
+            ActionError::Conflict { .. } => "conflict",
+            ActionError::Api { .. } => "api_error",
+            ActionError::Audit(_) => "audit_error",
+        }
+    }
+
+    fn from_kube(what: &str, resource_version: &str, source: kube::Error) -> Self {
+        match &source {
+            kube::Error::Api(s) if s.code == 404 => ActionError::NotFound {
+                what: what.to_owned(),
+            },
+            kube::Error::Api(s) if s.code == 409 => ActionError::Conflict {
+                what: what.to_owned(),
+                resource_version: resource_version.to_owned(),
+            },
+            _ => ActionError::Api {
+                what: what.to_owned(),
+                source,
+            },
+        }
+    }
+}
+
+/// What an action did (or would do, in a dry run).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ActionReport {
+    /// `rollout.restart`, `rollout.set-image`, `rollout.undo`, `rollout.pause`, `rollout.resume`.
+    pub action: String,
+    /// `namespace/name`.
+    pub target: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub dry_run: bool,
+    /// False when nothing needed changing (e.g. already paused); nothing was written then.
+    pub changed: bool,
+    pub message: String,
+}
+
+/// Everything an action needs; cheap to clone into a task.
+#[derive(Clone)]
+pub struct ActionContext {
+    pub client: Client,
+    /// The kube identity, for the audit log (see [`super::connect::identity`]).
+    pub actor: String,
+    pub audit: AuditLog,
+    pub dry_run: bool,
+}
+
+impl std::fmt::Debug for ActionContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActionContext")
+            .field("actor", &self.actor)
+            .field("audit", &self.audit)
+            .field("dry_run", &self.dry_run)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ActionContext {
+    fn patch_params(&self) -> PatchParams {
+        let mut p = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..Default::default()
+        };
+        p.dry_run = self.dry_run;
+        p
+    }
+
+    fn post_params(&self) -> PostParams {
+        PostParams {
+            dry_run: self.dry_run,
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+        }
+    }
+}
+
+/// One resource permission to ask the apiserver about.
+#[derive(Clone, Debug)]
+pub struct Permission {
+    pub verb: &'static str,
+    pub group: &'static str,
+    pub resource: &'static str,
+    pub namespace: String,
+    pub name: Option<String>,
+}
+
+impl Permission {
+    pub fn new(verb: &'static str, group: &'static str, resource: &'static str, ns: &str) -> Self {
+        Self {
+            verb,
+            group,
+            resource,
+            namespace: ns.to_owned(),
+            name: None,
+        }
+    }
+
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    fn resource_label(&self) -> String {
+        let r = if self.group.is_empty() {
+            self.resource.to_owned()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        };
+        match &self.name {
+            Some(n) => format!("{r} {n:?}"),
+            None => r,
+        }
+    }
+}
+
+/// Asks the apiserver (SelfSubjectAccessReview) whether we may do each of `perms`; the first
+/// denial is returned as [`ActionError::Forbidden`].
+pub async fn check_access(
+    client: &Client,
+    actor: &str,
+    perms: &[Permission],
+) -> Result<(), ActionError> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    for p in perms {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(p.verb.to_owned()),
+                    group: Some(p.group.to_owned()),
+                    resource: Some(p.resource.to_owned()),
+                    namespace: Some(p.namespace.clone()),
+                    name: p.name.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let answer = api
+            .create(&PostParams::default(), &review)
+            .await
+            .map_err(|source| ActionError::Api {
+                what: format!("permission check for {} {}", p.verb, p.resource_label()),
+                source,
+            })?;
+        let status = answer.status.unwrap_or_default();
+        if !status.allowed {
+            let why = status
+                .reason
+                .filter(|r| !r.is_empty())
+                .or(status.evaluation_error.filter(|e| !e.is_empty()));
+            return Err(ActionError::Forbidden {
+                actor: actor.to_owned(),
+                verb: p.verb.to_owned(),
+                resource: p.resource_label(),
+                namespace: p.namespace.clone(),
+                reason: why.map(|w| format!(": {w}")).unwrap_or_default(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Runs an action body and writes its audit record whatever the outcome. `planned` is filled by
+/// the body as soon as it knows old → new, so refusals and failures are recorded with it too.
+async fn audited<F>(
+    ctx: &ActionContext,
+    action: &str,
+    target: &str,
+    body: impl FnOnce(Planned) -> F,
+) -> Result<ActionReport, ActionError>
+where
+    F: std::future::Future<Output = (Planned, Result<ActionReport, ActionError>)>,
+{
+    let (planned, result) = body(Planned::default()).await;
+    let outcome = match &result {
+        Ok(r) if r.dry_run => Outcome::DryRun,
+        Ok(_) => Outcome::Ok,
+        Err(e @ ActionError::Forbidden { .. }) => Outcome::Refused(e.to_string()),
+        Err(e) => Outcome::Failed(e.to_string()),
+    };
+    let (old, new) = match &result {
+        Ok(r) => (r.old.clone(), r.new.clone()),
+        Err(_) => (planned.old, planned.new),
+    };
+    let record = AuditRecord::new(&ctx.actor, action, target)
+        .change(old, new)
+        .outcome(outcome);
+    ctx.audit.append(&record)?;
+    result
+}
+
+#[derive(Default, Debug)]
+struct Planned {
+    old: Option<String>,
+    new: Option<String>,
+}
+
+fn deployments(ctx: &ActionContext, ns: &str) -> Api<Deployment> {
+    Api::namespaced(ctx.client.clone(), ns)
+}
+
+async fn get_deployment(
+    ctx: &ActionContext,
+    ns: &str,
+    name: &str,
+) -> Result<Deployment, ActionError> {
+    deployments(ctx, ns)
+        .get(name)
+        .await
+        .map_err(|e| ActionError::from_kube(&format!("deployment {ns}/{name}"), "", e))
+}
+
+fn rv(d: &Deployment) -> String {
+    d.metadata.resource_version.clone().unwrap_or_default()
+}
+
+fn patch_perm(ns: &str, name: &str) -> Permission {
+    Permission::new("patch", "apps", "deployments", ns).named(name)
+}
+
+async fn write_patch(
+    ctx: &ActionContext,
+    ns: &str,
+    name: &str,
+    resource_version: &str,
+    mut patch: serde_json::Value,
+) -> Result<Deployment, ActionError> {
+    // The read resourceVersion inside the patch makes the apiserver refuse (409) a write based
+    // on a stale read.
+    patch["metadata"]["resourceVersion"] = serde_json::Value::String(resource_version.to_owned());
+    deployments(ctx, ns)
+        .patch(name, &ctx.patch_params(), &Patch::Strategic(patch))
+        .await
+        .map_err(|e| {
+            ActionError::from_kube(&format!("deployment {ns}/{name}"), resource_version, e)
+        })
+}
+
+fn report(
+    ctx: &ActionContext,
+    action: &str,
+    target: &str,
+    planned: &Planned,
+    message: String,
+) -> ActionReport {
+    ActionReport {
+        action: action.to_owned(),
+        target: target.to_owned(),
+        old: planned.old.clone(),
+        new: planned.new.clone(),
+        dry_run: ctx.dry_run,
+        changed: true,
+        message,
+    }
+}
+
+fn unchanged(
+    ctx: &ActionContext,
+    action: &str,
+    target: &str,
+    planned: &Planned,
+    message: String,
+) -> ActionReport {
+    ActionReport {
+        changed: false,
+        ..report(ctx, action, target, planned, message)
+    }
+}
+
+/// `kubectl rollout restart`: stamps `kubectl.kubernetes.io/restartedAt` on the pod template.
+pub async fn restart(
+    ctx: &ActionContext,
+    ns: &str,
+    name: &str,
+) -> Result<ActionReport, ActionError> {
+    let action = "rollout.restart";
+    let target = format!("{ns}/{name}");
+    audited(ctx, action, &target, |mut planned| async {
+        let r = async {
+            check_access(&ctx.client, &ctx.actor, &[patch_perm(ns, name)]).await?;
+            let d = get_deployment(ctx, ns, name).await?;
+            if d.spec.as_ref().and_then(|s| s.paused) == Some(true) {
+                return Err(ActionError::Invalid(format!(
+                    "deployment {target} is paused, so a restart would not roll out; nothing was changed (resume it first: berth rollout resume {name} -n {ns})"
+                )));
+            }
+            let old = d
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.metadata.as_ref())
+                .and_then(|m| m.annotations.as_ref())
+                .and_then(|a| a.get(RESTARTED_AT).cloned());
+            let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+            planned.old = Some(format!("{RESTARTED_AT}={}", old.as_deref().unwrap_or("(never)")));
+            planned.new = Some(format!("{RESTARTED_AT}={now}"));
+            let patch = serde_json::json!({
+                "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}
+            });
+            write_patch(ctx, ns, name, &rv(&d), patch).await?;
+            Ok(report(ctx, action, &target, &planned, format!("deployment {target} restarted")))
+        }
+        .await;
+        (planned, r)
+    })
+    .await
+}
+
+/// Where `set_image` points a container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageTarget {
+    /// Same repository, this tag (any digest pin is dropped).
+    Tag(String),
+    /// Same repository, pinned to this digest (`sha256:…`); the tag, if any, is kept for humans.
+    Digest(String),
+    /// A whole image reference, used as given.
+    Reference(String),
+}
+
+fn valid_tag(t: &str) -> bool {
+    let mut chars = t.chars();
+    t.len() <= 128
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+fn valid_digest(d: &str) -> bool {
+    d.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
+}
+
+/// Splits `host/repo:tag@digest` into (repository with host, tag, digest).
+pub fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (image, None),
+    };
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    match rest[last_slash..].rfind(':') {
+        Some(i) => (
+            &rest[..last_slash + i],
+            Some(&rest[last_slash + i + 1..]),
+            digest,
+        ),
+        None => (rest, None, digest),
+    }
+}
+
+/// The new image reference for a container currently running `current`.
+pub fn retarget_image(current: &str, target: &ImageTarget) -> Result<String, ActionError> {
+    let (repo, tag, _) = split_image(current);
+    match target {
+        ImageTarget::Tag(t) => {
+            if !valid_tag(t) {
+                return Err(ActionError::Invalid(format!(
+                    "{t:?} is not a valid tag (letters, digits, '_', '.', '-'; up to 128; not starting with '.' or '-'); nothing was changed"
+                )));
+            }
+            Ok(format!("{repo}:{t}"))
+        }
+        ImageTarget::Digest(d) => {
+            if !valid_digest(d) {
+                return Err(ActionError::Invalid(format!(
+                    "{d:?} is not a valid digest (expected sha256: and 64 lowercase hex digits); nothing was changed"
+                )));
+            }
+            Ok(match tag {
+                Some(t) => format!("{repo}:{t}@{d}"),
+                None => format!("{repo}@{d}"),
+            })
+        }
+        ImageTarget::Reference(r) => {
+            let r = r.trim();
+            if r.is_empty() || r.chars().any(char::is_whitespace) {
+                return Err(ActionError::Invalid(format!(
+                    "{r:?} is not an image reference; nothing was changed"
+                )));
+            }
+            Ok(r.to_owned())
+        }
+    }
+}
+
+/// `kubectl set image deployment/NAME CONTAINER=IMAGE` for one container (or init container).
+pub async fn set_image(
+    ctx: &ActionContext,
+    ns: &str,
+    name: &str,
+    container: &str,
+    image: &ImageTarget,
+) -> Result<ActionReport, ActionError> {
+    let action = "rollout.set-image";
+    let target = format!("{ns}/{name}");
+    audited(ctx, action, &target, |mut planned| async {
+        let r = async {
+            check_access(&ctx.client, &ctx.actor, &[patch_perm(ns, name)]).await?;
+            let d = get_deployment(ctx, ns, name).await?;
+            let pod_spec = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+            let (field, current) = pod_spec
+                .and_then(|ps| {
+                    ps.containers
+                        .iter()
+                        .find(|c| c.name == container)
+                        .map(|c| ("containers", c))
+                        .or_else(|| {
+                            ps.init_containers
+                                .iter()
+                                .flatten()
+                                .find(|c| c.name == container)
+                                .map(|c| ("initContainers", c))
+                        })
+                })
+                .ok_or_else(|| {
+                    let names: Vec<&str> = pod_spec
+                        .map(|ps| {
+                            ps.init_containers
+                                .iter()
+                                .flatten()
+                                .chain(&ps.containers)
+                                .map(|c| c.name.as_str())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    ActionError::Invalid(format!(
+                        "deployment {target} has no container {container:?} (it has: {}); nothing was changed",
+                        names.join(", ")
+                    ))
+                })?;
+            let old = current.image.clone().unwrap_or_default();
+            let new = retarget_image(&old, image)?;
+            planned.old = Some(format!("{container}={old}"));
+            planned.new = Some(format!("{container}={new}"));
+            if old == new {
+                return Ok(unchanged(
+                    ctx,
+                    action,
+                    &target,
+                    &planned,
+                    format!("container {container} of {target} already runs {new}"),
+                ));
+            }
+            let patch = serde_json::json!({
+                "spec": {"template": {"spec": {field: [{"name": container, "image": new}]}}}
+            });
+            write_patch(ctx, ns, name, &rv(&d), patch).await?;
+            Ok(report(
+                ctx,
+                action,
+                &target,
+                &planned,
+                format!("deployment {target}: container {container} set to {new}"),
+            ))
+        }
+        .await;
+        (planned, r)
+    })
+    .await
+}
+
+/// `kubectl rollout pause` (`paused = true`) / `resume` (`paused = false`).
+pub async fn set_paused(
+    ctx: &ActionContext,
+    ns: &str,
+    name: &str,
+    paused: bool,
+) -> Result<ActionReport, ActionError> {
+    let action = if paused {
+        "rollout.pause"
+    } else {
+        "rollout.resume"
+    };
+    let target = format!("{ns}/{name}");
+    audited(ctx, action, &target, |mut planned| async {
+        let r = async {
+            check_access(&ctx.client, &ctx.actor, &[patch_perm(ns, name)]).await?;
+            let d = get_deployment(ctx, ns, name).await?;
+            let now = d.spec.as_ref().and_then(|s| s.paused).unwrap_or(false);
+            planned.old = Some(format!("paused={now}"));
+            planned.new = Some(format!("paused={paused}"));
+            let word = if paused { "paused" } else { "resumed" };
+            if now == paused {
+                let msg = format!(
+                    "deployment {target} is already {}",
+                    if paused { "paused" } else { "not paused" }
+                );
+                return Ok(unchanged(ctx, action, &target, &planned, msg));
+            }
+            write_patch(
+                ctx,
+                ns,
+                name,
+                &rv(&d),
+                serde_json::json!({"spec": {"paused": paused}}),
+            )
+            .await?;
+            Ok(report(
+                ctx,
+                action,
+                &target,
+                &planned,
+                format!("deployment {target} {word}"),
+            ))
+        }
+        .await;
+        (planned, r)
+    })
+    .await
+}
+
+/// A pod template as compared by `kubectl rollout undo` (`equalIgnoreHash`).
+fn template_without_hash(
+    t: &k8s_openapi::api::core::v1::PodTemplateSpec,
+) -> k8s_openapi::api::core::v1::PodTemplateSpec {
+    let mut t = t.clone();
+    if let Some(labels) = t.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
+        labels.remove(POD_TEMPLATE_HASH);
+    }
+    t
+}
+
+fn images_of(t: &k8s_openapi::api::core::v1::PodTemplateSpec) -> String {
+    t.spec
+        .as_ref()
+        .map(|ps| {
+            ps.init_containers
+                .iter()
+                .flatten()
+                .chain(&ps.containers)
+                .map(|c| format!("{}={}", c.name, c.image.as_deref().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+/// The Deployment after `kubectl rollout undo --to-revision=N`: the ReplicaSet's pod template
+/// without the pod-template-hash label, and the annotations kubectl computes.
+pub fn undo_deployment(d: &Deployment, rs: &ReplicaSet) -> Deployment {
+    let mut out = d.clone();
+    let template = rs
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.as_ref())
+        .map(template_without_hash)
+        .unwrap_or_default();
+    if let Some(spec) = out.spec.as_mut() {
+        spec.template = template;
+    }
+    let mut annotations = BTreeMap::new();
+    let current = d.metadata.annotations.clone().unwrap_or_default();
+    for k in UNDO_ANNOTATIONS_TO_SKIP {
+        if let Some(v) = current.get(k) {
+            annotations.insert(k.to_owned(), v.clone());
+        }
+    }
+    for (k, v) in rs.metadata.annotations.iter().flatten() {
+        if !UNDO_ANNOTATIONS_TO_SKIP.contains(&k.as_str()) {
+            annotations.insert(k.clone(), v.clone());
+        }
+    }
+    out.metadata.annotations = Some(annotations);
+    out
+}
+
+/// `kubectl rollout undo [--to-revision=N]`: back to the previous (or the given) revision.
+pub async fn undo(
+    ctx: &ActionContext,
+    ns: &str,
+    name: &str,
+    to_revision: Option<i64>,
+) -> Result<ActionReport, ActionError> {
+    let action = "rollout.undo";
+    let target = format!("{ns}/{name}");
+    audited(ctx, action, &target, |mut planned| async {
+        let r = async {
+            check_access(
+                &ctx.client,
+                &ctx.actor,
+                &[
+                    Permission::new("update", "apps", "deployments", ns).named(name),
+                    Permission::new("list", "apps", "replicasets", ns),
+                ],
+            )
+            .await?;
+            let d = get_deployment(ctx, ns, name).await?;
+            if d.spec.as_ref().and_then(|s| s.paused) == Some(true) {
+                return Err(ActionError::Invalid(format!(
+                    "you cannot roll back a paused deployment; nothing was changed (resume it first: berth rollout resume {name} -n {ns})"
+                )));
+            }
+            let uid = d.metadata.uid.clone().unwrap_or_default();
+            let rss: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), ns);
+            let owned: Vec<ReplicaSet> = rss
+                .list(&ListParams::default())
+                .await
+                .map_err(|e| ActionError::from_kube(&format!("replicasets of {target}"), "", e))?
+                .items
+                .into_iter()
+                .filter(|rs| {
+                    controller_uid(rs.metadata.owner_references.as_ref()).as_deref() == Some(uid.as_str())
+                })
+                .collect();
+            let revisions: Vec<i64> = owned.iter().filter_map(|rs| revision_of(&rs.metadata)).collect();
+            let wanted = match to_revision {
+                Some(r) if r > 0 => r,
+                _ => previous_revision(revisions.iter().copied()).ok_or_else(|| {
+                    ActionError::Invalid(format!(
+                        "no rollout history found for deployment {target}: there is no previous revision to go back to; nothing was changed"
+                    ))
+                })?,
+            };
+            let Some(rs) = owned.iter().find(|rs| revision_of(&rs.metadata) == Some(wanted)) else {
+                let mut known = revisions.clone();
+                known.sort_unstable();
+                return Err(ActionError::Invalid(format!(
+                    "unable to find revision {wanted} of deployment {target} (known revisions: {known:?}); nothing was changed"
+                )));
+            };
+            let current_rev = revision_of(&d.metadata);
+            let current_template = d.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
+            planned.old = Some(format!(
+                "revision {} ({})",
+                current_rev.map_or("?".to_owned(), |r| r.to_string()),
+                images_of(&current_template)
+            ));
+            let updated = undo_deployment(&d, rs);
+            let new_template = updated.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
+            planned.new = Some(format!("revision {wanted} ({})", images_of(&new_template)));
+            if template_without_hash(&current_template) == new_template {
+                return Ok(unchanged(
+                    ctx,
+                    action,
+                    &target,
+                    &planned,
+                    format!("skipped rollback (current template already matches revision {wanted})"),
+                ));
+            }
+            // A full update carrying the read resourceVersion: the apiserver refuses it (409) if
+            // the deployment changed since we read it.
+            deployments(ctx, ns)
+                .replace(name, &ctx.post_params(), &updated)
+                .await
+                .map_err(|e| ActionError::from_kube(&format!("deployment {target}"), &rv(&d), e))?;
+            Ok(report(
+                ctx,
+                action,
+                &target,
+                &planned,
+                format!("deployment {target} rolled back to revision {wanted}"),
+            ))
+        }
+        .await;
+        (planned, r)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_image_handles_ports_tags_and_digests() {
+        assert_eq!(
+            split_image("127.0.0.1:5000/web:1.0"),
+            ("127.0.0.1:5000/web", Some("1.0"), None)
+        );
+        assert_eq!(
+            split_image("127.0.0.1:5000/web"),
+            ("127.0.0.1:5000/web", None, None)
+        );
+        assert_eq!(
+            split_image("r.io/a/b:t@sha256:ab"),
+            ("r.io/a/b", Some("t"), Some("sha256:ab"))
+        );
+        assert_eq!(split_image("busybox"), ("busybox", None, None));
+    }
+
+    #[test]
+    fn retarget_to_tag_and_digest() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(
+            retarget_image("h:1/web:1.0@sha256:00", &ImageTarget::Tag("2.0".into())).unwrap(),
+            "h:1/web:2.0"
+        );
+        assert_eq!(
+            retarget_image("h:1/web:1.0", &ImageTarget::Digest(d.clone())).unwrap(),
+            format!("h:1/web:1.0@{d}")
+        );
+        assert_eq!(
+            retarget_image("h:1/web", &ImageTarget::Digest(d.clone())).unwrap(),
+            format!("h:1/web@{d}")
+        );
+        for bad in [".x", "-x", "a b", "", &"x".repeat(129)] {
+            assert!(
+                retarget_image("web:1", &ImageTarget::Tag(bad.to_owned())).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(retarget_image("web:1", &ImageTarget::Digest("sha256:XYZ".into())).is_err());
+        let e = retarget_image(
+            "web:1",
+            &ImageTarget::Digest(format!("sha256:{}", "A".repeat(64))),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("nothing was changed"), "{e}");
+    }
+
+    #[test]
+    fn undo_copies_template_without_hash_and_kubectl_annotations() {
+        let d: Deployment = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "annotations": {
+                "deployment.kubernetes.io/revision": "3",
+                "kubectl.kubernetes.io/last-applied-configuration": "{}",
+                "team": "a"}},
+            "spec": {"selector": {}, "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "image": "web:3"}]}}}
+        }))
+        .unwrap();
+        let rs: ReplicaSet = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-abc", "annotations": {
+                "deployment.kubernetes.io/revision": "2",
+                "deployment.kubernetes.io/desired-replicas": "1",
+                "kubernetes.io/change-cause": "v2"}},
+            "spec": {"selector": {}, "template": {"metadata": {"labels": {"app": "web", "pod-template-hash": "abc"}},
+                "spec": {"containers": [{"name": "app", "image": "web:2"}]}}}
+        }))
+        .unwrap();
+        let out = undo_deployment(&d, &rs);
+        let t = &out.spec.as_ref().unwrap().template;
+        assert_eq!(
+            t.spec.as_ref().unwrap().containers[0].image.as_deref(),
+            Some("web:2")
+        );
+        let labels = t.metadata.as_ref().unwrap().labels.as_ref().unwrap();
+        assert!(!labels.contains_key("pod-template-hash"));
+        let a = out.metadata.annotations.unwrap();
+        assert_eq!(a.get("deployment.kubernetes.io/revision").unwrap(), "3");
+        assert_eq!(a.get("kubernetes.io/change-cause").unwrap(), "v2");
+        assert!(a.contains_key("kubectl.kubernetes.io/last-applied-configuration"));
+        assert!(!a.contains_key("deployment.kubernetes.io/desired-replicas"));
+        assert!(
+            !a.contains_key("team"),
+            "kubectl replaces the annotations wholesale"
+        );
+    }
+}

@@ -1,0 +1,391 @@
+//! Kubernetes objects → slim rows. The full objects are dropped right after conversion, so the
+//! model holds only what berth shows or reasons with.
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerStatus, Event, Namespace, Pod, Secret, ServiceAccount,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use kube::core::PartialObjectMeta;
+
+use super::model::{
+    ContainerRow, ContainerSpecRow, ContainerState, DeploymentRow, EventRow, NamespaceRow, PodRow,
+    ReplicaSetRow, SecretMetaRow, ServiceAccountRow,
+};
+use super::rollout::kubectl_rollout_state;
+
+/// The annotation the deployment controller puts on Deployments and ReplicaSets.
+pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
+pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+
+fn name(m: &ObjectMeta) -> String {
+    m.name.clone().unwrap_or_default()
+}
+fn namespace(m: &ObjectMeta) -> String {
+    m.namespace.clone().unwrap_or_default()
+}
+fn uid(m: &ObjectMeta) -> String {
+    m.uid.clone().unwrap_or_default()
+}
+
+/// uid of the controller owner reference (the one with `controller: true`).
+pub fn controller_uid(owners: Option<&Vec<OwnerReference>>) -> Option<String> {
+    owners?
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .map(|o| o.uid.clone())
+}
+
+pub fn revision_of(m: &ObjectMeta) -> Option<i64> {
+    m.annotations
+        .as_ref()?
+        .get(REVISION_ANNOTATION)?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn label(m: &ObjectMeta, key: &str) -> Option<String> {
+    m.labels.as_ref()?.get(key).cloned()
+}
+
+pub fn namespace_row(n: &Namespace) -> NamespaceRow {
+    NamespaceRow {
+        name: name(&n.metadata),
+        phase: n
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_else(|| "Active".to_owned()),
+    }
+}
+
+fn spec_rows(containers: &[Container], init: bool) -> impl Iterator<Item = ContainerSpecRow> + '_ {
+    containers.iter().map(move |c| ContainerSpecRow {
+        name: c.name.clone(),
+        image: c.image.clone().unwrap_or_default(),
+        init,
+    })
+}
+
+pub fn deployment_row(d: &Deployment) -> DeploymentRow {
+    let spec = d.spec.as_ref();
+    let status = d.status.as_ref();
+    let pod_spec = spec.and_then(|s| s.template.spec.as_ref());
+    let mut containers: Vec<ContainerSpecRow> = Vec::new();
+    if let Some(ps) = pod_spec {
+        containers.extend(spec_rows(
+            ps.init_containers.as_deref().unwrap_or(&[]),
+            true,
+        ));
+        containers.extend(spec_rows(&ps.containers, false));
+    }
+    let progressing = status
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "Progressing"))
+        .map(|c| {
+            (
+                c.status.clone(),
+                c.reason.clone().unwrap_or_default(),
+                c.message.clone().unwrap_or_default(),
+            )
+        });
+    let mut row = DeploymentRow {
+        namespace: namespace(&d.metadata),
+        name: name(&d.metadata),
+        uid: uid(&d.metadata),
+        generation: d.metadata.generation.unwrap_or(0),
+        observed_generation: status.and_then(|s| s.observed_generation).unwrap_or(0),
+        desired: spec.and_then(|s| s.replicas).unwrap_or(1),
+        replicas: status.and_then(|s| s.replicas).unwrap_or(0),
+        updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
+        ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
+        available: status.and_then(|s| s.available_replicas).unwrap_or(0),
+        unavailable: status.and_then(|s| s.unavailable_replicas).unwrap_or(0),
+        paused: spec.and_then(|s| s.paused).unwrap_or(false),
+        revision: revision_of(&d.metadata),
+        containers,
+        progressing,
+        progress_deadline_seconds: spec.and_then(|s| s.progress_deadline_seconds),
+        resource_version: d.metadata.resource_version.clone().unwrap_or_default(),
+        created: d.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        rollout: Default::default(),
+    };
+    row.rollout = kubectl_rollout_state(&row);
+    row
+}
+
+pub fn replica_set_row(rs: &ReplicaSet) -> ReplicaSetRow {
+    let spec = rs.spec.as_ref();
+    let status = rs.status.as_ref();
+    let images = spec
+        .and_then(|s| s.template.as_ref())
+        .and_then(|t| t.spec.as_ref())
+        .map(|ps| {
+            ps.init_containers
+                .iter()
+                .flatten()
+                .chain(ps.containers.iter())
+                .map(|c| c.image.clone().unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default();
+    ReplicaSetRow {
+        namespace: namespace(&rs.metadata),
+        name: name(&rs.metadata),
+        uid: uid(&rs.metadata),
+        owner_uid: controller_uid(rs.metadata.owner_references.as_ref()),
+        revision: revision_of(&rs.metadata),
+        desired: spec.and_then(|s| s.replicas).unwrap_or(1),
+        ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
+        available: status.and_then(|s| s.available_replicas).unwrap_or(0),
+        images,
+        pod_template_hash: label(&rs.metadata, POD_TEMPLATE_HASH),
+        created: rs.metadata.creation_timestamp.as_ref().map(|t| t.0),
+    }
+}
+
+fn container_state(s: Option<&ContainerStatus>) -> ContainerState {
+    let Some(state) = s.and_then(|s| s.state.as_ref()) else {
+        return ContainerState::Unknown;
+    };
+    if let Some(w) = &state.waiting {
+        ContainerState::Waiting {
+            reason: w.reason.clone().unwrap_or_default(),
+            message: w.message.clone().unwrap_or_default(),
+        }
+    } else if let Some(r) = &state.running {
+        ContainerState::Running {
+            since: r.started_at.as_ref().map(|t| t.0),
+        }
+    } else if let Some(t) = &state.terminated {
+        ContainerState::Terminated {
+            reason: t.reason.clone().unwrap_or_default(),
+            exit_code: t.exit_code,
+        }
+    } else {
+        ContainerState::Unknown
+    }
+}
+
+fn container_rows(
+    specs: &[Container],
+    statuses: Option<&Vec<ContainerStatus>>,
+    init: bool,
+) -> impl Iterator<Item = ContainerRow> {
+    specs.iter().map(move |c| {
+        let st = statuses.and_then(|ss| ss.iter().find(|s| s.name == c.name));
+        ContainerRow {
+            name: c.name.clone(),
+            init,
+            image: c.image.clone().unwrap_or_default(),
+            image_id: st.map(|s| s.image_id.clone()).filter(|id| !id.is_empty()),
+            ready: st.is_some_and(|s| s.ready),
+            restarts: st.map_or(0, |s| s.restart_count),
+            state: container_state(st),
+        }
+    })
+}
+
+pub fn pod_row(p: &Pod) -> PodRow {
+    let spec = p.spec.as_ref();
+    let status = p.status.as_ref();
+    let mut containers = Vec::new();
+    if let Some(s) = spec {
+        containers.extend(container_rows(
+            s.init_containers.as_deref().unwrap_or(&[]),
+            status.and_then(|st| st.init_container_statuses.as_ref()),
+            true,
+        ));
+        containers.extend(container_rows(
+            &s.containers,
+            status.and_then(|st| st.container_statuses.as_ref()),
+            false,
+        ));
+    }
+    PodRow {
+        namespace: namespace(&p.metadata),
+        name: name(&p.metadata),
+        uid: uid(&p.metadata),
+        owner_uid: controller_uid(p.metadata.owner_references.as_ref()),
+        phase: status
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_else(|| "Pending".to_owned()),
+        node: spec.and_then(|s| s.node_name.clone()),
+        service_account: spec
+            .and_then(|s| s.service_account_name.clone())
+            .unwrap_or_else(|| "default".to_owned()),
+        image_pull_secrets: spec
+            .and_then(|s| s.image_pull_secrets.as_ref())
+            .map(|v| v.iter().map(|r| r.name.clone()).collect())
+            .unwrap_or_default(),
+        containers,
+        pod_template_hash: label(&p.metadata, POD_TEMPLATE_HASH),
+        created: p.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        deleting: p.metadata.deletion_timestamp.is_some(),
+    }
+}
+
+pub fn event_row(e: &Event) -> EventRow {
+    let io = &e.involved_object;
+    let first_seen = e
+        .first_timestamp
+        .as_ref()
+        .map(|t| t.0)
+        .or_else(|| e.event_time.as_ref().map(|t| t.0));
+    let last_seen = e
+        .last_timestamp
+        .as_ref()
+        .map(|t| t.0)
+        .or_else(|| {
+            e.series
+                .as_ref()
+                .and_then(|s| s.last_observed_time.as_ref())
+                .map(|t| t.0)
+        })
+        .or(first_seen);
+    let source = e
+        .source
+        .as_ref()
+        .and_then(|s| s.component.clone())
+        .or_else(|| e.reporting_component.clone())
+        .unwrap_or_default();
+    EventRow {
+        namespace: namespace(&e.metadata),
+        uid: uid(&e.metadata),
+        involved_kind: io.kind.clone().unwrap_or_default(),
+        involved_name: io.name.clone().unwrap_or_default(),
+        involved_uid: io.uid.clone().unwrap_or_default(),
+        reason: e.reason.clone().unwrap_or_default(),
+        message: e.message.clone().unwrap_or_default(),
+        warning: e.type_.as_deref() == Some("Warning"),
+        count: e
+            .count
+            .or_else(|| e.series.as_ref().and_then(|s| s.count))
+            .unwrap_or(1),
+        first_seen,
+        last_seen,
+        source,
+    }
+}
+
+pub fn service_account_row(sa: &ServiceAccount) -> ServiceAccountRow {
+    ServiceAccountRow {
+        namespace: namespace(&sa.metadata),
+        name: name(&sa.metadata),
+        image_pull_secrets: sa
+            .image_pull_secrets
+            .as_ref()
+            .map(|v| v.iter().map(|r| r.name.clone()).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// A metadata-only secret: the type is not in the metadata, so the watcher that listed it (by a
+/// `type=` field selector) supplies it.
+pub fn secret_meta_row(s: &PartialObjectMeta<Secret>, type_: &str) -> SecretMetaRow {
+    SecretMetaRow {
+        namespace: namespace(&s.metadata),
+        name: name(&s.metadata),
+        type_: type_.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::model::RolloutState;
+
+    fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn deployment_row_reads_status_and_revision() {
+        let d: Deployment = from_json(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "ns", "uid": "u1", "generation": 4,
+                "resourceVersion": "77",
+                "annotations": {"deployment.kubernetes.io/revision": "3"}},
+            "spec": {"replicas": 2, "selector": {}, "paused": false,
+                "template": {"spec": {"containers": [{"name": "app", "image": "r/web:1"}],
+                    "initContainers": [{"name": "init", "image": "r/init:1"}]}}},
+            "status": {"observedGeneration": 4, "replicas": 3, "updatedReplicas": 2,
+                "readyReplicas": 2, "availableReplicas": 2,
+                "conditions": [{"type": "Progressing", "status": "True",
+                    "reason": "ReplicaSetUpdated", "message": "m"}]}
+        }));
+        let r = deployment_row(&d);
+        assert_eq!(r.revision, Some(3));
+        assert_eq!((r.desired, r.replicas, r.updated), (2, 3, 2));
+        assert_eq!(r.containers.len(), 2);
+        assert!(r.containers[0].init);
+        assert_eq!(r.containers[1].image, "r/web:1");
+        assert_eq!(r.progressing.as_ref().unwrap().1, "ReplicaSetUpdated");
+        assert_eq!(r.resource_version, "77");
+        assert!(matches!(r.rollout, RolloutState::Progressing { .. }));
+    }
+
+    #[test]
+    fn pod_row_joins_statuses_by_name() {
+        let p: Pod = from_json(serde_json::json!({
+            "metadata": {"name": "web-abc-x", "namespace": "ns", "uid": "p1",
+                "labels": {"pod-template-hash": "abc"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "name": "web-abc", "uid": "rs1", "controller": true}]},
+            "spec": {"nodeName": "n1", "containers": [{"name": "a", "image": "r/a:1"},
+                {"name": "b", "image": "r/b:1"}], "imagePullSecrets": [{"name": "acr"}]},
+            "status": {"phase": "Pending", "containerStatuses": [
+                {"name": "b", "image": "r/b:1", "imageID": "", "ready": false, "restartCount": 0,
+                 "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off"}}},
+                {"name": "a", "image": "r/a:1", "imageID": "r/a@sha256:00", "ready": true,
+                 "restartCount": 2, "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]}
+        }));
+        let r = pod_row(&p);
+        assert_eq!(r.owner_uid.as_deref(), Some("rs1"));
+        assert_eq!(r.pod_template_hash.as_deref(), Some("abc"));
+        assert_eq!(r.service_account, "default");
+        assert_eq!(r.image_pull_secrets, vec!["acr".to_owned()]);
+        assert_eq!(r.containers[0].image_id.as_deref(), Some("r/a@sha256:00"));
+        assert_eq!(r.containers[0].restarts, 2);
+        assert!(matches!(
+            r.containers[0].state,
+            ContainerState::Running { since: Some(_) }
+        ));
+        assert_eq!(r.containers[1].image_id, None);
+        assert_eq!(
+            r.containers[1].state,
+            ContainerState::Waiting {
+                reason: "ImagePullBackOff".into(),
+                message: "Back-off".into()
+            }
+        );
+    }
+
+    #[test]
+    fn event_row_falls_back_to_event_time_and_series() {
+        let e: Event = from_json(serde_json::json!({
+            "metadata": {"name": "x.1", "namespace": "ns", "uid": "e1"},
+            "involvedObject": {"kind": "Pod", "name": "web-abc-x", "uid": "p1"},
+            "reason": "Failed", "message": "Error: ImagePullBackOff", "type": "Warning",
+            "eventTime": "2026-01-01T00:00:00.000000Z",
+            "series": {"count": 4, "lastObservedTime": "2026-01-01T00:05:00.000000Z"},
+            "reportingComponent": "kubelet"
+        }));
+        let r = event_row(&e);
+        assert!(r.warning);
+        assert_eq!(r.count, 4);
+        assert_eq!(r.source, "kubelet");
+        assert!(r.last_seen > r.first_seen);
+        assert_eq!(r.involved_uid, "p1");
+    }
+
+    #[test]
+    fn owner_without_controller_flag_is_not_the_controller() {
+        let owners = vec![OwnerReference {
+            uid: "x".into(),
+            controller: None,
+            ..Default::default()
+        }];
+        assert_eq!(controller_uid(Some(&owners)), None);
+    }
+}

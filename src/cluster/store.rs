@@ -1,0 +1,862 @@
+//! The model's state: plain data owned by one place (the TUI's `update`, a headless command or a
+//! test), changed only through [`ClusterModel::apply`]. No locks, no I/O.
+//!
+//! Indexes by uid make the owner joins (Deployment → ReplicaSet → Pod, events → their object)
+//! cheap, and each Deployment's `rollout` is recomputed whenever one of its ReplicaSets or pods
+//! changes, so the Stuck-on-ImagePullBackOff rule stays current.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::model::{
+    ConnectionState, DeploymentRow, EventRow, Kind, ModelEvent, ModelUpdate, NamespaceRow,
+    ObjectRef, PodRow, ReplicaSetRow, Row, RowKey, SecretMetaRow, ServiceAccountRow, WatchScope,
+};
+use super::rollout;
+
+type EventKey = (String, String);
+
+/// One revision of a deployment: its ReplicaSet and the pods it owns.
+#[derive(Debug)]
+pub struct RevisionView<'a> {
+    pub revision: Option<i64>,
+    pub replica_set: &'a ReplicaSetRow,
+    pub pods: Vec<&'a PodRow>,
+    /// The deployment's current revision.
+    pub current: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct ClusterModel {
+    epoch: u64,
+    namespaces: BTreeMap<String, NamespaceRow>,
+    deployments: BTreeMap<ObjectRef, DeploymentRow>,
+    replica_sets: BTreeMap<ObjectRef, ReplicaSetRow>,
+    pods: BTreeMap<ObjectRef, PodRow>,
+    events: BTreeMap<EventKey, EventRow>,
+    service_accounts: BTreeMap<ObjectRef, ServiceAccountRow>,
+    secrets: BTreeMap<ObjectRef, SecretMetaRow>,
+
+    deployment_by_uid: HashMap<String, ObjectRef>,
+    rs_by_uid: HashMap<String, ObjectRef>,
+    pod_by_uid: HashMap<String, ObjectRef>,
+    rs_by_owner: HashMap<String, BTreeSet<ObjectRef>>,
+    pods_by_owner: HashMap<String, BTreeSet<ObjectRef>>,
+    events_by_involved: HashMap<String, BTreeSet<EventKey>>,
+
+    connections: BTreeMap<WatchScope, ConnectionState>,
+    /// During a resync, deployments whose rollout must be recomputed once at the end (instead
+    /// of once per pod: quadratic for a deployment with thousands of pods).
+    deferred_rollouts: Option<BTreeSet<String>>,
+    /// Bumped on every change, so a UI can tell cheaply whether to redraw.
+    version: u64,
+}
+
+fn oref(namespace: &str, name: &str) -> ObjectRef {
+    ObjectRef {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+    }
+}
+
+fn index_insert<K: Ord>(idx: &mut HashMap<String, BTreeSet<K>>, owner: &str, key: K) {
+    idx.entry(owner.to_owned()).or_default().insert(key);
+}
+
+fn index_remove<K: Ord>(idx: &mut HashMap<String, BTreeSet<K>>, owner: &str, key: &K) {
+    if let Some(set) = idx.get_mut(owner) {
+        set.remove(key);
+        if set.is_empty() {
+            idx.remove(owner);
+        }
+    }
+}
+
+impl ClusterModel {
+    pub fn new(epoch: u64) -> Self {
+        Self {
+            epoch,
+            ..Self::default()
+        }
+    }
+
+    /// Forget everything and accept only updates of `epoch` from now on (a context switch:
+    /// call with the epoch of the new [`super::watch::Watchers`]).
+    pub fn reset(&mut self, epoch: u64) {
+        let version = self.version + 1;
+        *self = Self::new(epoch);
+        self.version = version;
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Changes whenever the model changes.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Applies one watcher message; returns whether anything changed. Messages from another
+    /// epoch (tasks of a previous context still draining) are ignored.
+    pub fn apply(&mut self, update: ModelUpdate) -> bool {
+        if update.epoch != self.epoch {
+            return false;
+        }
+        let changed = self.apply_event(update.event);
+        if changed {
+            self.version += 1;
+        }
+        changed
+    }
+
+    fn apply_event(&mut self, event: ModelEvent) -> bool {
+        match event {
+            ModelEvent::Upsert(row) => self.upsert(row),
+            ModelEvent::Delete(key) => self.delete(&key),
+            ModelEvent::Resynced { scope, rows } => {
+                let keep: BTreeSet<RowKey> = rows.iter().map(Row::key).collect();
+                let stale: Vec<RowKey> = self
+                    .keys_covered(&scope)
+                    .into_iter()
+                    .filter(|k| !keep.contains(k))
+                    .collect();
+                let mut changed = false;
+                self.deferred_rollouts = Some(BTreeSet::new());
+                for k in stale {
+                    changed |= self.delete(&k);
+                }
+                for row in rows {
+                    changed |= self.upsert(row);
+                }
+                for uid in self.deferred_rollouts.take().unwrap_or_default() {
+                    self.refresh_rollout(Some(&uid));
+                }
+                changed
+            }
+            ModelEvent::Connection { scope, state } => {
+                self.connections.insert(scope, state.clone()) != Some(state)
+            }
+        }
+    }
+
+    /// Keys of the rows a watch scope covers.
+    fn keys_covered(&self, scope: &WatchScope) -> Vec<RowKey> {
+        let in_ns = |ns: &str| scope.namespace.as_deref().is_none_or(|s| s == ns);
+        match scope.kind {
+            Kind::Namespace => self
+                .namespaces
+                .keys()
+                .filter(|n| in_ns(n))
+                .map(|n| RowKey::Namespace(n.clone()))
+                .collect(),
+            Kind::Deployment => refs_in(&self.deployments, in_ns, RowKey::Deployment),
+            Kind::ReplicaSet => refs_in(&self.replica_sets, in_ns, RowKey::ReplicaSet),
+            Kind::Pod => refs_in(&self.pods, in_ns, RowKey::Pod),
+            Kind::ServiceAccount => refs_in(&self.service_accounts, in_ns, RowKey::ServiceAccount),
+            Kind::SecretMeta => self
+                .secrets
+                .iter()
+                .filter(|(k, r)| {
+                    in_ns(&k.namespace) && scope.secret_type.as_ref().is_none_or(|t| *t == r.type_)
+                })
+                .map(|(k, _)| RowKey::SecretMeta(k.clone()))
+                .collect(),
+            Kind::Event => self
+                .events
+                .keys()
+                .filter(|(ns, _)| in_ns(ns))
+                .map(|(ns, uid)| RowKey::Event {
+                    namespace: ns.clone(),
+                    uid: uid.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn upsert(&mut self, row: Row) -> bool {
+        match row {
+            Row::Namespace(r) => replace(&mut self.namespaces, r.name.clone(), r),
+            Row::ServiceAccount(r) => {
+                replace(&mut self.service_accounts, oref(&r.namespace, &r.name), r)
+            }
+            Row::SecretMeta(r) => replace(&mut self.secrets, oref(&r.namespace, &r.name), r),
+            Row::Deployment(mut r) => {
+                let key = oref(&r.namespace, &r.name);
+                if let Some(old) = self.deployments.get(&key)
+                    && old.uid != r.uid
+                {
+                    self.deployment_by_uid.remove(&old.uid);
+                }
+                self.deployment_by_uid.insert(r.uid.clone(), key.clone());
+                r.rollout = self.compute_rollout(&r);
+                replace(&mut self.deployments, key, r)
+            }
+            Row::ReplicaSet(r) => {
+                let key = oref(&r.namespace, &r.name);
+                let old_owner = self.unindex_rs(&key);
+                self.rs_by_uid.insert(r.uid.clone(), key.clone());
+                if let Some(o) = &r.owner_uid {
+                    index_insert(&mut self.rs_by_owner, o, key.clone());
+                }
+                let owner = r.owner_uid.clone();
+                let changed = replace(&mut self.replica_sets, key, r);
+                self.refresh_rollout(old_owner.as_deref());
+                if owner != old_owner {
+                    self.refresh_rollout(owner.as_deref());
+                }
+                changed
+            }
+            Row::Pod(r) => {
+                let key = oref(&r.namespace, &r.name);
+                let old_owner = self.unindex_pod(&key);
+                self.pod_by_uid.insert(r.uid.clone(), key.clone());
+                if let Some(o) = &r.owner_uid {
+                    index_insert(&mut self.pods_by_owner, o, key.clone());
+                }
+                let owner = r.owner_uid.clone();
+                let changed = replace(&mut self.pods, key, r);
+                if changed {
+                    self.refresh_rollout_of_rs(old_owner.as_deref());
+                    if owner != old_owner {
+                        self.refresh_rollout_of_rs(owner.as_deref());
+                    }
+                }
+                changed
+            }
+            Row::Event(r) => {
+                let key = (r.namespace.clone(), r.uid.clone());
+                if let Some(old) = self.events.get(&key) {
+                    let involved = old.involved_uid.clone();
+                    index_remove(&mut self.events_by_involved, &involved, &key);
+                }
+                if !r.involved_uid.is_empty() {
+                    index_insert(&mut self.events_by_involved, &r.involved_uid, key.clone());
+                }
+                replace(&mut self.events, key, r)
+            }
+        }
+    }
+
+    /// Removes a ReplicaSet's index entries; returns its old owner uid.
+    fn unindex_rs(&mut self, key: &ObjectRef) -> Option<String> {
+        let old = self.replica_sets.get(key)?;
+        let (uid, owner) = (old.uid.clone(), old.owner_uid.clone());
+        self.rs_by_uid.remove(&uid);
+        if let Some(o) = &owner {
+            index_remove(&mut self.rs_by_owner, o, key);
+        }
+        owner
+    }
+
+    fn unindex_pod(&mut self, key: &ObjectRef) -> Option<String> {
+        let old = self.pods.get(key)?;
+        let (uid, owner) = (old.uid.clone(), old.owner_uid.clone());
+        self.pod_by_uid.remove(&uid);
+        if let Some(o) = &owner {
+            index_remove(&mut self.pods_by_owner, o, key);
+        }
+        owner
+    }
+
+    fn delete(&mut self, key: &RowKey) -> bool {
+        match key {
+            RowKey::Namespace(n) => self.namespaces.remove(n).is_some(),
+            RowKey::ServiceAccount(k) => self.service_accounts.remove(k).is_some(),
+            RowKey::SecretMeta(k) => self.secrets.remove(k).is_some(),
+            RowKey::Deployment(k) => match self.deployments.remove(k) {
+                Some(old) => {
+                    self.deployment_by_uid.remove(&old.uid);
+                    true
+                }
+                None => false,
+            },
+            RowKey::ReplicaSet(k) => {
+                let owner = self.unindex_rs(k);
+                let removed = self.replica_sets.remove(k).is_some();
+                self.refresh_rollout(owner.as_deref());
+                removed
+            }
+            RowKey::Pod(k) => {
+                let owner = self.unindex_pod(k);
+                let removed = self.pods.remove(k).is_some();
+                self.refresh_rollout_of_rs(owner.as_deref());
+                removed
+            }
+            RowKey::Event { namespace, uid } => {
+                let key = (namespace.clone(), uid.clone());
+                match self.events.remove(&key) {
+                    Some(old) => {
+                        index_remove(&mut self.events_by_involved, &old.involved_uid, &key);
+                        true
+                    }
+                    None => false,
+                }
+            }
+        }
+    }
+
+    fn compute_rollout(&self, d: &DeploymentRow) -> super::model::RolloutState {
+        let owned = self.replica_sets_of_uid(&d.uid);
+        let pods = rollout::new_replica_set(d, owned)
+            .map(|rs| self.pods_of_uid(&rs.uid))
+            .unwrap_or_default();
+        rollout::rollout_state(d, pods)
+    }
+
+    fn refresh_rollout(&mut self, deployment_uid: Option<&str>) {
+        if let (Some(deferred), Some(uid)) = (self.deferred_rollouts.as_mut(), deployment_uid) {
+            deferred.insert(uid.to_owned());
+            return;
+        }
+        let Some(key) = deployment_uid.and_then(|u| self.deployment_by_uid.get(u)) else {
+            return;
+        };
+        let key = key.clone();
+        if let Some(d) = self.deployments.get(&key) {
+            let state = self.compute_rollout(d);
+            if let Some(d) = self.deployments.get_mut(&key) {
+                d.rollout = state;
+            }
+        }
+    }
+
+    fn refresh_rollout_of_rs(&mut self, rs_uid: Option<&str>) {
+        let owner = rs_uid
+            .and_then(|u| self.rs_by_uid.get(u))
+            .and_then(|k| self.replica_sets.get(k))
+            .and_then(|rs| rs.owner_uid.clone());
+        self.refresh_rollout(owner.as_deref());
+    }
+
+    fn replica_sets_of_uid(&self, deployment_uid: &str) -> Vec<&ReplicaSetRow> {
+        self.rs_by_owner
+            .get(deployment_uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.replica_sets.get(k))
+            .collect()
+    }
+
+    fn pods_of_uid(&self, rs_uid: &str) -> Vec<&PodRow> {
+        self.pods_by_owner
+            .get(rs_uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.pods.get(k))
+            .collect()
+    }
+
+    // ---- queries -------------------------------------------------------------------------
+
+    pub fn namespaces(&self) -> impl Iterator<Item = &NamespaceRow> {
+        self.namespaces.values()
+    }
+
+    /// Deployments sorted by namespace, then name.
+    pub fn deployments(&self) -> impl Iterator<Item = &DeploymentRow> {
+        self.deployments.values()
+    }
+
+    pub fn deployments_in<'a>(&'a self, ns: &'a str) -> impl Iterator<Item = &'a DeploymentRow> {
+        self.deployments
+            .range(oref(ns, "")..)
+            .take_while(move |(k, _)| k.namespace == ns)
+            .map(|(_, v)| v)
+    }
+
+    pub fn deployment(&self, namespace: &str, name: &str) -> Option<&DeploymentRow> {
+        self.deployments.get(&oref(namespace, name))
+    }
+
+    pub fn deployment_by_uid(&self, uid: &str) -> Option<&DeploymentRow> {
+        self.deployments.get(self.deployment_by_uid.get(uid)?)
+    }
+
+    pub fn replica_sets(&self) -> impl Iterator<Item = &ReplicaSetRow> {
+        self.replica_sets.values()
+    }
+
+    pub fn replica_set_by_uid(&self, uid: &str) -> Option<&ReplicaSetRow> {
+        self.replica_sets.get(self.rs_by_uid.get(uid)?)
+    }
+
+    /// The deployment's ReplicaSets, newest revision first.
+    pub fn replica_sets_of(&self, d: &DeploymentRow) -> Vec<&ReplicaSetRow> {
+        let mut v = self.replica_sets_of_uid(&d.uid);
+        v.sort_by(|a, b| b.revision.cmp(&a.revision).then(a.name.cmp(&b.name)));
+        v
+    }
+
+    pub fn pods(&self) -> impl Iterator<Item = &PodRow> {
+        self.pods.values()
+    }
+
+    pub fn pods_in<'a>(&'a self, ns: &'a str) -> impl Iterator<Item = &'a PodRow> {
+        self.pods
+            .range(oref(ns, "")..)
+            .take_while(move |(k, _)| k.namespace == ns)
+            .map(|(_, v)| v)
+    }
+
+    pub fn pod(&self, namespace: &str, name: &str) -> Option<&PodRow> {
+        self.pods.get(&oref(namespace, name))
+    }
+
+    pub fn pod_by_uid(&self, uid: &str) -> Option<&PodRow> {
+        self.pods.get(self.pod_by_uid.get(uid)?)
+    }
+
+    /// Pods owned by a ReplicaSet, sorted by name.
+    pub fn pods_of_replica_set(&self, rs: &ReplicaSetRow) -> Vec<&PodRow> {
+        self.pods_of_uid(&rs.uid)
+    }
+
+    /// Every pod of a deployment, through its ReplicaSets.
+    pub fn pods_of(&self, d: &DeploymentRow) -> Vec<&PodRow> {
+        self.replica_sets_of(d)
+            .into_iter()
+            .flat_map(|rs| self.pods_of_uid(&rs.uid))
+            .collect()
+    }
+
+    /// The deployment a pod belongs to (pod → ReplicaSet → Deployment).
+    pub fn deployment_of_pod(&self, pod: &PodRow) -> Option<&DeploymentRow> {
+        let rs = self.replica_set_by_uid(pod.owner_uid.as_deref()?)?;
+        self.deployment_by_uid(rs.owner_uid.as_deref()?)
+    }
+
+    /// Revisions of a deployment, newest first, each with its pods.
+    pub fn revisions(&self, d: &DeploymentRow) -> Vec<RevisionView<'_>> {
+        let owned = self.replica_sets_of(d);
+        let current = rollout::new_replica_set(d, owned.iter().copied()).map(|rs| rs.uid.clone());
+        owned
+            .into_iter()
+            .map(|rs| RevisionView {
+                revision: rs.revision,
+                replica_set: rs,
+                pods: self.pods_of_uid(&rs.uid),
+                current: current.as_deref() == Some(rs.uid.as_str()),
+            })
+            .collect()
+    }
+
+    /// Events of a deployment, its ReplicaSets and their pods, oldest first. Events about pods
+    /// or ReplicaSets already gone from the model are matched by name (`<deploy>-<hash>` and
+    /// `<deploy>-<hash>-<suffix>`), so a pod that failed and was replaced keeps its history.
+    pub fn events_of_deployment(&self, d: &DeploymentRow) -> Vec<&EventRow> {
+        let mut keys: BTreeSet<&EventKey> = BTreeSet::new();
+        let mut add = |uid: &str| {
+            if let Some(set) = self.events_by_involved.get(uid) {
+                keys.extend(set.iter());
+            }
+        };
+        add(&d.uid);
+        for rs in self.replica_sets_of_uid(&d.uid) {
+            add(&rs.uid);
+            for p in self.pods_of_uid(&rs.uid) {
+                add(&p.uid);
+            }
+        }
+        let mut out: Vec<&EventRow> = keys
+            .into_iter()
+            .filter_map(|k| self.events.get(k))
+            .collect();
+        let prefix = format!("{}-", d.name);
+        let orphans = self
+            .events
+            .range((d.namespace.clone(), String::new())..)
+            .take_while(|((ns, _), _)| *ns == d.namespace)
+            .map(|(_, e)| e)
+            .filter(|e| {
+                let known = match e.involved_kind.as_str() {
+                    "Pod" => self.pod_by_uid.contains_key(&e.involved_uid),
+                    "ReplicaSet" => self.rs_by_uid.contains_key(&e.involved_uid),
+                    _ => true,
+                };
+                if known {
+                    return false;
+                }
+                let Some(rest) = e.involved_name.strip_prefix(&prefix) else {
+                    return false;
+                };
+                let parts = rest.split('-').count();
+                (e.involved_kind == "ReplicaSet" && parts == 1)
+                    || (e.involved_kind == "Pod" && parts == 2)
+            });
+        out.extend(orphans);
+        out.sort_by(|a, b| a.last_seen.cmp(&b.last_seen).then(a.uid.cmp(&b.uid)));
+        out.dedup_by(|a, b| a.uid == b.uid && a.namespace == b.namespace);
+        out
+    }
+
+    pub fn events(&self) -> impl Iterator<Item = &EventRow> {
+        self.events.values()
+    }
+
+    /// Events about one object (by uid), oldest first.
+    pub fn events_of(&self, involved_uid: &str) -> Vec<&EventRow> {
+        let mut v: Vec<&EventRow> = self
+            .events_by_involved
+            .get(involved_uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.events.get(k))
+            .collect();
+        v.sort_by(|a, b| a.last_seen.cmp(&b.last_seen));
+        v
+    }
+
+    pub fn service_accounts(&self) -> impl Iterator<Item = &ServiceAccountRow> {
+        self.service_accounts.values()
+    }
+
+    pub fn service_account(&self, namespace: &str, name: &str) -> Option<&ServiceAccountRow> {
+        self.service_accounts.get(&oref(namespace, name))
+    }
+
+    /// Pull secrets' metadata (never their data).
+    pub fn secrets(&self) -> impl Iterator<Item = &SecretMetaRow> {
+        self.secrets.values()
+    }
+
+    pub fn secret(&self, namespace: &str, name: &str) -> Option<&SecretMetaRow> {
+        self.secrets.get(&oref(namespace, name))
+    }
+
+    /// Row counts per kind, for status bars and tests.
+    pub fn count(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Namespace => self.namespaces.len(),
+            Kind::Deployment => self.deployments.len(),
+            Kind::ReplicaSet => self.replica_sets.len(),
+            Kind::Pod => self.pods.len(),
+            Kind::Event => self.events.len(),
+            Kind::ServiceAccount => self.service_accounts.len(),
+            Kind::SecretMeta => self.secrets.len(),
+        }
+    }
+
+    /// The state of each watch.
+    pub fn connections(&self) -> &BTreeMap<WatchScope, ConnectionState> {
+        &self.connections
+    }
+
+    /// One state for the status bar: Forbidden/Reconnecting if any watch is, Connecting until
+    /// every watch has listed once, else Live.
+    pub fn connection(&self) -> ConnectionState {
+        let mut worst = if self.connections.is_empty() {
+            ConnectionState::Connecting
+        } else {
+            ConnectionState::Live
+        };
+        for (scope, s) in &self.connections {
+            let rank = |s: &ConnectionState| match s {
+                ConnectionState::Live => 0,
+                ConnectionState::Connecting => 1,
+                ConnectionState::Forbidden { .. } => 2,
+                ConnectionState::Reconnecting { .. } => 3,
+            };
+            if rank(s) > rank(&worst) {
+                worst = match s {
+                    ConnectionState::Reconnecting { error } => ConnectionState::Reconnecting {
+                        error: format!("{scope}: {error}"),
+                    },
+                    ConnectionState::Forbidden { error } => ConnectionState::Forbidden {
+                        error: format!("{scope}: {error}"),
+                    },
+                    other => other.clone(),
+                };
+            }
+        }
+        worst
+    }
+}
+
+fn refs_in<V>(
+    map: &BTreeMap<ObjectRef, V>,
+    in_ns: impl Fn(&str) -> bool,
+    key: fn(ObjectRef) -> RowKey,
+) -> Vec<RowKey> {
+    map.keys()
+        .filter(|k| in_ns(&k.namespace))
+        .map(|k| key(k.clone()))
+        .collect()
+}
+
+fn replace<K: Ord, V: PartialEq>(map: &mut BTreeMap<K, V>, key: K, value: V) -> bool {
+    match map.get_mut(&key) {
+        Some(old) if *old == value => false,
+        Some(old) => {
+            *old = value;
+            true
+        }
+        None => {
+            map.insert(key, value);
+            true
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::model::{ContainerRow, ContainerState, RolloutState};
+
+    fn up(event: ModelEvent) -> ModelUpdate {
+        ModelUpdate { epoch: 0, event }
+    }
+
+    fn dep(updated: i32) -> DeploymentRow {
+        DeploymentRow {
+            namespace: "ns".into(),
+            name: "web".into(),
+            uid: "d1".into(),
+            generation: 2,
+            observed_generation: 2,
+            desired: 2,
+            replicas: 3,
+            updated,
+            ready: 2,
+            available: 2,
+            revision: Some(2),
+            ..Default::default()
+        }
+    }
+
+    fn rs(name: &str, uid: &str, rev: i64) -> ReplicaSetRow {
+        ReplicaSetRow {
+            namespace: "ns".into(),
+            name: name.into(),
+            uid: uid.into(),
+            owner_uid: Some("d1".into()),
+            revision: Some(rev),
+            ..Default::default()
+        }
+    }
+
+    fn pod(name: &str, uid: &str, owner: &str, waiting: Option<&str>) -> PodRow {
+        PodRow {
+            namespace: "ns".into(),
+            name: name.into(),
+            uid: uid.into(),
+            owner_uid: Some(owner.into()),
+            containers: vec![ContainerRow {
+                name: "app".into(),
+                state: waiting.map_or(ContainerState::Running { since: None }, |r| {
+                    ContainerState::Waiting {
+                        reason: r.into(),
+                        message: String::new(),
+                    }
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn event(uid: &str, kind: &str, name: &str, involved: &str, secs: i64) -> EventRow {
+        EventRow {
+            namespace: "ns".into(),
+            uid: uid.into(),
+            involved_kind: kind.into(),
+            involved_name: name.into(),
+            involved_uid: involved.into(),
+            last_seen: Some(jiff::Timestamp::from_second(secs).unwrap()),
+            ..Default::default()
+        }
+    }
+
+    fn model() -> ClusterModel {
+        let mut m = ClusterModel::new(0);
+        for row in [
+            Row::Deployment(dep(1)),
+            Row::ReplicaSet(rs("web-old", "r1", 1)),
+            Row::ReplicaSet(rs("web-new", "r2", 2)),
+            Row::Pod(pod("web-old-a", "p1", "r1", None)),
+            Row::Pod(pod("web-old-b", "p2", "r1", None)),
+            Row::Pod(pod("web-new-a", "p3", "r2", None)),
+        ] {
+            assert!(m.apply(up(ModelEvent::Upsert(row))));
+        }
+        m
+    }
+
+    #[test]
+    fn joins_revisions_and_pods() {
+        let m = model();
+        let d = m.deployment("ns", "web").unwrap();
+        let revs = m.revisions(d);
+        assert_eq!(revs.len(), 2);
+        assert_eq!(revs[0].revision, Some(2));
+        assert!(revs[0].current && !revs[1].current);
+        assert_eq!(revs[0].pods.len(), 1);
+        assert_eq!(revs[1].pods.len(), 2);
+        let p = m.pod("ns", "web-old-b").unwrap();
+        assert_eq!(m.deployment_of_pod(p).unwrap().name, "web");
+        assert_eq!(m.pods_of(d).len(), 3);
+    }
+
+    #[test]
+    fn pod_pull_failure_in_new_revision_flips_rollout_to_stuck_and_back() {
+        let mut m = model();
+        assert!(matches!(
+            m.deployment("ns", "web").unwrap().rollout,
+            RolloutState::Progressing { .. }
+        ));
+        m.apply(up(ModelEvent::Upsert(Row::Pod(pod(
+            "web-new-a",
+            "p3",
+            "r2",
+            Some("ImagePullBackOff"),
+        )))));
+        assert!(matches!(
+            &m.deployment("ns", "web").unwrap().rollout,
+            RolloutState::Stuck { reason, .. } if reason == "ImagePullBackOff"
+        ));
+        // A pull failure in the old revision does not count.
+        m.apply(up(ModelEvent::Delete(RowKey::Pod(oref("ns", "web-new-a")))));
+        m.apply(up(ModelEvent::Upsert(Row::Pod(pod(
+            "web-old-a",
+            "p1",
+            "r1",
+            Some("ErrImagePull"),
+        )))));
+        assert!(matches!(
+            m.deployment("ns", "web").unwrap().rollout,
+            RolloutState::Progressing { .. }
+        ));
+    }
+
+    #[test]
+    fn resync_removes_stale_rows_of_its_scope_only() {
+        let mut m = model();
+        m.apply(up(ModelEvent::Upsert(Row::Pod(PodRow {
+            namespace: "other".into(),
+            ..pod("x", "p9", "r9", None)
+        }))));
+        // A relist of namespace "ns" that no longer has web-old-b.
+        let rows = vec![
+            Row::Pod(pod("web-old-a", "p1", "r1", None)),
+            Row::Pod(pod("web-new-a", "p3", "r2", None)),
+        ];
+        assert!(m.apply(up(ModelEvent::Resynced {
+            scope: WatchScope::new(Kind::Pod, Some("ns")),
+            rows,
+        })));
+        assert!(m.pod("ns", "web-old-b").is_none());
+        assert!(m.pod("other", "x").is_some(), "other namespace untouched");
+        let d = m.deployment("ns", "web").unwrap();
+        assert_eq!(m.revisions(d)[1].pods.len(), 1, "index follows the delete");
+        // An all-namespaces relist with nothing clears everything of the kind.
+        m.apply(up(ModelEvent::Resynced {
+            scope: WatchScope::new(Kind::Pod, None),
+            rows: vec![],
+        }));
+        assert_eq!(m.count(Kind::Pod), 0);
+        assert_eq!(m.count(Kind::Deployment), 1);
+    }
+
+    #[test]
+    fn secret_resync_is_scoped_by_type() {
+        let mut m = ClusterModel::new(0);
+        let s = |name: &str, t: &str| {
+            Row::SecretMeta(SecretMetaRow {
+                namespace: "ns".into(),
+                name: name.into(),
+                type_: t.into(),
+            })
+        };
+        m.apply(up(ModelEvent::Upsert(s(
+            "a",
+            "kubernetes.io/dockerconfigjson",
+        ))));
+        m.apply(up(ModelEvent::Upsert(s("b", "kubernetes.io/dockercfg"))));
+        m.apply(up(ModelEvent::Resynced {
+            scope: WatchScope {
+                kind: Kind::SecretMeta,
+                namespace: None,
+                secret_type: Some("kubernetes.io/dockercfg".into()),
+            },
+            rows: vec![],
+        }));
+        assert!(m.secret("ns", "a").is_some());
+        assert!(m.secret("ns", "b").is_none());
+    }
+
+    #[test]
+    fn other_epoch_is_ignored_and_reset_clears() {
+        let mut m = model();
+        let v = m.version();
+        assert!(!m.apply(ModelUpdate {
+            epoch: 7,
+            event: ModelEvent::Delete(RowKey::Deployment(oref("ns", "web"))),
+        }));
+        assert_eq!(m.version(), v);
+        m.reset(7);
+        assert_eq!(m.count(Kind::Pod), 0);
+        assert!(m.version() > v);
+        assert!(m.apply(ModelUpdate {
+            epoch: 7,
+            event: ModelEvent::Upsert(Row::Deployment(dep(2))),
+        }));
+    }
+
+    #[test]
+    fn unchanged_upsert_reports_no_change() {
+        let mut m = model();
+        assert!(!m.apply(up(ModelEvent::Upsert(Row::ReplicaSet(rs(
+            "web-new", "r2", 2
+        ))))));
+    }
+
+    #[test]
+    fn events_join_through_owners_and_by_name_for_gone_pods() {
+        let mut m = model();
+        for e in [
+            event("e1", "Deployment", "web", "d1", 1),
+            event("e2", "ReplicaSet", "web-new", "r2", 2),
+            event("e3", "Pod", "web-new-a", "p3", 3),
+            // a pod already deleted: matched by name shape
+            event("e4", "Pod", "web-5d59d67564-zzzzz", "gone", 4),
+            // another deployment whose name starts with "web-"
+            event("e5", "Pod", "web-api-5d59d67564-zzzzz", "gone2", 5),
+            event("e6", "Pod", "other", "p-other", 6),
+        ] {
+            m.apply(up(ModelEvent::Upsert(Row::Event(e))));
+        }
+        let d = m.deployment("ns", "web").unwrap();
+        let uids: Vec<&str> = m
+            .events_of_deployment(d)
+            .iter()
+            .map(|e| e.uid.as_str())
+            .collect();
+        assert_eq!(uids, ["e1", "e2", "e3", "e4"]);
+        assert_eq!(m.events_of("p3").len(), 1);
+    }
+
+    #[test]
+    fn connection_aggregates_worst_state() {
+        let mut m = ClusterModel::new(0);
+        assert_eq!(m.connection(), ConnectionState::Connecting);
+        let scope = WatchScope::new(Kind::Pod, None);
+        m.apply(up(ModelEvent::Connection {
+            scope: scope.clone(),
+            state: ConnectionState::Live,
+        }));
+        m.apply(up(ModelEvent::Connection {
+            scope: WatchScope::new(Kind::Event, None),
+            state: ConnectionState::Live,
+        }));
+        assert_eq!(m.connection(), ConnectionState::Live);
+        m.apply(up(ModelEvent::Connection {
+            scope,
+            state: ConnectionState::Reconnecting {
+                error: "connection refused".into(),
+            },
+        }));
+        let ConnectionState::Reconnecting { error } = m.connection() else {
+            panic!()
+        };
+        assert!(error.contains("pods in all namespaces"), "{error}");
+    }
+}
