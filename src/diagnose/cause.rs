@@ -3,7 +3,6 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::facts::NetStage;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -72,9 +71,10 @@ pub enum Cause {
         host: String,
         retry_after_secs: Option<u64>,
     },
+    /// 5xx, or an answer that makes no sense.
     RegistryError {
         host: String,
-        status: u16,
+        status: Option<u16>,
         registry_says: Option<String>,
     },
     /// `imagePullPolicy: Never` and the image is not on the node.
@@ -89,6 +89,16 @@ pub enum Cause {
     Undetermined {
         reason: String,
     },
+}
+
+/// Where reaching the registry failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetStage {
+    Resolve,
+    Connect,
+    Tls,
+    Timeout,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -183,7 +193,6 @@ impl Cause {
                 NetStage::Timeout => {
                     format!("registry {host} does not answer in time ({detail})")
                 }
-                NetStage::Other => format!("registry {host} cannot be reached ({detail})"),
             },
             Cause::NoSecretForHost { host, why } => match why {
                 NoSecretWhy::NoneAttached => format!(
@@ -301,7 +310,8 @@ impl Cause {
                 status,
                 registry_says,
             } => format!(
-                "registry {host} fails with {status}{}: a fault on the registry's side",
+                "registry {host} fails with {}{}: a fault on the registry's side",
+                status.map_or("an invalid answer".to_owned(), |s| s.to_string()),
                 registry_says
                     .as_deref()
                     .map(|m| format!(" ({m})"))

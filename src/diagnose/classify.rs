@@ -1,10 +1,12 @@
 //! Facts → cause. The registry's answer to the pod's own credentials decides; the secrets
 //! explain it; the node's messages only support.
 
+use crate::registry::error::ApiError;
+use crate::registry::probe::ProbeOutcome;
 use crate::registry::types::Platform;
 
-use super::cause::{Cause, NoSecretWhy, SecretProblem, Verdict};
-use super::facts::{CredentialUsed, Facts, ProbeFacts, ProbeOutcome, SecretState};
+use super::cause::{Cause, NetStage, NoSecretWhy, SecretProblem, Verdict};
+use super::facts::{CredentialUsed, Facts, ProbeFacts, SecretState, TagListing};
 use super::tags;
 
 /// How many "closest existing tags" a diagnosis names.
@@ -38,19 +40,19 @@ pub fn classify(f: &Facts) -> Cause {
 
     // The node tries each credential until one works: one probe that finds the manifest means
     // the pull itself works now.
-    if let Some((digest_platforms, _)) = f.probes.iter().find_map(|p| match &p.outcome {
-        ProbeOutcome::Found { platforms, .. } => Some((platforms, p)),
+    if let Some(platforms) = f.probes.iter().find_map(|p| match &p.outcome {
+        ProbeOutcome::Ok { platforms, .. } => Some(platforms),
         _ => None,
     }) {
         if let Some(node) = &f.node
-            && !digest_platforms.is_empty()
-            && !digest_platforms.iter().any(|p| platform_fits(p, node))
+            && !platforms.is_empty()
+            && !platforms.iter().any(|p| platform_fits(p, node))
         {
             return Cause::PlatformMissing {
                 image: reference.to_string(),
                 node: node.name.clone(),
                 node_platform: format!("{}/{}", node.os, node.architecture),
-                available: digest_platforms.iter().map(ToString::to_string).collect(),
+                available: platforms.iter().map(ToString::to_string).collect(),
             };
         }
         if f.node_messages.reason.as_deref() == Some("ErrImageNeverPull") {
@@ -68,21 +70,27 @@ pub fn classify(f: &Facts) -> Cause {
             reason: "no registry probe was made".to_owned(),
         };
     };
+    let anonymous = first.credential == CredentialUsed::Anonymous;
+    let unreachable = |stage, message: &String| Cause::HostUnreachable {
+        host: host.clone(),
+        stage,
+        detail: message.clone(),
+    };
     match &first.outcome {
-        ProbeOutcome::Unreachable { stage, detail } => Cause::HostUnreachable {
-            host,
-            stage: *stage,
-            detail: detail.clone(),
-        },
-        ProbeOutcome::Unauthorized { .. } | ProbeOutcome::Denied { .. }
-            if first.credential == CredentialUsed::Anonymous =>
-        {
+        ProbeOutcome::Dns { message } => unreachable(NetStage::Resolve, message),
+        ProbeOutcome::Connect { message } => unreachable(NetStage::Connect, message),
+        ProbeOutcome::Tls { message } => unreachable(NetStage::Tls, message),
+        ProbeOutcome::Timeout { message } => unreachable(NetStage::Timeout, message),
+        ProbeOutcome::Unauthorized { .. } | ProbeOutcome::Forbidden { .. } if anonymous => {
+            if let Some(unreadable) = unreadable_pod_secret(f) {
+                return unreadable;
+            }
             why_no_credentials(f, &host)
         }
-        ProbeOutcome::Unauthorized { error } => {
-            rejected(f, first, &host, error.describe(), error.message.as_deref())
+        ProbeOutcome::Unauthorized { errors, detail, .. } => {
+            rejected(f, first, &host, registry_says(errors, detail))
         }
-        ProbeOutcome::Denied { error } => {
+        ProbeOutcome::Forbidden { errors, detail, .. } => {
             let (secret, username) = match &first.credential {
                 CredentialUsed::Secret {
                     secret, username, ..
@@ -94,17 +102,24 @@ pub fn classify(f: &Facts) -> Cause {
                 repository: reference.repository().to_owned(),
                 secret,
                 username,
-                registry_says: error.describe(),
+                registry_says: registry_says(errors, detail),
             }
         }
         ProbeOutcome::RepositoryUnknown { .. } => Cause::RepositoryMissing {
             host,
             repository: reference.repository().to_owned(),
         },
-        ProbeOutcome::ManifestUnknown { .. } => {
+        // A bare 404 does not say which; the tag listing does.
+        ProbeOutcome::NotFound { .. } if f.tags == Some(TagListing::RepositoryUnknown) => {
+            Cause::RepositoryMissing {
+                host,
+                repository: reference.repository().to_owned(),
+            }
+        }
+        ProbeOutcome::ManifestUnknown { .. } | ProbeOutcome::NotFound { .. } => {
             let wanted = reference.manifest_ref().to_owned();
             let closest = match &f.tags {
-                Some(Ok(all)) if reference.digest().is_none() => {
+                Some(TagListing::Listed { tags: all }) if reference.digest().is_none() => {
                     tags::closest(&wanted, all, CLOSEST_TAGS)
                         .into_iter()
                         .map(|t| t.name)
@@ -125,14 +140,59 @@ pub fn classify(f: &Facts) -> Cause {
             host,
             retry_after_secs: *retry_after_secs,
         },
-        ProbeOutcome::ServerError { status, error }
-        | ProbeOutcome::Unexpected { status, error } => Cause::RegistryError {
+        ProbeOutcome::ServerError { status, detail } => Cause::RegistryError {
+            host,
+            status: Some(*status),
+            registry_says: Some(detail.clone()).filter(|d| !d.is_empty()),
+        },
+        ProbeOutcome::Unexpected { status, detail } => Cause::RegistryError {
             host,
             status: *status,
-            registry_says: error.describe(),
+            registry_says: Some(detail.clone()).filter(|d| !d.is_empty()),
         },
-        ProbeOutcome::Found { .. } => unreachable!("handled above"),
+        ProbeOutcome::InvalidResponse { message } => Cause::RegistryError {
+            host,
+            status: None,
+            registry_says: Some(message.clone()),
+        },
+        ProbeOutcome::CredentialUnavailable { message } => Cause::Undetermined {
+            reason: format!("the probe could not be set up: {message}"),
+        },
+        ProbeOutcome::Ok { .. } => unreachable!("handled above"),
     }
+}
+
+/// The registry's own words: its error messages, else the probe's detail.
+fn registry_says(errors: &[ApiError], detail: &str) -> Option<String> {
+    let said: Vec<String> = errors
+        .iter()
+        .map(|e| match (e.code.is_empty(), e.message.is_empty()) {
+            (false, false) => format!("{}: {}", e.code, e.message),
+            (false, true) => e.code.clone(),
+            _ => e.message.clone(),
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    if said.is_empty() {
+        Some(detail.to_owned()).filter(|d| !d.is_empty())
+    } else {
+        Some(said.join("; "))
+    }
+}
+
+/// A pod secret berth could not read may hold the credentials the node uses: then nothing
+/// can be said about them.
+fn unreadable_pod_secret(f: &Facts) -> Option<Cause> {
+    f.pull_secrets.iter().find_map(|s| match &s.state {
+        SecretState::Unreadable { reason } if s.on_pod => Some(Cause::Undetermined {
+            reason: format!(
+                "pull secret {:?} could not be read ({reason}); berth needs `get` on secrets in {:?} \
+                 to probe with the pod's credentials",
+                s.name, f.namespace
+            ),
+        }),
+        _ => None,
+    })
 }
 
 /// The node pulled anonymously and the registry wants credentials: say why the node had none.
@@ -196,13 +256,7 @@ fn why_no_credentials(f: &Facts, host: &str) -> Cause {
 }
 
 /// 401 with the pod's credentials: an empty entry, expired, disabled, or wrong/rotated.
-fn rejected(
-    f: &Facts,
-    probe: &ProbeFacts,
-    host: &str,
-    registry_says: Option<String>,
-    message: Option<&str>,
-) -> Cause {
+fn rejected(f: &Facts, probe: &ProbeFacts, host: &str, registry_says: Option<String>) -> Cause {
     let CredentialUsed::Secret {
         secret,
         key,
@@ -226,7 +280,7 @@ fn rejected(
             problem: SecretProblem::EmptyEntry { key: key.clone() },
         };
     }
-    let said = message.unwrap_or("").to_ascii_lowercase();
+    let said = registry_says.as_deref().unwrap_or("").to_ascii_lowercase();
     let expired_at = entry.and_then(|e| e.expires);
     let verdict = if said.contains("expire") {
         Verdict::Expired { at: expired_at }

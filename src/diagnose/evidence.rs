@@ -3,7 +3,10 @@
 use serde::Serialize;
 
 use super::cause::ago;
-use super::facts::{CredentialUsed, Facts, NetStage, ProbeOutcome, SecretState};
+use crate::registry::error::ApiError;
+use crate::registry::probe::{AuthStage, ProbeOutcome};
+
+use super::facts::{CredentialUsed, Facts, SecretState, TagListing};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EvidenceLine {
@@ -21,6 +24,8 @@ pub enum Topic {
     Registry,
     Tags,
     Node,
+    /// Something berth could not find out.
+    Gap,
     NodeMessage,
 }
 
@@ -32,6 +37,7 @@ impl Topic {
             Topic::Registry => "registry",
             Topic::Tags => "tags",
             Topic::Node => "node",
+            Topic::Gap => "not known",
             Topic::NodeMessage => "node says",
         }
     }
@@ -97,6 +103,7 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
                 format!("has type {type_:?}, ignored by the node ({detail})")
             }
             SecretState::Malformed { reason, .. } => format!("is malformed: {reason}"),
+            SecretState::Unreadable { reason } => format!("could not be read: {reason}"),
             SecretState::Usable { entries } if entries.is_empty() => {
                 "has no registry entries".to_owned()
             }
@@ -155,66 +162,28 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
                     .unwrap_or("(no user)")
             ),
         };
-        let said = match &p.outcome {
-            ProbeOutcome::Unreachable { stage, detail } => format!(
-                "{}: {detail}",
-                match stage {
-                    NetStage::Resolve => "name does not resolve",
-                    NetStage::Connect => "connection fails",
-                    NetStage::Tls => "TLS handshake fails",
-                    NetStage::Timeout => "timed out",
-                    NetStage::Other => "cannot connect",
-                }
-            ),
-            ProbeOutcome::Unauthorized { error } => status("401 Unauthorized", error),
-            ProbeOutcome::Denied { error } => status("403 Forbidden", error),
-            ProbeOutcome::RepositoryUnknown { error } => status("404 repository unknown", error),
-            ProbeOutcome::ManifestUnknown { error } => status("404 manifest unknown", error),
-            ProbeOutcome::RateLimited {
-                retry_after_secs,
-                error,
-            } => status(
-                &match retry_after_secs {
-                    Some(s) => format!("429 Too Many Requests (Retry-After {s} s)"),
-                    None => "429 Too Many Requests".to_owned(),
-                },
-                error,
-            ),
-            ProbeOutcome::ServerError {
-                status: code,
-                error,
-            }
-            | ProbeOutcome::Unexpected {
-                status: code,
-                error,
-            } => status(&code.to_string(), error),
-            ProbeOutcome::Found {
-                digest,
-                media_type,
-                platforms,
-            } => {
-                let mut s = format!(
-                    "manifest found: {}",
-                    digest.as_deref().unwrap_or("(no digest header)")
-                );
-                if let Some(m) = media_type {
-                    s.push_str(&format!(" ({m})"));
-                }
-                if !platforms.is_empty() {
-                    let p: Vec<String> = platforms.iter().map(ToString::to_string).collect();
-                    s.push_str(&format!(", platforms {}", p.join(", ")));
-                }
-                s
-            }
-        };
+        let said = probe_line(&p.outcome);
         push(Topic::Registry, format!("asked {who}: {said}"));
     }
 
     match &f.tags {
-        Some(Ok(t)) if t.is_empty() => push(Topic::Tags, "the repository has no tags".to_owned()),
-        Some(Ok(t)) => push(Topic::Tags, format!("the repository has {} tags", t.len())),
-        Some(Err(e)) => push(Topic::Tags, format!("tags could not be listed: {e}")),
+        Some(TagListing::Listed { tags }) if tags.is_empty() => {
+            push(Topic::Tags, "the repository has no tags".to_owned())
+        }
+        Some(TagListing::Listed { tags }) => {
+            push(Topic::Tags, format!("the repository has {} tags", tags.len()))
+        }
+        Some(TagListing::RepositoryUnknown) => push(
+            Topic::Tags,
+            "listing the tags says the repository does not exist".to_owned(),
+        ),
+        Some(TagListing::Failed { reason }) => {
+            push(Topic::Tags, format!("the tags could not be listed: {reason}"))
+        }
         None => {}
+    }
+    for gap in &f.gaps {
+        push(Topic::Gap, gap.clone());
     }
     if let Some(n) = &f.node {
         push(
@@ -251,9 +220,85 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
     out
 }
 
-fn status(head: &str, error: &super::facts::RegistryError) -> String {
-    match error.describe() {
-        Some(d) => format!("{head}: {d}"),
-        None => head.to_owned(),
+fn probe_line(o: &ProbeOutcome) -> String {
+    let with = |head: &str, errors: &[ApiError], detail: &str| {
+        let said: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{} {}", e.code, e.message).trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let said = if said.is_empty() {
+            detail.to_owned()
+        } else {
+            said.join("; ")
+        };
+        if said.is_empty() {
+            head.to_owned()
+        } else {
+            format!("{head}: {said}")
+        }
+    };
+    let stage = |s: &AuthStage| match s {
+        AuthStage::TokenEndpoint => " at the token endpoint",
+        AuthStage::Exchange => " at the Entra exchange",
+        AuthStage::Registry => "",
+    };
+    match o {
+        ProbeOutcome::Ok {
+            media_type,
+            digest,
+            platforms,
+            ..
+        } => {
+            let mut s = format!("manifest found: {digest} ({media_type})");
+            if !platforms.is_empty() {
+                let p: Vec<String> = platforms.iter().map(ToString::to_string).collect();
+                s.push_str(&format!(", platforms {}", p.join(", ")));
+            }
+            s
+        }
+        ProbeOutcome::Dns { message } => format!("the name does not resolve: {message}"),
+        ProbeOutcome::Connect { message } => format!("the connection fails: {message}"),
+        ProbeOutcome::Tls { message } => format!("the TLS handshake fails: {message}"),
+        ProbeOutcome::Timeout { message } => format!("no answer in time: {message}"),
+        ProbeOutcome::Unauthorized {
+            stage: st,
+            status,
+            errors,
+            detail,
+        } => with(&format!("{status} Unauthorized{}", stage(st)), errors, detail),
+        ProbeOutcome::Forbidden {
+            stage: st,
+            errors,
+            detail,
+        } => with(&format!("403 Forbidden{}", stage(st)), errors, detail),
+        ProbeOutcome::RepositoryUnknown { errors, detail } => {
+            with("404 repository unknown", errors, detail)
+        }
+        ProbeOutcome::ManifestUnknown { errors, detail } => {
+            with("404 manifest unknown", errors, detail)
+        }
+        ProbeOutcome::NotFound { detail } => with("404", &[], detail),
+        ProbeOutcome::RateLimited {
+            retry_after_secs,
+            detail,
+        } => with(
+            &match retry_after_secs {
+                Some(s) => format!("429 Too Many Requests (Retry-After {s} s)"),
+                None => "429 Too Many Requests".to_owned(),
+            },
+            &[],
+            detail,
+        ),
+        ProbeOutcome::ServerError { status, detail } => with(&status.to_string(), &[], detail),
+        ProbeOutcome::CredentialUnavailable { message } => {
+            format!("the probe could not be set up: {message}")
+        }
+        ProbeOutcome::InvalidResponse { message } => format!("an invalid answer: {message}"),
+        ProbeOutcome::Unexpected { status, detail } => with(
+            &status.map_or("no status".to_owned(), |s| s.to_string()),
+            &[],
+            detail,
+        ),
     }
 }

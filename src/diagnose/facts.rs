@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 
 use crate::reference::Reference;
-use crate::registry::types::Platform;
+use crate::registry::probe::ProbeOutcome;
 use crate::secret::Secret;
 
 /// Everything known about one failing container, at one moment.
@@ -32,12 +32,14 @@ pub struct Facts {
     /// Registry probes in the order the node would try credentials; the first that finds the
     /// manifest ends the list. Empty when the reference is invalid.
     pub probes: Vec<ProbeFacts>,
-    /// The repository's tags (for "closest existing tags"), when the manifest was missing.
-    pub tags: Option<Result<Vec<TagFacts>, String>>,
+    /// The repository's tags (for "closest existing tags"), read when the manifest was missing.
+    pub tags: Option<TagListing>,
     pub node: Option<NodeFacts>,
     pub node_messages: NodeMessages,
     /// The pod's controller, resolved to the object a user acts on (a Deployment if any).
     pub owner: Option<Workload>,
+    /// What could not be gathered (a forbidden read, a failed listing): said, not hidden.
+    pub gaps: Vec<String>,
     /// When these facts were gathered.
     pub observed_at: Timestamp,
 }
@@ -118,6 +120,8 @@ pub enum SecretState {
     /// Has the right type, but the node cannot parse it: kubelet then fails every pull of the
     /// pod, whatever the registry.
     Malformed { type_: String, reason: String },
+    /// berth could not read it (e.g. forbidden): its content is unknown.
+    Unreadable { reason: String },
     /// Parsed; its registry entries.
     Usable { entries: Vec<EntryFacts> },
 }
@@ -165,83 +169,20 @@ pub struct Credential {
     pub password: Secret,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProbeFacts {
     pub credential: CredentialUsed,
+    /// The registry's answer, exactly as the probe saw it (`registry::probe`).
     pub outcome: ProbeOutcome,
 }
 
-/// What happened when the registry was asked for the manifest, as a node would ask.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ProbeOutcome {
-    /// The registry could not be reached at all.
-    Unreachable { stage: NetStage, detail: String },
-    /// 401 (at the token endpoint or the registry).
-    Unauthorized { error: RegistryError },
-    /// 403: authenticated, but not allowed.
-    Denied { error: RegistryError },
-    /// 404 `NAME_UNKNOWN`.
-    RepositoryUnknown { error: RegistryError },
-    /// 404 `MANIFEST_UNKNOWN` (or a bare 404 on the manifest).
-    ManifestUnknown { error: RegistryError },
-    /// 429.
-    RateLimited {
-        retry_after_secs: Option<u64>,
-        error: RegistryError,
-    },
-    /// 5xx.
-    ServerError { status: u16, error: RegistryError },
-    /// Anything else the registry said that is not a success.
-    Unexpected { status: u16, error: RegistryError },
-    /// The manifest is there.
-    Found {
-        digest: Option<String>,
-        media_type: Option<String>,
-        /// Platforms of an index; empty for a single-platform manifest.
-        #[serde(serialize_with = "ser_platforms")]
-        platforms: Vec<Platform>,
-    },
-}
-
-fn ser_platforms<S: Serializer>(p: &[Platform], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(p.iter().map(ToString::to_string))
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NetStage {
-    Resolve,
-    Connect,
-    Tls,
-    Timeout,
-    Other,
-}
-
-/// The registry's own words: `{"errors":[{"code","message"}]}`, or the status line.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct RegistryError {
-    pub code: Option<String>,
-    pub message: Option<String>,
-}
-
-impl RegistryError {
-    pub fn new(code: &str, message: &str) -> Self {
-        Self {
-            code: Some(code.to_owned()),
-            message: Some(message.to_owned()),
-        }
-    }
-
-    /// `CODE: message`, or whichever part is known.
-    pub fn describe(&self) -> Option<String> {
-        match (&self.code, &self.message) {
-            (Some(c), Some(m)) => Some(format!("{c}: {m}")),
-            (Some(c), None) => Some(c.clone()),
-            (None, Some(m)) => Some(m.clone()),
-            (None, None) => None,
-        }
-    }
+pub enum TagListing {
+    Listed { tags: Vec<TagFacts> },
+    /// The listing says the repository does not exist.
+    RepositoryUnknown,
+    Failed { reason: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

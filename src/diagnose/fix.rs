@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use super::cause::{Cause, NoSecretWhy, SecretProblem};
-use super::facts::{Facts, NetStage};
+use super::cause::{Cause, NetStage, NoSecretWhy, SecretProblem};
+use super::facts::Facts;
 
 /// One way to fix the cause: run `actions` in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -155,7 +155,7 @@ pub fn fixes(cause: &Cause, f: &Facts) -> Vec<Fix> {
                     "give the node's containerd the CA that signed {host}'s certificate, or serve a \
                      certificate the node trusts for that name"
                 ),
-                NetStage::Timeout | NetStage::Other => {
+                NetStage::Timeout => {
                     format!("check the network path from the node to {host}")
                 }
             },

@@ -20,6 +20,10 @@ pub enum SecretInput {
         type_: String,
         reason: String,
     },
+    /// Could not be read (forbidden, or the apiserver failed).
+    Unreadable {
+        reason: String,
+    },
     Entries(Vec<DockerEntry>),
 }
 
@@ -69,6 +73,7 @@ pub fn evaluate(
             SecretInput::Missing => SecretState::Missing,
             SecretInput::WrongType { type_, detail } => SecretState::WrongType { type_, detail },
             SecretInput::Malformed { type_, reason } => SecretState::Malformed { type_, reason },
+            SecretInput::Unreadable { reason } => SecretState::Unreadable { reason },
             SecretInput::Entries(entries) => {
                 let mut facts = Vec::with_capacity(entries.len());
                 for e in entries {

@@ -2,12 +2,14 @@
 
 use jiff::Timestamp;
 
-use super::cause::{Cause, NoSecretWhy, SecretProblem, Verdict};
+use super::cause::{Cause, NetStage, NoSecretWhy, SecretProblem, Verdict};
 use super::facts::*;
 use super::fix::FixAction;
 use super::secrets::{self, DockerEntry, SecretInput};
 use super::*;
 use crate::reference::Reference;
+use crate::registry::error::ApiError;
+use crate::registry::probe::{AuthStage, ProbeOutcome};
 use crate::registry::types::Platform;
 use crate::secret::Secret;
 
@@ -24,7 +26,7 @@ struct Case {
     pod_secrets: Vec<(&'static str, SecretInput)>,
     sa_secrets: Vec<(&'static str, SecretInput)>,
     outcomes: Vec<ProbeOutcome>,
-    tags: Option<Result<Vec<TagFacts>, String>>,
+    tags: Option<TagListing>,
     reason: &'static str,
     owner: Option<Workload>,
     last_failure: Option<Timestamp>,
@@ -61,9 +63,10 @@ fn entries(list: &[(&str, &str)]) -> SecretInput {
 }
 
 fn found(platforms: &[(&str, &str)]) -> ProbeOutcome {
-    ProbeOutcome::Found {
-        digest: Some("sha256:abc".into()),
-        media_type: Some("application/vnd.oci.image.index.v1+json".into()),
+    ProbeOutcome::Ok {
+        digest: "sha256:abc".into(),
+        media_type: "application/vnd.oci.image.index.v1+json".into(),
+        children: vec![],
         platforms: platforms
             .iter()
             .map(|(os, arch)| Platform {
@@ -75,8 +78,36 @@ fn found(platforms: &[(&str, &str)]) -> ProbeOutcome {
     }
 }
 
-fn err(code: &str, msg: &str) -> RegistryError {
-    RegistryError::new(code, msg)
+fn errs(code: &str, msg: &str) -> Vec<ApiError> {
+    vec![ApiError {
+        code: code.into(),
+        message: msg.into(),
+        detail: None,
+    }]
+}
+
+fn unauthorized(code: &str, msg: &str) -> ProbeOutcome {
+    ProbeOutcome::Unauthorized {
+        stage: AuthStage::TokenEndpoint,
+        status: 401,
+        errors: if code.is_empty() { vec![] } else { errs(code, msg) },
+        detail: "401 Unauthorized".into(),
+    }
+}
+
+fn forbidden(code: &str, msg: &str) -> ProbeOutcome {
+    ProbeOutcome::Forbidden {
+        stage: AuthStage::Registry,
+        errors: if code.is_empty() { vec![] } else { errs(code, msg) },
+        detail: "403 Forbidden".into(),
+    }
+}
+
+fn manifest_unknown() -> ProbeOutcome {
+    ProbeOutcome::ManifestUnknown {
+        errors: errs("MANIFEST_UNKNOWN", "manifest unknown"),
+        detail: String::new(),
+    }
 }
 
 impl Case {
@@ -153,6 +184,7 @@ impl Case {
                 last_failure: self.last_failure,
             },
             owner: self.owner,
+            gaps: vec![],
             observed_at: now(),
         }
     }
@@ -199,17 +231,15 @@ fn invalid_reference_says_which_part_and_probes_nothing() {
 
 #[test]
 fn unreachable_hosts_name_the_stage() {
-    for (stage, word) in [
-        (NetStage::Resolve, "does not resolve"),
-        (NetStage::Connect, "refuses connections"),
-        (NetStage::Tls, "TLS"),
-        (NetStage::Timeout, "in time"),
+    let message = || "x".to_owned();
+    for (outcome, stage, word) in [
+        (ProbeOutcome::Dns { message: message() }, NetStage::Resolve, "does not resolve"),
+        (ProbeOutcome::Connect { message: message() }, NetStage::Connect, "refuses connections"),
+        (ProbeOutcome::Tls { message: message() }, NetStage::Tls, "TLS"),
+        (ProbeOutcome::Timeout { message: message() }, NetStage::Timeout, "in time"),
     ] {
         let d = Case {
-            outcomes: vec![ProbeOutcome::Unreachable {
-                stage,
-                detail: "x".into(),
-            }],
+            outcomes: vec![outcome],
             ..Case::default()
         }
         .run();
@@ -230,9 +260,7 @@ fn unreachable_hosts_name_the_stage() {
 fn no_secret_at_all() {
     let d = Case {
         pod_secrets: vec![],
-        outcomes: vec![ProbeOutcome::Unauthorized {
-            error: err("UNAUTHORIZED", "authentication required"),
-        }],
+        outcomes: vec![unauthorized("UNAUTHORIZED", "authentication required")],
         ..Case::default()
     }
     .run();
@@ -262,9 +290,7 @@ fn no_secret_at_all() {
 fn an_unattached_secret_for_the_host_is_offered_first() {
     let mut f = Case {
         pod_secrets: vec![],
-        outcomes: vec![ProbeOutcome::Unauthorized {
-            error: RegistryError::default(),
-        }],
+        outcomes: vec![unauthorized("", "")],
         ..Case::default()
     }
     .facts();
@@ -284,9 +310,7 @@ fn secrets_for_other_hosts_are_named() {
             ("hub", entries(&[("https://index.docker.io/v1/", "me")])),
             ("team", entries(&[(&*format!("https://{HOST}/team/"), "t")])),
         ],
-        outcomes: vec![ProbeOutcome::Unauthorized {
-            error: RegistryError::default(),
-        }],
+        outcomes: vec![unauthorized("", "")],
         ..Case::default()
     }
     .run();
@@ -307,9 +331,7 @@ fn a_service_account_only_secret_means_recreate_the_pod() {
     let d = Case {
         pod_secrets: vec![],
         sa_secrets: vec![("acr-pull", entries(&[(&*format!("https://{HOST}"), "u")]))],
-        outcomes: vec![ProbeOutcome::Unauthorized {
-            error: RegistryError::default(),
-        }],
+        outcomes: vec![unauthorized("", "")],
         ..Case::default()
     }
     .run();
@@ -337,9 +359,7 @@ fn a_service_account_only_secret_means_recreate_the_pod() {
 fn a_named_secret_missing_from_the_namespace() {
     let d = Case {
         pod_secrets: vec![("acr-pull", SecretInput::Missing)],
-        outcomes: vec![ProbeOutcome::Unauthorized {
-            error: RegistryError::default(),
-        }],
+        outcomes: vec![unauthorized("", "")],
         ..Case::default()
     }
     .run();
@@ -372,9 +392,7 @@ fn a_wrong_type_secret_is_ignored_by_the_node() {
                         .into(),
             },
         )],
-        outcomes: vec![ProbeOutcome::Unauthorized {
-            error: RegistryError::default(),
-        }],
+        outcomes: vec![unauthorized("", "")],
         ..Case::default()
     }
     .run();
@@ -422,9 +440,7 @@ fn an_entry_without_credentials() {
                 password: None,
             }]),
         )],
-        outcomes: vec![ProbeOutcome::Unauthorized {
-            error: RegistryError::default(),
-        }],
+        outcomes: vec![unauthorized("", "")],
         ..Case::default()
     }
     .run();
@@ -458,9 +474,7 @@ fn rejected_credentials_say_expired_disabled_or_wrong() {
     ];
     for (msg, verdict, word) in cases {
         let d = Case {
-            outcomes: vec![ProbeOutcome::Unauthorized {
-                error: err("UNAUTHORIZED", msg),
-            }],
+            outcomes: vec![unauthorized("UNAUTHORIZED", msg)],
             ..Case::default()
         }
         .run();
@@ -503,9 +517,7 @@ fn an_expired_jwt_password_tells_the_time() {
                 password: Some(Secret::new(jwt)),
             }]),
         )],
-        outcomes: vec![ProbeOutcome::Unauthorized {
-            error: err("UNAUTHORIZED", "authentication required"),
-        }],
+        outcomes: vec![unauthorized("UNAUTHORIZED", "authentication required")],
         ..Case::default()
     }
     .run();
@@ -534,9 +546,7 @@ fn the_node_tries_the_next_credential() {
             ("new", entries(&[(&*format!("https://{HOST}"), "new")])),
         ],
         outcomes: vec![
-            ProbeOutcome::Unauthorized {
-                error: RegistryError::default(),
-            },
+            unauthorized("", ""),
             found(&[]),
         ],
         ..Case::default()
@@ -548,9 +558,7 @@ fn the_node_tries_the_next_credential() {
 #[test]
 fn denied_names_user_and_repository() {
     let d = Case {
-        outcomes: vec![ProbeOutcome::Denied {
-            error: err("DENIED", "requested access to the resource is denied"),
-        }],
+        outcomes: vec![forbidden("DENIED", "requested access to the resource is denied")],
         ..Case::default()
     }
     .run();
@@ -567,9 +575,7 @@ fn denied_names_user_and_repository() {
 fn anonymous_denied_is_a_missing_secret_not_a_scope_problem() {
     let d = Case {
         pod_secrets: vec![],
-        outcomes: vec![ProbeOutcome::Denied {
-            error: RegistryError::default(),
-        }],
+        outcomes: vec![forbidden("", "")],
         ..Case::default()
     }
     .run();
@@ -583,9 +589,7 @@ fn anonymous_denied_is_a_missing_secret_not_a_scope_problem() {
 #[test]
 fn repository_missing() {
     let d = Case {
-        outcomes: vec![ProbeOutcome::RepositoryUnknown {
-            error: err("NAME_UNKNOWN", "repository name not known to registry"),
-        }],
+        outcomes: vec![ProbeOutcome::RepositoryUnknown { errors: errs("NAME_UNKNOWN", "repository name not known to registry"), detail: String::new() }],
         ..Case::default()
     }
     .run();
@@ -605,10 +609,8 @@ fn repository_missing() {
 #[test]
 fn tag_missing_lists_closest_newest_first_and_offers_set_image() {
     let d = Case {
-        outcomes: vec![ProbeOutcome::ManifestUnknown {
-            error: err("MANIFEST_UNKNOWN", "manifest unknown"),
-        }],
-        tags: Some(Ok(web_tags())),
+        outcomes: vec![manifest_unknown()],
+        tags: Some(TagListing::Listed { tags: web_tags() }),
         ..Case::default()
     }
     .run();
@@ -639,10 +641,8 @@ fn digest_missing_offers_no_tags() {
     let digest = format!("sha256:{}", "0".repeat(64));
     let d = Case {
         image: format!("{HOST}/web@{digest}"),
-        outcomes: vec![ProbeOutcome::ManifestUnknown {
-            error: RegistryError::default(),
-        }],
-        tags: Some(Ok(web_tags())),
+        outcomes: vec![manifest_unknown()],
+        tags: Some(TagListing::Listed { tags: web_tags() }),
         ..Case::default()
     }
     .run();
@@ -689,7 +689,7 @@ fn rate_limited_and_server_errors() {
     let d = Case {
         outcomes: vec![ProbeOutcome::RateLimited {
             retry_after_secs: Some(30),
-            error: err("TOOMANYREQUESTS", "slow down"),
+            detail: "429 on manifest".into(),
         }],
         ..Case::default()
     }
@@ -710,12 +710,12 @@ fn rate_limited_and_server_errors() {
     let d = Case {
         outcomes: vec![ProbeOutcome::ServerError {
             status: 503,
-            error: err("UNAVAILABLE", "service unavailable"),
+            detail: "service unavailable".into(),
         }],
         ..Case::default()
     }
     .run();
-    assert!(matches!(d.cause, Cause::RegistryError { status: 503, .. }));
+    assert!(matches!(d.cause, Cause::RegistryError { status: Some(503), .. }));
     assert!(d.headline.contains("503"), "{}", d.headline);
 }
 
@@ -796,10 +796,8 @@ fn no_probe_is_undetermined() {
 #[test]
 fn text_puts_the_cause_first_then_evidence_then_the_command() {
     let d = Case {
-        outcomes: vec![ProbeOutcome::ManifestUnknown {
-            error: RegistryError::default(),
-        }],
-        tags: Some(Ok(web_tags())),
+        outcomes: vec![manifest_unknown()],
+        tags: Some(TagListing::Listed { tags: web_tags() }),
         ..Case::default()
     }
     .run();
@@ -816,9 +814,7 @@ fn text_puts_the_cause_first_then_evidence_then_the_command() {
 #[test]
 fn json_carries_kind_headline_fixes_and_no_password() {
     let d = Case {
-        outcomes: vec![ProbeOutcome::Unauthorized {
-            error: err("UNAUTHORIZED", "authentication required"),
-        }],
+        outcomes: vec![unauthorized("UNAUTHORIZED", "authentication required")],
         ..Case::default()
     }
     .run();
@@ -838,10 +834,8 @@ fn json_carries_kind_headline_fixes_and_no_password() {
 #[test]
 fn text_snapshots() {
     let tag = Case {
-        outcomes: vec![ProbeOutcome::ManifestUnknown {
-            error: err("MANIFEST_UNKNOWN", "manifest unknown"),
-        }],
-        tags: Some(Ok(web_tags())),
+        outcomes: vec![manifest_unknown()],
+        tags: Some(TagListing::Listed { tags: web_tags() }),
         ..Case::default()
     }
     .run();
@@ -849,11 +843,62 @@ fn text_snapshots() {
     let none = Case {
         pod_secrets: vec![("hub", entries(&[("https://index.docker.io/v1/", "me")]))],
         sa_secrets: vec![("gone", SecretInput::Missing)],
-        outcomes: vec![ProbeOutcome::Unauthorized {
-            error: err("UNAUTHORIZED", "authentication required"),
-        }],
+        outcomes: vec![unauthorized("UNAUTHORIZED", "authentication required")],
         ..Case::default()
     }
     .run();
     insta::assert_snapshot!("no_secret_for_host", render::text(&none));
+}
+
+#[test]
+fn a_bare_404_is_told_apart_by_the_tag_listing() {
+    let bare = || ProbeOutcome::NotFound {
+        detail: "404".into(),
+    };
+    let d = Case {
+        outcomes: vec![bare()],
+        tags: Some(TagListing::RepositoryUnknown),
+        ..Case::default()
+    }
+    .run();
+    assert!(matches!(d.cause, Cause::RepositoryMissing { .. }), "{:?}", d.cause);
+    let d = Case {
+        outcomes: vec![bare()],
+        tags: Some(TagListing::Listed { tags: web_tags() }),
+        ..Case::default()
+    }
+    .run();
+    assert!(matches!(d.cause, Cause::ManifestMissing { .. }), "{:?}", d.cause);
+}
+
+#[test]
+fn an_unreadable_pod_secret_leaves_the_cause_open_and_says_why() {
+    let d = Case {
+        pod_secrets: vec![(
+            "acr-pull",
+            SecretInput::Unreadable {
+                reason: "forbidden".into(),
+            },
+        )],
+        outcomes: vec![unauthorized("UNAUTHORIZED", "authentication required")],
+        ..Case::default()
+    }
+    .run();
+    let Cause::Undetermined { reason } = &d.cause else {
+        panic!("{:?}", d.cause)
+    };
+    assert!(reason.contains("`get` on secrets"), "{reason}");
+}
+
+#[test]
+fn a_probe_that_cannot_start_is_undetermined() {
+    let d = Case {
+        outcomes: vec![ProbeOutcome::CredentialUnavailable {
+            message: "cannot read CA file /x".into(),
+        }],
+        ..Case::default()
+    }
+    .run();
+    assert!(matches!(d.cause, Cause::Undetermined { .. }), "{:?}", d.cause);
+    assert!(d.headline.contains("/x"), "{}", d.headline);
 }
