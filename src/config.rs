@@ -31,6 +31,9 @@ pub struct Config {
     pub general: General,
     #[serde(default)]
     pub cluster: ClusterSection,
+    /// `[[registry]]` entries: the registries berth browses, retags in and rotates secrets for.
+    #[serde(default, rename = "registry")]
+    pub registries: Vec<crate::registry::config::RegistryConfig>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -107,7 +110,25 @@ impl Config {
                 )));
             }
         }
+        let mut names = std::collections::HashSet::new();
+        for r in &self.registries {
+            r.validate().map_err(invalid)?;
+            if !names.insert(r.name.as_str()) {
+                return Err(invalid(format!(
+                    "two [[registry]] entries are named {:?}; names must be unique",
+                    r.name
+                )));
+            }
+        }
         Ok(())
+    }
+
+    /// The registry entry named `name`, or the first one when `name` is `None`.
+    pub fn registry(&self, name: Option<&str>) -> Option<&crate::registry::config::RegistryConfig> {
+        match name {
+            Some(n) => self.registries.iter().find(|r| r.name == n),
+            None => self.registries.first(),
+        }
     }
 }
 
@@ -151,6 +172,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("\"Shop\""), "{err}");
+    }
+
+    #[test]
+    fn registries_are_validated_and_unique() {
+        let one = "[[registry]]\nname = \"prod\"\nhost = \"myacr.azurecr.io\"\n";
+        let c = parse(one).unwrap();
+        assert_eq!(c.registry(None).unwrap().host, "myacr.azurecr.io");
+        let err = parse(&format!("{one}{one}")).unwrap_err().to_string();
+        assert!(err.contains("\"prod\""), "{err}");
+        let err = parse("[[registry]]\nname = \"x\"\nhost = \"https://a.io\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("without scheme"), "{err}");
     }
 
     #[test]

@@ -1,30 +1,20 @@
-//! Connecting to the cluster at start: which kubeconfig and context, and a clear answer when
-//! the cluster cannot be reached (before the terminal is taken over, so nothing is half-drawn).
+//! Connecting to the cluster at start: a clear answer when it cannot be reached, given before the
+//! terminal is taken over, so nothing is half-drawn. Reading the kubeconfig and choosing the
+//! context is `cluster::connect`'s job; this adds the reachability check and the user's way out.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
-
-/// Where the kube configuration came from, for messages.
-#[derive(Clone, Debug)]
-pub struct KubeTarget {
-    /// The file read, or a description (`$KUBECONFIG` list, in-cluster).
-    pub source: String,
-    pub context: Option<String>,
-}
+use crate::cluster::connect::{self, KubeTarget};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    #[error(
-        "no usable kubeconfig ({source_desc}): {reason}\n  \
-         Point berth at one with --kubeconfig FILE or $KUBECONFIG, or try the sandbox: scripts/sandbox"
-    )]
-    NoConfig { source_desc: String, reason: String },
+pub enum StartupError {
+    #[error("{0}\n  Or try berth on the local sandbox: scripts/sandbox")]
+    NoConfig(connect::ConnectError),
     #[error(
         "cannot reach the cluster of context {context:?} (kubeconfig: {source_desc}): {reason}\n  \
          Check it with `kubectl --context {context} get namespaces`, pick another context with \
-         --context NAME, or try the sandbox: scripts/sandbox"
+         --context NAME, or try berth on the local sandbox: scripts/sandbox"
     )]
     Unreachable {
         source_desc: String,
@@ -33,57 +23,31 @@ pub enum ConnectError {
     },
 }
 
-/// Reads the kubeconfig (explicit file, else `$KUBECONFIG`, else `~/.kube/config`) and picks
-/// the context.
-pub async fn kube_config(
-    kubeconfig: Option<PathBuf>,
-    context: Option<String>,
-) -> Result<(kube::Config, KubeTarget), ConnectError> {
-    let source_desc = match (&kubeconfig, std::env::var_os("KUBECONFIG")) {
+/// Which kubeconfig is read, in words, for messages.
+pub fn kubeconfig_desc(kubeconfig: Option<&Path>) -> String {
+    match (kubeconfig, std::env::var_os("KUBECONFIG")) {
         (Some(p), _) => p.display().to_string(),
         (None, Some(v)) => format!("$KUBECONFIG={}", v.to_string_lossy()),
         (None, None) => "~/.kube/config".to_owned(),
-    };
-    let no_config = |reason: String| ConnectError::NoConfig {
-        source_desc: source_desc.clone(),
-        reason,
-    };
-    let file = match &kubeconfig {
-        Some(p) => Kubeconfig::read_from(p).map_err(|e| no_config(e.to_string()))?,
-        None => Kubeconfig::read().map_err(|e| no_config(e.to_string()))?,
-    };
-    let chosen = context.clone().or_else(|| file.current_context.clone());
-    let options = KubeConfigOptions {
-        context: context.clone(),
-        ..Default::default()
-    };
-    let config = kube::Config::from_custom_kubeconfig(file, &options)
-        .await
-        .map_err(|e| no_config(e.to_string()))?;
-    Ok((
-        config,
-        KubeTarget {
-            source: source_desc,
-            context: chosen,
-        },
-    ))
+    }
 }
 
-/// Builds a client and proves the apiserver answers, within `timeout`.
+/// Connects and proves the apiserver answers, within `timeout`.
 pub async fn connect(
-    kubeconfig: Option<PathBuf>,
-    context: Option<String>,
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
     timeout: Duration,
-) -> Result<(kube::Client, KubeTarget), ConnectError> {
-    let (config, target) = kube_config(kubeconfig, context).await?;
-    let unreachable = |reason: String| ConnectError::Unreachable {
-        source_desc: target.source.clone(),
-        context: target.context.clone().unwrap_or_else(|| "(none)".into()),
+) -> Result<KubeTarget, StartupError> {
+    let target = connect::connect(kubeconfig, context)
+        .await
+        .map_err(StartupError::NoConfig)?;
+    let unreachable = |reason: String| StartupError::Unreachable {
+        source_desc: kubeconfig_desc(kubeconfig),
+        context: target.context.clone(),
         reason,
     };
-    let client = kube::Client::try_from(config).map_err(|e| unreachable(e.to_string()))?;
-    match tokio::time::timeout(timeout, client.apiserver_version()).await {
-        Ok(Ok(_)) => Ok((client, target)),
+    match tokio::time::timeout(timeout, target.client.apiserver_version()).await {
+        Ok(Ok(_)) => Ok(target),
         Ok(Err(e)) => Err(unreachable(error_chain(&e))),
         Err(_) => Err(unreachable(format!(
             "no answer within {} s",
@@ -114,10 +78,16 @@ mod tests {
 
     #[tokio::test]
     async fn missing_kubeconfig_names_the_file_and_the_way_out() {
-        let err = kube_config(Some("/nonexistent/kubeconfig".into()), None)
-            .await
-            .unwrap_err()
-            .to_string();
+        let Err(err) = connect(
+            Some(Path::new("/nonexistent/kubeconfig")),
+            None,
+            Duration::from_secs(5),
+        )
+        .await
+        else {
+            panic!("a missing kubeconfig connected");
+        };
+        let err = err.to_string();
         assert!(err.contains("/nonexistent/kubeconfig"), "{err}");
         assert!(err.contains("scripts/sandbox"), "{err}");
     }
@@ -135,7 +105,7 @@ mod tests {
              contexts: [{name: nowhere, context: {cluster: c, user: u}}]\n",
         )
         .unwrap();
-        let Err(err) = connect(Some(path.clone()), None, Duration::from_secs(10)).await else {
+        let Err(err) = connect(Some(&path), None, Duration::from_secs(10)).await else {
             panic!("connecting to a closed port succeeded");
         };
         let err = err.to_string();

@@ -1,0 +1,254 @@
+//! Test controls under `/_standin/`: fault switches, request statistics, forgetting push times.
+
+use crate::App;
+use crate::http::{self, Resp, first, pairs, registry_error};
+use hyper::body::Incoming;
+use hyper::{Method, Request, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+#[derive(Debug, Deserialize, Clone, serde::Serialize)]
+pub struct Fault {
+    #[serde(default)]
+    pub id: u64,
+    pub path_contains: String,
+    /// Answer with this status (429, 500, 503, ...); absent = pass the request on after the delay.
+    pub status: Option<u16>,
+    pub retry_after: Option<u64>,
+    pub delay_ms: Option<u64>,
+    /// How many matching requests the fault hits (default 1).
+    #[serde(default = "one")]
+    pub count: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+struct Seen {
+    method: String,
+    target: String,
+    kind: &'static str,
+    status: u16,
+}
+
+#[derive(Default)]
+pub struct Control {
+    faults: Mutex<(u64, Vec<Fault>)>,
+    seen: Mutex<Vec<Seen>>,
+}
+
+const MAX_SEEN: usize = 500_000;
+
+pub fn kind(path: &str) -> &'static str {
+    if path == "/v2/" || path == "/v2" {
+        "v2.base"
+    } else if path.starts_with("/v2/_catalog") {
+        "v2.catalog"
+    } else if path.starts_with("/v2/") {
+        if path.contains("/manifests/") {
+            "v2.manifest"
+        } else if path.contains("/blobs/uploads") {
+            "v2.upload"
+        } else if path.contains("/blobs/") {
+            "v2.blob"
+        } else if path.ends_with("/tags/list") {
+            "v2.tags"
+        } else {
+            "v2.other"
+        }
+    } else if path.starts_with("/oauth2/token") {
+        "oauth2.token"
+    } else if path.starts_with("/oauth2/exchange") {
+        "oauth2.exchange"
+    } else if path.starts_with("/acr/v1/_catalog") {
+        "acr.catalog"
+    } else if path.starts_with("/acr/v1/") && path.ends_with("/_tags") || path.contains("/_tags/") {
+        "acr.tags"
+    } else if path.starts_with("/acr/v1/") && path.contains("/_manifests") {
+        "acr.manifests"
+    } else if path.starts_with("/subscriptions/") {
+        let last = path.rsplit('/').next().unwrap_or("");
+        if path.contains("/operationStatuses/") || path.contains("/operationResults/") {
+            "arm.operation"
+        } else {
+            match last {
+                "listCredentials" => "arm.listCredentials",
+                "regenerateCredential" => "arm.regenerateCredential",
+                "generateCredentials" => "arm.generateCredentials",
+                "importImage" => "arm.importImage",
+                _ => "arm.other",
+            }
+        }
+    } else if path.contains("/oauth2/v2.0/token") {
+        "entra.token"
+    } else {
+        "other"
+    }
+}
+
+impl Control {
+    /// The fault hitting this request, if any (and uses one of its count).
+    pub fn take_fault(&self, target: &str) -> Option<Fault> {
+        let decoded = decode(target);
+        let mut g = self.faults.lock().unwrap();
+        let idx = g.1.iter().position(|f| {
+            target.contains(&f.path_contains) || decoded.contains(&f.path_contains)
+        })?;
+        let f = g.1[idx].clone();
+        if g.1[idx].count <= 1 {
+            g.1.remove(idx);
+        } else {
+            g.1[idx].count -= 1;
+        }
+        Some(f)
+    }
+
+    pub fn record(&self, method: &str, target: &str, path: &str, status: u16) {
+        let mut s = self.seen.lock().unwrap();
+        if s.len() >= MAX_SEEN {
+            s.drain(..MAX_SEEN / 2);
+        }
+        s.push(Seen {
+            method: method.into(),
+            target: target.into(),
+            kind: kind(path),
+            status,
+        });
+    }
+}
+
+fn decode(s: &str) -> String {
+    let s = s.replace('+', " ");
+    let mut out = Vec::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn fault_response(f: &Fault, status: u16) -> Resp {
+    let st = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let (code, msg) = match status {
+        429 => (
+            "TOOMANYREQUESTS",
+            "too many requests (fault injected by azure-standin)",
+        ),
+        _ => (
+            "UNAVAILABLE",
+            "service unavailable (fault injected by azure-standin)",
+        ),
+    };
+    let mut r = registry_error(st, code, msg);
+    if let Some(s) = f.retry_after {
+        r = http::header(r, "Retry-After", &s.to_string());
+    }
+    r
+}
+
+pub async fn handle(app: &App, req: Request<Incoming>, rest: &str) -> Resp {
+    let method = req.method().clone();
+    let query = pairs(req.uri().query().unwrap_or(""));
+    match (method, rest) {
+        (Method::POST, "faults") => {
+            let body = match http::read_body(req.into_body(), 64 * 1024).await {
+                Ok(b) => b,
+                Err(e) => return bad(&e),
+            };
+            let mut f: Fault = match serde_json::from_slice(&body) {
+                Ok(f) => f,
+                Err(e) => return bad(&format!("fault body: {e}")),
+            };
+            if f.path_contains.is_empty() {
+                return bad("path_contains must not be empty (faults would hit every test)");
+            }
+            if f.status.is_none() && f.delay_ms.is_none() {
+                return bad("a fault needs a status, a delay_ms, or both");
+            }
+            let mut g = app.control.faults.lock().unwrap();
+            g.0 += 1;
+            f.id = g.0;
+            let id = f.id;
+            g.1.push(f);
+            http::json(StatusCode::CREATED, &json!({"id": id}))
+        }
+        (Method::GET, "faults") => {
+            let g = app.control.faults.lock().unwrap();
+            http::json(StatusCode::OK, &json!({"faults": g.1}))
+        }
+        (Method::DELETE, r) if r == "faults" || r.starts_with("faults/") => {
+            let mut g = app.control.faults.lock().unwrap();
+            let before = g.1.len();
+            if let Some(id) = r.strip_prefix("faults/") {
+                let Ok(id) = id.parse::<u64>() else {
+                    return bad("fault id must be a number");
+                };
+                g.1.retain(|f| f.id != id);
+            } else if let Some(p) = first(&query, "path_contains") {
+                g.1.retain(|f| !f.path_contains.contains(p));
+            } else {
+                return bad(
+                    "DELETE /_standin/faults needs ?path_contains= (or use /_standin/faults/{id})",
+                );
+            }
+            http::json(StatusCode::OK, &json!({"removed": before - g.1.len()}))
+        }
+        (Method::GET, "stats") => {
+            let pc = first(&query, "path_contains").unwrap_or("");
+            let s = app.control.seen.lock().unwrap();
+            let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
+            let mut reqs: Vec<Value> = Vec::new();
+            let mut total = 0u64;
+            for r in s.iter() {
+                if !(r.target.contains(pc) || decode(&r.target).contains(pc)) {
+                    continue;
+                }
+                total += 1;
+                *by_kind
+                    .entry(format!("{} {}", r.method, r.kind))
+                    .or_default() += 1;
+                reqs.push(json!({"method": r.method, "path": r.target.split('?').next(), "kind": r.kind, "status": r.status}));
+            }
+            let skip = reqs.len().saturating_sub(1000);
+            http::json(
+                StatusCode::OK,
+                &json!({"total": total, "by_kind": by_kind, "requests": reqs[skip..]}),
+            )
+        }
+        (Method::DELETE, "pushes") => {
+            let Some(repo) = first(&query, "repository") else {
+                return bad("DELETE /_standin/pushes needs ?repository=");
+            };
+            let mut st = app.state.lock().unwrap();
+            let n = st.pushes.remove(repo).map_or(0, |m| m.len());
+            let prefix = format!("{repo}@");
+            st.manifest_pushes.retain(|k, _| !k.starts_with(&prefix));
+            st.save(&app.cfg.state_file);
+            http::json(StatusCode::OK, &json!({"forgotten": n}))
+        }
+        _ => registry_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "unknown /_standin endpoint (see sandbox/azure-standin/README.md)",
+        ),
+    }
+}
+
+fn bad(msg: &str) -> Resp {
+    http::json(StatusCode::BAD_REQUEST, &json!({"error": msg}))
+}

@@ -1,0 +1,137 @@
+//! Mutable state shared by every endpoint, persisted as JSON after each change so a restart keeps
+//! rotated passwords, tokens, push times and operations.
+
+use crate::config::Config;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Serialize, Deserialize, Clone)]
+pub struct Password {
+    pub value: String,
+    pub created: Timestamp,
+    pub expiry: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize, Deserialize, Clone)]
+pub struct Token {
+    pub scope_map: String,
+    /// `enabled` or `disabled`.
+    pub status: String,
+    pub created: Timestamp,
+    /// Slots password1 and password2.
+    pub passwords: [Option<Password>; 2],
+}
+
+#[derive(Debug, Serialize, Deserialize, Clone)]
+pub struct Push {
+    pub digest: String,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
+#[derive(Debug, Serialize, Deserialize, Clone)]
+pub struct Operation {
+    pub status: String,
+    pub started: Timestamp,
+    pub ended: Option<Timestamp>,
+    pub error: Option<serde_json::Value>,
+    /// Body the operation's Location answers with once done.
+    pub result: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, Deserialize, Default)]
+pub struct State {
+    pub admin_passwords: [String; 2],
+    pub tokens: BTreeMap<String, Token>,
+    /// Scope maps created at run time (config ones and the built-ins are added on load).
+    pub scope_maps: BTreeMap<String, Vec<String>>,
+    /// repository → tag → when it was last pushed through the stand-in.
+    pub pushes: BTreeMap<String, BTreeMap<String, Push>>,
+    /// `repo@digest` → first push time.
+    pub manifest_pushes: BTreeMap<String, Timestamp>,
+    pub operations: BTreeMap<String, Operation>,
+}
+
+impl State {
+    /// The persisted state if there is one, else the initial state from the config. Config tokens
+    /// and scope maps missing from a persisted state are added (never overwritten).
+    pub fn load(cfg: &Config) -> Result<Self, String> {
+        let path = &cfg.state_file;
+        let mut st = if path.exists() {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("state {}: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("state {}: {e}", path.display()))?
+        } else {
+            State {
+                admin_passwords: [cfg.admin.password.clone(), cfg.admin.password2.clone()],
+                ..Default::default()
+            }
+        };
+        let now = Timestamp::now();
+        for sm in &cfg.scope_maps {
+            st.scope_maps
+                .entry(sm.name.clone())
+                .or_insert_with(|| sm.actions.clone());
+        }
+        for t in &cfg.tokens {
+            st.tokens.entry(t.name.clone()).or_insert_with(|| {
+                let pw = |v: &Option<String>, e: &Option<Timestamp>| {
+                    v.as_ref().map(|value| Password {
+                        value: value.clone(),
+                        created: now,
+                        expiry: *e,
+                    })
+                };
+                Token {
+                    scope_map: t.scope_map.clone(),
+                    status: "enabled".into(),
+                    created: now,
+                    passwords: [
+                        pw(&t.password1, &t.password1_expiry),
+                        pw(&t.password2, &t.password2_expiry),
+                    ],
+                }
+            });
+        }
+        Ok(st)
+    }
+
+    pub fn save(&self, path: &Path) {
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(self).expect("state serializes");
+        if let Err(e) = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path)) {
+            eprintln!(
+                "azure-standin: cannot save state to {}: {e}",
+                path.display()
+            );
+        }
+    }
+
+    /// The actions of a scope map: built-ins (`_repositories_pull|push|admin`) or a custom one.
+    pub fn scope_map_actions(&self, name: &str) -> Option<Vec<String>> {
+        let all = |acts: &[&str]| {
+            acts.iter()
+                .map(|a| format!("repositories/*/{a}"))
+                .collect::<Vec<_>>()
+        };
+        match name {
+            "_repositories_pull" => Some(all(&["content/read", "metadata/read"])),
+            "_repositories_push" => Some(all(&[
+                "content/read",
+                "content/write",
+                "metadata/read",
+                "metadata/write",
+            ])),
+            "_repositories_admin" => Some(all(&[
+                "content/read",
+                "content/write",
+                "content/delete",
+                "metadata/read",
+                "metadata/write",
+            ])),
+            other => self.scope_maps.get(other).cloned(),
+        }
+    }
+}
