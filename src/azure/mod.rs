@@ -1,1 +1,5 @@
-//! (placeholder: being built)
+//! Azure: credentials from config (`azure_identity`) and ARM calls with long-running-operation
+//! polling.
+
+pub mod arm;
+pub mod credential;

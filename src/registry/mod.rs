@@ -7,13 +7,17 @@
 //! - [`config::RegistryConfig`]: the `[[registry]]` section of config.toml.
 
 pub mod challenge;
+pub mod cli;
 pub mod client;
 pub mod config;
+pub mod connect;
 pub mod credential;
 pub mod error;
+pub mod list;
 pub mod manifest;
 pub mod ops;
 pub mod probe;
+pub mod retag;
 pub mod types;
 
 pub use client::{ClientConfig, RegistryClient, RetryPolicy, Stats};

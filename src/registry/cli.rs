@@ -1,0 +1,499 @@
+//! Headless registry commands.
+//!
+//! Entry points for `src/main.rs` / `src/cli.rs` (wire them as subcommands):
+//!
+//! ```text
+//! berth registry repos [--registry NAME] [--json]            -> run_registry(RegistryArgs, &registries)
+//! berth registry tags REPO [--registry NAME] [--details] [--json]
+//! berth retag SRC DST [--force] [--registry NAME] [--json]   -> run_retag(RetagArgs, &registries, &audit)
+//! ```
+//!
+//! - `RegistryArgs` (clap `Args`, holding the `RegistryCommand` subcommand) and `RetagArgs`
+//!   (clap `Args`) flatten into the top-level CLI.
+//! - `registries` is `config.registry` (`Vec<RegistryConfig>`, the `[[registry]]` entries);
+//!   `audit` the configured `AuditLog`.
+//! - Both return a `std::process::ExitCode` and have already printed: the result on stdout
+//!   (a table, or JSON with `--json`), and on failure a one-line reason on stderr (with
+//!   `--json` also `{"error":{"kind","message"}}` on stdout).
+//!
+//! References: `host[:port]/repo:tag` selects the `[[registry]]` with that host; a short
+//! `repo:tag` (no host) means the registry named by `--registry`, else the only (or first)
+//! configured one.
+//!
+//! Exit codes: 0 ok; 2 bad input (reference, tag, config); 3 not found; 4 credentials
+//! rejected or access denied; 5 target tag exists (use `--force`); 6 network/TLS; 7 rate
+//! limited or registry failing; 1 anything else.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::config::RegistryConfig;
+use super::connect::{Registry, connect};
+use super::error::RegistryError;
+use super::list::TagOrder;
+use super::retag::{RetagOptions, retag};
+use super::types::TagRow;
+use crate::audit::AuditLog;
+use crate::reference::{Reference, same_host};
+
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
+    #[command(subcommand)]
+    pub command: RegistryCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum RegistryCommand {
+    /// List the repositories of a registry.
+    Repos {
+        /// The `[[registry]]` name (default: the only or first one).
+        #[arg(long)]
+        registry: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tags of a repository, newest first where the registry knows times.
+    Tags {
+        /// Repository name (`web`, `team/api`).
+        repo: String,
+        #[arg(long)]
+        registry: Option<String>,
+        /// Also read digest, platforms and created time of every tag (one manifest read per tag
+        /// on registries whose listing lacks them).
+        #[arg(long)]
+        details: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RetagArgs {
+    /// Source image: `repo:tag`, `repo@sha256:..`, or with a registry host.
+    pub source: String,
+    /// Target: `repo:newtag` (same or other repository), or `host/repo:tag` for another registry.
+    pub target: String,
+    /// Overwrite the target tag if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// The `[[registry]]` for references without a host.
+    #[arg(long)]
+    pub registry: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A failure of a headless command: exit code, kind, one-line message.
+#[derive(Debug)]
+pub struct CliFailure {
+    pub code: u8,
+    pub kind: String,
+    pub message: String,
+}
+
+impl CliFailure {
+    fn input(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            kind: "bad_input".into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The exit code for a registry error (see the module doc).
+pub fn exit_code(e: &RegistryError) -> u8 {
+    match e {
+        RegistryError::Reference(_) | RegistryError::Config { .. } => 2,
+        RegistryError::RepositoryUnknown { .. }
+        | RegistryError::ManifestUnknown { .. }
+        | RegistryError::NotFound { .. } => 3,
+        RegistryError::Unauthorized { .. }
+        | RegistryError::Forbidden { .. }
+        | RegistryError::Token { .. }
+        | RegistryError::Credential { .. } => 4,
+        RegistryError::TargetExists { .. } => 5,
+        RegistryError::Network { .. } => 6,
+        RegistryError::RateLimited { .. } | RegistryError::Server { .. } => 7,
+        _ => 1,
+    }
+}
+
+impl From<RegistryError> for CliFailure {
+    fn from(e: RegistryError) -> Self {
+        Self {
+            code: exit_code(&e),
+            kind: e.kind().to_owned(),
+            message: one_line(&e.to_string()),
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Picks the `[[registry]]` by name, else the only/first one.
+pub fn pick_registry<'a>(
+    registries: &'a [RegistryConfig],
+    name: Option<&str>,
+) -> Result<&'a RegistryConfig, CliFailure> {
+    match name {
+        Some(n) => registries.iter().find(|r| r.name == n).ok_or_else(|| {
+            let known: Vec<&str> = registries.iter().map(|r| r.name.as_str()).collect();
+            CliFailure::input(format!(
+                "no [[registry]] named {n:?} in config.toml (configured: {})",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            ))
+        }),
+        None => registries.first().ok_or_else(|| {
+            CliFailure::input(
+                "no [[registry]] configured: add one to config.toml (see config.example.toml)",
+            )
+        }),
+    }
+}
+
+/// Does the text name a registry host explicitly (docker's rule for the first component)?
+fn has_host(input: &str) -> bool {
+    input
+        .split_once('/')
+        .is_some_and(|(first, _)| first.contains(['.', ':']) || first == "localhost")
+}
+
+/// Resolves a reference text to (registry entry, normalised reference).
+pub fn resolve<'a>(
+    input: &str,
+    registries: &'a [RegistryConfig],
+    default: Option<&str>,
+) -> Result<(&'a RegistryConfig, Reference), CliFailure> {
+    if has_host(input) {
+        let r = Reference::parse(input).map_err(|e| CliFailure::input(e.to_string()))?;
+        let cfg = registries
+            .iter()
+            .find(|c| same_host(&c.host, r.registry()))
+            .ok_or_else(|| {
+                CliFailure::input(format!(
+                    "no [[registry]] with host {} in config.toml: add one (its credential says how to sign in)",
+                    r.registry()
+                ))
+            })?;
+        Ok((cfg, r))
+    } else {
+        let cfg = pick_registry(registries, default)?;
+        let r = Reference::parse(&format!("{}/{input}", cfg.host))
+            .map_err(|e| CliFailure::input(e.to_string()))?;
+        Ok((cfg, r))
+    }
+}
+
+fn fail(f: &CliFailure, json: bool) -> ExitCode {
+    if json {
+        let v = serde_json::json!({"error": {"kind": f.kind, "message": f.message}});
+        println!("{v}");
+    }
+    eprintln!("berth: {}", f.message);
+    ExitCode::from(f.code)
+}
+
+/// `berth registry ...`
+pub async fn run_registry(args: RegistryArgs, registries: &[RegistryConfig]) -> ExitCode {
+    let json = match &args.command {
+        RegistryCommand::Repos { json, .. } | RegistryCommand::Tags { json, .. } => *json,
+    };
+    match registry_command(args, registries).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => fail(&f, json),
+    }
+}
+
+async fn registry_command(
+    args: RegistryArgs,
+    registries: &[RegistryConfig],
+) -> Result<(), CliFailure> {
+    let mut out = std::io::stdout().lock();
+    match args.command {
+        RegistryCommand::Repos { registry, json } => {
+            let cfg = pick_registry(registries, registry.as_deref())?;
+            let reg = connect(cfg).await?;
+            let mut pages = reg.client.repository_pages();
+            let mut all = Vec::new();
+            // Stream to the terminal page by page; JSON needs the whole list.
+            while let Some(page) = pages.next().await {
+                let page = page?;
+                if !json {
+                    for r in &page {
+                        let _ = writeln!(out, "{}", r.name);
+                    }
+                }
+                all.extend(page);
+            }
+            if json {
+                let names: Vec<&str> = all.iter().map(|r| r.name.as_str()).collect();
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"registry": cfg.name, "repositories": names})
+                );
+            }
+        }
+        RegistryCommand::Tags {
+            repo,
+            registry,
+            details,
+            json,
+        } => {
+            let cfg = pick_registry(registries, registry.as_deref())?;
+            Reference::parse(&format!("{}/{repo}", cfg.host))
+                .map_err(|e| CliFailure::input(e.to_string()))?;
+            let reg = connect(cfg).await?;
+            let mut rows = reg.client.list_tags(&repo, TagOrder::NewestFirst).await?;
+            if details {
+                rows = fill_details(&reg, rows).await?;
+            }
+            sort_newest_first(&mut rows);
+            if json {
+                #[derive(Serialize)]
+                struct Out<'a> {
+                    registry: &'a str,
+                    repository: &'a str,
+                    tags: &'a [TagRow],
+                }
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&Out {
+                        registry: &cfg.name,
+                        repository: &repo,
+                        tags: &rows
+                    })
+                    .expect("rows serialise")
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{:<32} {:<19} {:<20} PLATFORMS",
+                    "TAG", "DIGEST", "UPDATED"
+                );
+                for r in &rows {
+                    let digest = r.digest.as_deref().map(short_digest).unwrap_or_default();
+                    let when = r
+                        .updated
+                        .or(r.created)
+                        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_default();
+                    let platforms: Vec<String> =
+                        r.platforms.iter().map(|p| p.to_string()).collect();
+                    let _ = writeln!(
+                        out,
+                        "{:<32} {:<19} {:<20} {}",
+                        r.name,
+                        digest,
+                        when,
+                        platforms.join(",")
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn fill_details(reg: &Registry, rows: Vec<TagRow>) -> Result<Vec<TagRow>, RegistryError> {
+    let mut filled: Vec<Option<TagRow>> = vec![None; rows.len()];
+    let mut s = reg.client.tag_details_stream(rows);
+    while let Some((i, r)) = s.next().await {
+        filled[i] = Some(r?);
+    }
+    Ok(filled.into_iter().flatten().collect())
+}
+
+/// Newest first by update (else created) time; rows without a time last, by name.
+pub fn sort_newest_first(rows: &mut [TagRow]) {
+    rows.sort_by(|a, b| {
+        let ta = a.updated.or(a.created);
+        let tb = b.updated.or(b.created);
+        tb.cmp(&ta).then_with(|| a.name.cmp(&b.name))
+    });
+}
+
+/// `sha256:0123456789ab` (12 hex digits).
+pub fn short_digest(d: &str) -> String {
+    match d.split_once(':') {
+        Some((alg, hex)) => format!("{alg}:{}", &hex[..hex.len().min(12)]),
+        None => d.to_owned(),
+    }
+}
+
+/// `berth retag SRC DST [--force]`
+pub async fn run_retag(
+    args: RetagArgs,
+    registries: &[RegistryConfig],
+    audit: &AuditLog,
+) -> ExitCode {
+    match retag_command(&args, registries, audit).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => fail(&f, args.json),
+    }
+}
+
+async fn retag_command(
+    args: &RetagArgs,
+    registries: &[RegistryConfig],
+    audit: &AuditLog,
+) -> Result<(), CliFailure> {
+    let (src_cfg, source) = resolve(&args.source, registries, args.registry.as_deref())?;
+    // A short target means "the source's registry", not the default one.
+    let (dst_cfg, target) = if has_host(&args.target) {
+        resolve(&args.target, registries, None)?
+    } else {
+        resolve(&args.target, registries, Some(&src_cfg.name))?
+    };
+    if target.tag().is_none() || target.digest().is_some() {
+        return Err(CliFailure::input(format!(
+            "target {} must name a tag (like web:1.2.3) and no digest",
+            args.target
+        )));
+    }
+    let src = connect(src_cfg).await?;
+    let dst = if dst_cfg.name == src_cfg.name {
+        src.clone()
+    } else {
+        connect(dst_cfg).await?
+    };
+    let o = retag(
+        &src,
+        &source,
+        &dst,
+        &target,
+        RetagOptions { force: args.force },
+        audit,
+    )
+    .await?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&o).expect("outcome serialises")
+        );
+    } else {
+        let old = o
+            .old_digest
+            .as_deref()
+            .map(short_digest)
+            .unwrap_or_else(|| "(new tag)".into());
+        let _ = writeln!(
+            out,
+            "{} -> {}: {} -> {} ({:?}, {} blobs mounted, {} copied, {} bytes)",
+            o.source,
+            o.target,
+            old,
+            short_digest(&o.new_digest),
+            o.method,
+            o.blobs_mounted,
+            o.blobs_copied,
+            o.bytes_copied
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn regs() -> Vec<RegistryConfig> {
+        #[derive(serde::Deserialize)]
+        struct F {
+            registry: Vec<RegistryConfig>,
+        }
+        toml::from_str::<F>(
+            "[[registry]]\nname='acr'\nhost='127.0.0.1:16410'\nkind='acr'\n[[registry]]\nname='plain'\nhost='127.0.0.1:16412'\n",
+        )
+        .unwrap()
+        .registry
+    }
+
+    #[test]
+    fn short_and_full_references_resolve() {
+        let r = regs();
+        let (c, x) = resolve("web:1.0", &r, None).unwrap();
+        assert_eq!(c.name, "acr");
+        assert_eq!(x.to_string(), "127.0.0.1:16410/web:1.0");
+        let (c, _) = resolve("web:1.0", &r, Some("plain")).unwrap();
+        assert_eq!(c.name, "plain");
+        let (c, x) = resolve("127.0.0.1:16412/mirror/web:1.0.0", &r, None).unwrap();
+        assert_eq!(c.name, "plain");
+        assert_eq!(x.repository(), "mirror/web");
+        let e = resolve("other.io/web:1", &r, None).unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(e.message.contains("other.io"));
+        let e = resolve("web:bad tag", &r, None).unwrap_err();
+        assert_eq!(e.code, 2);
+        let e = resolve("web:1", &r, Some("nope")).unwrap_err();
+        assert!(e.message.contains("acr, plain"), "{}", e.message);
+    }
+
+    #[test]
+    fn clap_shapes() {
+        #[derive(Parser)]
+        struct Cli {
+            #[command(subcommand)]
+            cmd: Top,
+        }
+        #[derive(Subcommand)]
+        enum Top {
+            Registry(RegistryArgs),
+            Retag(RetagArgs),
+        }
+        let c =
+            Cli::try_parse_from(["berth", "retag", "web:1", "web:2", "--force", "--json"]).unwrap();
+        match c.cmd {
+            Top::Retag(a) => assert!(a.force && a.json && a.source == "web:1"),
+            _ => panic!(),
+        }
+        let c = Cli::try_parse_from(["berth", "registry", "tags", "web", "--details"]).unwrap();
+        match c.cmd {
+            Top::Registry(RegistryArgs {
+                command: RegistryCommand::Tags { repo, details, .. },
+            }) => assert!(repo == "web" && details),
+            _ => panic!(),
+        }
+    }
+
+    #[test]
+    fn exit_codes_and_sorting() {
+        let e = RegistryError::TargetExists {
+            registry: "a".into(),
+            object: "w:1".into(),
+            digest: "d".into(),
+        };
+        assert_eq!(exit_code(&e), 5);
+        let f = CliFailure::from(e);
+        assert!(!f.message.contains('\n'));
+        let t = |n: &str, s: Option<i64>| TagRow {
+            name: n.into(),
+            updated: s.map(|s| jiff::Timestamp::from_second(s).unwrap()),
+            ..TagRow::default()
+        };
+        let mut rows = vec![t("a", Some(1)), t("z", None), t("b", Some(5))];
+        sort_newest_first(&mut rows);
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["b", "a", "z"]);
+        assert_eq!(
+            short_digest("sha256:0123456789abcdef"),
+            "sha256:0123456789ab"
+        );
+    }
+}

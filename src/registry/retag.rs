@@ -1,0 +1,576 @@
+//! Retag and promote without moving layers where the registry allows it:
+//! - same repository: GET manifest → PUT the same bytes under the new tag;
+//! - another repository of the same registry: mount every blob (and copy index children by
+//!   digest), then PUT;
+//! - another registry: ACR `importImage` over ARM when the target has ARM configured, else a
+//!   streamed blob copy.
+//!
+//! An existing target tag is never overwritten without `force`; the outcome shows the old and
+//! new digest; every attempt is audited; nothing is written when a check fails.
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::Serialize;
+
+use super::client::{RegistryClient, repo_scope};
+use super::connect::Registry;
+use super::error::RegistryError;
+use super::manifest::{Descriptor, Manifest};
+use super::ops::MountOutcome;
+use crate::audit::{AuditLog, AuditRecord, Outcome};
+use crate::azure::arm::{ArmClient, ImportSource};
+use crate::reference::{Reference, same_host};
+
+/// How the image got there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RetagMethod {
+    /// The target already pointed at the source digest: nothing written.
+    AlreadyTagged,
+    SameRepository,
+    Mount,
+    Import,
+    Copy,
+}
+
+/// The result of a retag / promote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RetagOutcome {
+    pub source: String,
+    pub target: String,
+    pub method: RetagMethod,
+    /// What the target tag pointed at before (`None`: it did not exist).
+    pub old_digest: Option<String>,
+    /// What it points at now (= the source digest).
+    pub new_digest: String,
+    pub media_type: String,
+    pub blobs_mounted: usize,
+    pub blobs_copied: usize,
+    /// Blob bytes that travelled through berth (0 for same-registry retags).
+    pub bytes_copied: u64,
+    /// Child manifests of an index written by digest.
+    pub manifests_copied: usize,
+}
+
+/// Options of a retag.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RetagOptions {
+    /// Overwrite an existing target tag.
+    pub force: bool,
+}
+
+fn target_tag(target: &Reference) -> Result<&str, RegistryError> {
+    target.tag().filter(|_| target.digest().is_none()).ok_or_else(|| {
+        RegistryError::Config {
+            registry: target.registry().to_owned(),
+            message: format!(
+                "the target {target} must be a tag (like repo:1.2.3) without a digest: a retag writes a tag"
+            ),
+        }
+    })
+}
+
+fn wrong_registry(client: &RegistryClient, r: &Reference, role: &str) -> RegistryError {
+    RegistryError::Config {
+        registry: client.name().to_owned(),
+        message: format!(
+            "the {role} {r} is not on this registry ({}): pick the registry that serves it",
+            client.host()
+        ),
+    }
+}
+
+/// Retags or promotes `source` (on `src`) to `target` (on `dst`), choosing the cheapest way,
+/// and audits the attempt to `audit`.
+pub async fn retag(
+    src: &Registry,
+    source: &Reference,
+    dst: &Registry,
+    target: &Reference,
+    options: RetagOptions,
+    audit: &AuditLog,
+) -> Result<RetagOutcome, RegistryError> {
+    let result = retag_inner(src, source, dst, target, options).await;
+    let actor = dst.client.actor();
+    let target_name = format!("{}/{}", dst.client.name(), target.familiar());
+    let record = AuditRecord::new(&actor, "retag", &target_name);
+    let record = match &result {
+        Ok(o) => record
+            .change(o.old_digest.clone(), Some(o.new_digest.clone()))
+            .outcome(Outcome::Ok),
+        Err(e @ RegistryError::TargetExists { digest, .. }) => record
+            .change(Some(digest.clone()), None)
+            .outcome(Outcome::Refused(e.to_string())),
+        Err(e) => record.outcome(Outcome::Failed(e.to_string())),
+    };
+    if let Err(e) = audit.append(&record) {
+        // The registry change (if any) happened; say so rather than hide it.
+        tracing::error!("{e}");
+        if result.is_ok() {
+            return Err(RegistryError::Config {
+                registry: dst.client.name().to_owned(),
+                message: format!(
+                    "the retag succeeded but the audit record could not be written: {e}"
+                ),
+            });
+        }
+    }
+    result
+}
+
+async fn retag_inner(
+    src: &Registry,
+    source: &Reference,
+    dst: &Registry,
+    target: &Reference,
+    options: RetagOptions,
+) -> Result<RetagOutcome, RegistryError> {
+    let tag = target_tag(target)?;
+    if !same_host(src.client.host(), source.api_host())
+        && !same_host(src.client.host(), source.registry())
+    {
+        return Err(wrong_registry(&src.client, source, "source"));
+    }
+    if !same_host(dst.client.host(), target.api_host())
+        && !same_host(dst.client.host(), target.registry())
+    {
+        return Err(wrong_registry(&dst.client, target, "target"));
+    }
+    if same_host(src.client.host(), dst.client.host()) {
+        if source.repository() == target.repository() {
+            same_repository(&dst.client, source, tag, options).await
+        } else {
+            mount(&dst.client, source, target.repository(), tag, options).await
+        }
+    } else if let (Some(arm), Some(id)) = (&dst.arm, dst.arm_registry_id())
+        && let Some(import_source) = import_source(src, source)
+    {
+        import(
+            &src.client,
+            source,
+            &dst.client,
+            arm,
+            &id,
+            import_source,
+            target,
+            tag,
+            options,
+        )
+        .await
+    } else {
+        copy(
+            &src.client,
+            source,
+            &dst.client,
+            target.repository(),
+            tag,
+            options,
+        )
+        .await
+    }
+}
+
+/// Refuses to overwrite; `Ok(true)` when the target already has the digest (nothing to do).
+fn check_target(
+    client: &RegistryClient,
+    repo: &str,
+    tag: &str,
+    old: Option<&str>,
+    new: &str,
+    options: RetagOptions,
+) -> Result<bool, RegistryError> {
+    match old {
+        Some(d) if d == new => Ok(true),
+        Some(d) if !options.force => Err(RegistryError::TargetExists {
+            registry: client.name().to_owned(),
+            object: format!("{repo}:{tag}"),
+            digest: d.to_owned(),
+        }),
+        _ => Ok(false),
+    }
+}
+
+fn outcome(
+    source: &Reference,
+    client: &RegistryClient,
+    repo: &str,
+    tag: &str,
+    method: RetagMethod,
+    old: Option<String>,
+    m: &Manifest,
+) -> RetagOutcome {
+    RetagOutcome {
+        source: source.to_string(),
+        target: format!("{}/{repo}:{tag}", client.host()),
+        method,
+        old_digest: old,
+        new_digest: m.digest.clone(),
+        media_type: m.media_type.clone(),
+        blobs_mounted: 0,
+        blobs_copied: 0,
+        bytes_copied: 0,
+        manifests_copied: 0,
+    }
+}
+
+/// The source manifest and the target's current digest, fetched concurrently.
+async fn source_and_target(
+    src: &RegistryClient,
+    source: &Reference,
+    src_scopes: Vec<String>,
+    dst: &RegistryClient,
+    repo: &str,
+    tag: &str,
+    dst_scopes: Vec<String>,
+) -> Result<(Manifest, Option<String>), RegistryError> {
+    let get = src.get_manifest_scoped(source.repository(), source.manifest_ref(), src_scopes);
+    let head = dst.head_manifest(repo, tag, dst_scopes);
+    let (m, h) = tokio::join!(get, head);
+    let m = m?;
+    let old = match h? {
+        Some(h) => Some(match h.digest {
+            Some(d) => d,
+            // No digest header on HEAD: ask for the bytes.
+            None => dst.get_manifest(repo, tag).await?.digest,
+        }),
+        None => None,
+    };
+    Ok((m, old))
+}
+
+/// Same repository: 2 requests after the token (GET source ∥ HEAD target, then PUT).
+async fn same_repository(
+    client: &RegistryClient,
+    source: &Reference,
+    tag: &str,
+    options: RetagOptions,
+) -> Result<RetagOutcome, RegistryError> {
+    let repo = source.repository();
+    let scopes = vec![repo_scope(repo, "pull,push")];
+    client.prepare(&scopes, repo).await?;
+    let (m, old) = source_and_target(
+        client,
+        source,
+        scopes.clone(),
+        client,
+        repo,
+        tag,
+        scopes.clone(),
+    )
+    .await?;
+    if check_target(client, repo, tag, old.as_deref(), &m.digest, options)? {
+        return Ok(outcome(
+            source,
+            client,
+            repo,
+            tag,
+            RetagMethod::AlreadyTagged,
+            old,
+            &m,
+        ));
+    }
+    client.put_manifest(repo, tag, &m, scopes).await?;
+    Ok(outcome(
+        source,
+        client,
+        repo,
+        tag,
+        RetagMethod::SameRepository,
+        old,
+        &m,
+    ))
+}
+
+/// Another repository of the same registry: mount blobs, copy children, PUT.
+async fn mount(
+    client: &RegistryClient,
+    source: &Reference,
+    repo: &str,
+    tag: &str,
+    options: RetagOptions,
+) -> Result<RetagOutcome, RegistryError> {
+    let from = source.repository();
+    let scopes = vec![repo_scope(repo, "pull,push"), repo_scope(from, "pull")];
+    client.prepare(&scopes, repo).await?;
+    let (m, old) = source_and_target(
+        client,
+        source,
+        scopes.clone(),
+        client,
+        repo,
+        tag,
+        scopes.clone(),
+    )
+    .await?;
+    if check_target(client, repo, tag, old.as_deref(), &m.digest, options)? {
+        return Ok(outcome(
+            source,
+            client,
+            repo,
+            tag,
+            RetagMethod::AlreadyTagged,
+            old,
+            &m,
+        ));
+    }
+    let mut out = outcome(source, client, repo, tag, RetagMethod::Mount, old, &m);
+    let mut images = Vec::new();
+    for child in m.children() {
+        let cm = client
+            .get_manifest_scoped(from, &child.digest, scopes.clone())
+            .await?;
+        if cm.is_index() {
+            return Err(nested_index(client, source));
+        }
+        images.push(cm);
+    }
+    for image in images
+        .iter()
+        .chain(std::iter::once(&m).filter(|m| !m.is_index()))
+    {
+        let (mounted, copied, bytes) =
+            mount_blobs(client, from, repo, image.blobs(), &scopes).await?;
+        out.blobs_mounted += mounted;
+        out.blobs_copied += copied;
+        out.bytes_copied += bytes;
+    }
+    for cm in &images {
+        client
+            .put_manifest(repo, &cm.digest, cm, scopes.clone())
+            .await?;
+        out.manifests_copied += 1;
+    }
+    client.put_manifest(repo, tag, &m, scopes).await?;
+    Ok(out)
+}
+
+fn nested_index(client: &RegistryClient, source: &Reference) -> RegistryError {
+    RegistryError::Unsupported {
+        registry: client.name().to_owned(),
+        object: source.to_string(),
+        message: "an index whose children are indexes is not supported".into(),
+    }
+}
+
+/// Mounts blobs with bounded concurrency; a blob the registry will not mount is streamed
+/// through the upload session it opened. Returns (mounted, copied, bytes copied).
+async fn mount_blobs(
+    client: &RegistryClient,
+    from: &str,
+    repo: &str,
+    blobs: Vec<&Descriptor>,
+    scopes: &[String],
+) -> Result<(usize, usize, u64), RegistryError> {
+    let limit = client.config().concurrency.max(1);
+    let results: Vec<(bool, u64)> = stream::iter(blobs.into_iter().cloned())
+        .map(|blob| async move {
+            match client
+                .mount_blob(repo, &blob.digest, from, scopes.to_vec())
+                .await?
+            {
+                MountOutcome::Mounted => Ok((true, 0)),
+                MountOutcome::UploadNeeded { location } => {
+                    let body = client.get_blob(from, &blob.digest, scopes.to_vec()).await?;
+                    client
+                        .upload_blob_from(
+                            repo,
+                            &blob.digest,
+                            blob.size,
+                            body,
+                            scopes.to_vec(),
+                            Some(location),
+                        )
+                        .await?;
+                    client.count_blob_down(blob.size);
+                    Ok::<_, RegistryError>((false, blob.size))
+                }
+            }
+        })
+        .buffer_unordered(limit)
+        .try_collect()
+        .await?;
+    let mounted = results.iter().filter(|(m, _)| *m).count();
+    let bytes = results.iter().map(|(_, b)| b).sum();
+    Ok((mounted, results.len() - mounted, bytes))
+}
+
+/// Another registry: stream each missing blob from source to target, then children, then tag.
+async fn copy(
+    src: &RegistryClient,
+    source: &Reference,
+    dst: &RegistryClient,
+    repo: &str,
+    tag: &str,
+    options: RetagOptions,
+) -> Result<RetagOutcome, RegistryError> {
+    let from = source.repository();
+    let src_scopes = vec![repo_scope(from, "pull")];
+    let dst_scopes = vec![repo_scope(repo, "pull,push")];
+    src.prepare(&src_scopes, from).await?;
+    dst.prepare(&dst_scopes, repo).await?;
+    let (m, old) = source_and_target(
+        src,
+        source,
+        src_scopes.clone(),
+        dst,
+        repo,
+        tag,
+        dst_scopes.clone(),
+    )
+    .await?;
+    if check_target(dst, repo, tag, old.as_deref(), &m.digest, options)? {
+        return Ok(outcome(
+            source,
+            dst,
+            repo,
+            tag,
+            RetagMethod::AlreadyTagged,
+            old,
+            &m,
+        ));
+    }
+    let mut out = outcome(source, dst, repo, tag, RetagMethod::Copy, old, &m);
+    let mut images = Vec::new();
+    for child in m.children() {
+        let cm = src
+            .get_manifest_scoped(from, &child.digest, src_scopes.clone())
+            .await?;
+        if cm.is_index() {
+            return Err(nested_index(src, source));
+        }
+        images.push(cm);
+    }
+    let limit = dst.config().concurrency.max(1);
+    let mut blobs: Vec<Descriptor> = Vec::new();
+    for image in images
+        .iter()
+        .chain(std::iter::once(&m).filter(|m| !m.is_index()))
+    {
+        for b in image.blobs() {
+            if !blobs.iter().any(|x| x.digest == b.digest) {
+                blobs.push(b.clone());
+            }
+        }
+    }
+    let results: Vec<Option<u64>> = stream::iter(blobs)
+        .map(|blob| {
+            let (src_scopes, dst_scopes) = (src_scopes.clone(), dst_scopes.clone());
+            async move {
+                if dst
+                    .blob_exists(repo, &blob.digest, dst_scopes.clone())
+                    .await?
+                {
+                    return Ok::<_, RegistryError>(None);
+                }
+                let body = src.get_blob(from, &blob.digest, src_scopes).await?;
+                dst.upload_blob_from(repo, &blob.digest, blob.size, body, dst_scopes, None)
+                    .await?;
+                src.count_blob_down(blob.size);
+                Ok(Some(blob.size))
+            }
+        })
+        .buffer_unordered(limit)
+        .try_collect()
+        .await?;
+    out.blobs_copied = results.iter().flatten().count();
+    out.bytes_copied = results.iter().flatten().sum();
+    for cm in &images {
+        dst.put_manifest(repo, &cm.digest, cm, dst_scopes.clone())
+            .await?;
+        out.manifests_copied += 1;
+    }
+    dst.put_manifest(repo, tag, &m, dst_scopes).await?;
+    Ok(out)
+}
+
+/// The importImage source for `src`, when its credential can be handed to ARM.
+fn import_source(src: &Registry, source: &Reference) -> Option<ImportSource> {
+    use super::credential::Credential;
+    let credentials = match &src.client.config().credential {
+        Credential::Anonymous => None,
+        Credential::Basic { username, password } => Some((username.clone(), password.clone())),
+        // A token credential cannot be handed over; the streamed copy is used instead.
+        _ => return None,
+    };
+    let image = match (source.tag(), source.digest()) {
+        (_, Some(d)) => format!("{}@{d}", source.repository()),
+        (t, None) => format!("{}:{}", source.repository(), t.unwrap_or("latest")),
+    };
+    Some(ImportSource {
+        registry_uri: Some(src.client.host().to_owned()),
+        resource_id: None,
+        credentials,
+        source_image: image,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn import(
+    src: &RegistryClient,
+    source: &Reference,
+    dst: &RegistryClient,
+    arm: &ArmClient,
+    registry_id: &str,
+    import_source: ImportSource,
+    target: &Reference,
+    tag: &str,
+    options: RetagOptions,
+) -> Result<RetagOutcome, RegistryError> {
+    let repo = target.repository();
+    let src_scopes = vec![repo_scope(source.repository(), "pull")];
+    let dst_scopes = vec![repo_scope(repo, "pull")];
+    let (m, old) =
+        source_and_target(src, source, src_scopes, dst, repo, tag, dst_scopes.clone()).await?;
+    if check_target(dst, repo, tag, old.as_deref(), &m.digest, options)? {
+        return Ok(outcome(
+            source,
+            dst,
+            repo,
+            tag,
+            RetagMethod::AlreadyTagged,
+            old,
+            &m,
+        ));
+    }
+    // Import by digest so a tag moving meanwhile cannot change what lands.
+    let import_source = ImportSource {
+        source_image: format!("{}@{}", source.repository(), m.digest),
+        ..import_source
+    };
+    arm.import_image(
+        registry_id,
+        &import_source,
+        &[format!("{repo}:{tag}")],
+        options.force,
+    )
+    .await
+    .map_err(|e| match e.code() {
+        Some("Conflict") => RegistryError::TargetExists {
+            registry: dst.name().to_owned(),
+            object: format!("{repo}:{tag}"),
+            digest: old.clone().unwrap_or_else(|| "(created meanwhile)".into()),
+        },
+        _ => RegistryError::Arm {
+            operation: "importImage".into(),
+            message: e.to_string(),
+        },
+    })?;
+    let now = dst.head_manifest(repo, tag, dst_scopes).await?;
+    let new = now.and_then(|h| h.digest).unwrap_or_default();
+    if new != m.digest {
+        return Err(RegistryError::DigestMismatch {
+            registry: dst.name().to_owned(),
+            object: format!("{repo}:{tag} after import"),
+            expected: m.digest.clone(),
+            actual: new,
+        });
+    }
+    Ok(outcome(
+        source,
+        dst,
+        repo,
+        tag,
+        RetagMethod::Import,
+        old,
+        &m,
+    ))
+}
