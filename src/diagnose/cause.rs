@@ -3,7 +3,6 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Cause {
@@ -80,6 +79,10 @@ pub enum Cause {
     /// `imagePullPolicy: Never` and the image is not on the node.
     NeverPull {
         image: String,
+    },
+    /// The pull has run long and the registry answers the manifest fine: the layers are slow.
+    SlowPull {
+        since: Option<Timestamp>,
     },
     /// The registry serves the image to the pod's credentials now: the failure was transient.
     Transient {
@@ -165,6 +168,7 @@ impl Cause {
             Cause::RateLimited { .. } => "rate_limited",
             Cause::RegistryError { .. } => "registry_error",
             Cause::NeverPull { .. } => "never_pull",
+            Cause::SlowPull { .. } => "slow_pull",
             Cause::Transient { .. } => "transient",
             Cause::Undetermined { .. } => "undetermined",
         }
@@ -319,6 +323,11 @@ impl Cause {
             ),
             Cause::NeverPull { image } => format!(
                 "{image} is not on the node and imagePullPolicy is Never, so the node will not pull it"
+            ),
+            Cause::SlowPull { since } => format!(
+                "the pull is slow, not failing: it has run for {} and the registry serves the manifest fine \
+                 (large layers or a slow link between the node and the registry)",
+                since.map_or("a while".to_owned(), |t| ago(t, now))
             ),
             Cause::Transient { last_failure } => {
                 let when = last_failure

@@ -55,6 +55,17 @@ pub fn classify(f: &Facts) -> Cause {
                 available: platforms.iter().map(ToString::to_string).collect(),
             };
         }
+        if f.node_messages.reason.as_deref() == Some(super::gather::SLOW_PULL) {
+            return Cause::SlowPull {
+                since: f
+                    .node_messages
+                    .events
+                    .iter()
+                    .filter(|e| e.reason == "Pulling")
+                    .filter_map(|e| e.last_seen)
+                    .max(),
+            };
+        }
         if f.node_messages.reason.as_deref() == Some("ErrImageNeverPull") {
             return Cause::NeverPull {
                 image: f.image.clone(),

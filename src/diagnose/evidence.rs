@@ -170,16 +170,18 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
         Some(TagListing::Listed { tags }) if tags.is_empty() => {
             push(Topic::Tags, "the repository has no tags".to_owned())
         }
-        Some(TagListing::Listed { tags }) => {
-            push(Topic::Tags, format!("the repository has {} tags", tags.len()))
-        }
+        Some(TagListing::Listed { tags }) => push(
+            Topic::Tags,
+            format!("the repository has {} tags", tags.len()),
+        ),
         Some(TagListing::RepositoryUnknown) => push(
             Topic::Tags,
             "listing the tags says the repository does not exist".to_owned(),
         ),
-        Some(TagListing::Failed { reason }) => {
-            push(Topic::Tags, format!("the tags could not be listed: {reason}"))
-        }
+        Some(TagListing::Failed { reason }) => push(
+            Topic::Tags,
+            format!("the tags could not be listed: {reason}"),
+        ),
         None => {}
     }
     for gap in &f.gaps {
@@ -266,7 +268,11 @@ fn probe_line(o: &ProbeOutcome) -> String {
             status,
             errors,
             detail,
-        } => with(&format!("{status} Unauthorized{}", stage(st)), errors, detail),
+        } => with(
+            &format!("{status} Unauthorized{}", stage(st)),
+            errors,
+            detail,
+        ),
         ProbeOutcome::Forbidden {
             stage: st,
             errors,

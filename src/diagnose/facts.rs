@@ -179,10 +179,14 @@ pub struct ProbeFacts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TagListing {
-    Listed { tags: Vec<TagFacts> },
+    Listed {
+        tags: Vec<TagFacts>,
+    },
     /// The listing says the repository does not exist.
     RepositoryUnknown,
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

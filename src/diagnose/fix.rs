@@ -344,6 +344,12 @@ pub fn fixes(cause: &Cause, f: &Facts) -> Vec<Fix> {
                 note: None,
             })
             .collect(),
+        Cause::SlowPull { .. } => vec![manual(
+            "let the pull finish",
+            "nothing is broken: the node is still downloading; a smaller image or a registry closer \
+             to the node makes it faster"
+                .into(),
+        )],
         Cause::Undetermined { .. } => Vec::new(),
     }
 }

@@ -7,9 +7,11 @@
 
 pub mod cause;
 pub mod classify;
+pub mod cli;
 pub mod evidence;
 pub mod facts;
 pub mod fix;
+pub mod gather;
 pub mod render;
 pub mod secrets;
 pub mod tags;

@@ -90,7 +90,11 @@ fn unauthorized(code: &str, msg: &str) -> ProbeOutcome {
     ProbeOutcome::Unauthorized {
         stage: AuthStage::TokenEndpoint,
         status: 401,
-        errors: if code.is_empty() { vec![] } else { errs(code, msg) },
+        errors: if code.is_empty() {
+            vec![]
+        } else {
+            errs(code, msg)
+        },
         detail: "401 Unauthorized".into(),
     }
 }
@@ -98,7 +102,11 @@ fn unauthorized(code: &str, msg: &str) -> ProbeOutcome {
 fn forbidden(code: &str, msg: &str) -> ProbeOutcome {
     ProbeOutcome::Forbidden {
         stage: AuthStage::Registry,
-        errors: if code.is_empty() { vec![] } else { errs(code, msg) },
+        errors: if code.is_empty() {
+            vec![]
+        } else {
+            errs(code, msg)
+        },
         detail: "403 Forbidden".into(),
     }
 }
@@ -233,10 +241,26 @@ fn invalid_reference_says_which_part_and_probes_nothing() {
 fn unreachable_hosts_name_the_stage() {
     let message = || "x".to_owned();
     for (outcome, stage, word) in [
-        (ProbeOutcome::Dns { message: message() }, NetStage::Resolve, "does not resolve"),
-        (ProbeOutcome::Connect { message: message() }, NetStage::Connect, "refuses connections"),
-        (ProbeOutcome::Tls { message: message() }, NetStage::Tls, "TLS"),
-        (ProbeOutcome::Timeout { message: message() }, NetStage::Timeout, "in time"),
+        (
+            ProbeOutcome::Dns { message: message() },
+            NetStage::Resolve,
+            "does not resolve",
+        ),
+        (
+            ProbeOutcome::Connect { message: message() },
+            NetStage::Connect,
+            "refuses connections",
+        ),
+        (
+            ProbeOutcome::Tls { message: message() },
+            NetStage::Tls,
+            "TLS",
+        ),
+        (
+            ProbeOutcome::Timeout { message: message() },
+            NetStage::Timeout,
+            "in time",
+        ),
     ] {
         let d = Case {
             outcomes: vec![outcome],
@@ -545,10 +569,7 @@ fn the_node_tries_the_next_credential() {
             ("old", entries(&[(HOST, "old")])),
             ("new", entries(&[(&*format!("https://{HOST}"), "new")])),
         ],
-        outcomes: vec![
-            unauthorized("", ""),
-            found(&[]),
-        ],
+        outcomes: vec![unauthorized("", ""), found(&[])],
         ..Case::default()
     }
     .run();
@@ -558,7 +579,10 @@ fn the_node_tries_the_next_credential() {
 #[test]
 fn denied_names_user_and_repository() {
     let d = Case {
-        outcomes: vec![forbidden("DENIED", "requested access to the resource is denied")],
+        outcomes: vec![forbidden(
+            "DENIED",
+            "requested access to the resource is denied",
+        )],
         ..Case::default()
     }
     .run();
@@ -589,7 +613,10 @@ fn anonymous_denied_is_a_missing_secret_not_a_scope_problem() {
 #[test]
 fn repository_missing() {
     let d = Case {
-        outcomes: vec![ProbeOutcome::RepositoryUnknown { errors: errs("NAME_UNKNOWN", "repository name not known to registry"), detail: String::new() }],
+        outcomes: vec![ProbeOutcome::RepositoryUnknown {
+            errors: errs("NAME_UNKNOWN", "repository name not known to registry"),
+            detail: String::new(),
+        }],
         ..Case::default()
     }
     .run();
@@ -715,7 +742,13 @@ fn rate_limited_and_server_errors() {
         ..Case::default()
     }
     .run();
-    assert!(matches!(d.cause, Cause::RegistryError { status: Some(503), .. }));
+    assert!(matches!(
+        d.cause,
+        Cause::RegistryError {
+            status: Some(503),
+            ..
+        }
+    ));
     assert!(d.headline.contains("503"), "{}", d.headline);
 }
 
@@ -861,14 +894,22 @@ fn a_bare_404_is_told_apart_by_the_tag_listing() {
         ..Case::default()
     }
     .run();
-    assert!(matches!(d.cause, Cause::RepositoryMissing { .. }), "{:?}", d.cause);
+    assert!(
+        matches!(d.cause, Cause::RepositoryMissing { .. }),
+        "{:?}",
+        d.cause
+    );
     let d = Case {
         outcomes: vec![bare()],
         tags: Some(TagListing::Listed { tags: web_tags() }),
         ..Case::default()
     }
     .run();
-    assert!(matches!(d.cause, Cause::ManifestMissing { .. }), "{:?}", d.cause);
+    assert!(
+        matches!(d.cause, Cause::ManifestMissing { .. }),
+        "{:?}",
+        d.cause
+    );
 }
 
 #[test]
@@ -899,6 +940,10 @@ fn a_probe_that_cannot_start_is_undetermined() {
         ..Case::default()
     }
     .run();
-    assert!(matches!(d.cause, Cause::Undetermined { .. }), "{:?}", d.cause);
+    assert!(
+        matches!(d.cause, Cause::Undetermined { .. }),
+        "{:?}",
+        d.cause
+    );
     assert!(d.headline.contains("/x"), "{}", d.headline);
 }

@@ -1,0 +1,856 @@
+//! Gathering the facts for failing pulls: the pod, its service account and secrets, its node
+//! and events (kube client), and the registry's answer to exactly the node's credentials.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::StreamExt;
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::{Event, Node, Pod, Secret as KubeSecret, ServiceAccount};
+use kube::api::ListParams;
+use kube::{Api, Client};
+
+use crate::cluster::convert::{event_row, pod_row};
+use crate::cluster::model::{ContainerState, EventRow, PodRow};
+use crate::cluster::pull_secret::{DockerConfig, PullSecretError};
+use crate::config::Config;
+use crate::reference::{Reference, registry_key_matches_reference, same_host};
+use crate::registry::list::TagOrder;
+use crate::registry::probe::{ProbeOptions, ProbeOutcome, probe};
+use crate::registry::{
+    ClientConfig, Credential as RegistryCredential, RegistryClient, RegistryKind,
+};
+
+use super::facts::{
+    Credential, CredentialUsed, EventFacts, Facts, NodeFacts, NodeMessages, ProbeFacts, TagFacts,
+    TagListing, Workload,
+};
+use super::secrets::{self, DockerEntry, SecretInput};
+use super::{Diagnosis, diagnose};
+
+/// `waiting.reason`s that mean the image could not be pulled.
+pub const PULL_FAILURES: [&str; 4] = [
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+];
+
+/// The `waiting.reason` berth gives a pull that has run longer than [`GatherOptions::slow_pull`].
+pub const SLOW_PULL: &str = "SlowPull";
+
+#[derive(Clone, Debug)]
+pub struct GatherOptions {
+    /// CA bundles per registry host (config's `[[registry]]` `ca_file`).
+    pub ca_files: Vec<(String, PathBuf)>,
+    /// Trusted for registries with no `ca_file` of their own (`--ca-file`).
+    pub default_ca_file: Option<PathBuf>,
+    /// A pull running this long without finishing counts as failing.
+    pub slow_pull: Duration,
+    /// Bound on one registry probe (the node's own timeouts are longer; a user waits for this).
+    pub probe_timeout: Duration,
+    /// Pods diagnosed at once in a scope.
+    pub concurrency: usize,
+}
+
+impl Default for GatherOptions {
+    fn default() -> Self {
+        Self {
+            ca_files: Vec::new(),
+            default_ca_file: None,
+            slow_pull: Duration::from_secs(120),
+            probe_timeout: Duration::from_secs(30),
+            concurrency: 4,
+        }
+    }
+}
+
+impl GatherOptions {
+    /// CA files of the configured registries.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            ca_files: config
+                .registries
+                .iter()
+                .filter_map(|r| r.ca_file.clone().map(|f| (r.host.clone(), f)))
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    fn ca_for(&self, host: &str) -> Option<PathBuf> {
+        self.ca_files
+            .iter()
+            .find(|(h, _)| same_host(h, host))
+            .map(|(_, f)| f.clone())
+            .or_else(|| self.default_ca_file.clone())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatherError {
+    #[error("pod {namespace}/{pod} not found (list them with `kubectl get pods -n {namespace}`)")]
+    PodNotFound { namespace: String, pod: String },
+    #[error("cannot {what}: {reason}")]
+    Kube { what: String, reason: String },
+}
+
+fn kube_err(what: impl Into<String>) -> impl FnOnce(kube::Error) -> GatherError {
+    let what = what.into();
+    move |e| GatherError::Kube {
+        what,
+        reason: crate::startup::error_chain(&e),
+    }
+}
+
+/// One container whose image pull fails (or crawls).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailingContainer {
+    pub name: String,
+    pub init: bool,
+    pub image: String,
+    pub reason: String,
+    pub message: String,
+}
+
+/// The containers of `pod` whose pull fails, or has run longer than `slow` (seen from the
+/// pod's `Pulling`/`Pulled` events).
+pub fn failing_containers(
+    pod: &PodRow,
+    events: &[EventRow],
+    now: Timestamp,
+    slow: Duration,
+) -> Vec<FailingContainer> {
+    let mut out = Vec::new();
+    for c in &pod.containers {
+        let ContainerState::Waiting { reason, message } = &c.state else {
+            continue;
+        };
+        if PULL_FAILURES.contains(&reason.as_str()) {
+            out.push(FailingContainer {
+                name: c.name.clone(),
+                init: c.init,
+                image: c.image.clone(),
+                reason: reason.clone(),
+                message: message.clone(),
+            });
+            continue;
+        }
+        let about = |e: &&EventRow| e.message.contains(&format!("\"{}\"", c.image));
+        let pulling = events
+            .iter()
+            .filter(about)
+            .filter(|e| e.reason == "Pulling")
+            .filter_map(|e| e.last_seen)
+            .max();
+        let pulled = events
+            .iter()
+            .filter(about)
+            .filter(|e| e.reason == "Pulled")
+            .filter_map(|e| e.last_seen)
+            .max();
+        if let Some(since) = pulling
+            && pulled.is_none_or(|p| p < since)
+            && now.duration_since(since).as_secs() >= slow.as_secs() as i64
+        {
+            out.push(FailingContainer {
+                name: c.name.clone(),
+                init: c.init,
+                image: c.image.clone(),
+                reason: SLOW_PULL.to_owned(),
+                message: format!("pulling since {since}"),
+            });
+        }
+    }
+    out
+}
+
+/// Diagnoses every failing container of one pod; empty when its pulls are fine.
+pub async fn diagnose_pod(
+    client: &Client,
+    namespace: &str,
+    pod: &str,
+    opts: &GatherOptions,
+) -> Result<Vec<Diagnosis>, GatherError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let p = pods
+        .get_opt(pod)
+        .await
+        .map_err(kube_err(format!("read pod {namespace}/{pod}")))?
+        .ok_or_else(|| GatherError::PodNotFound {
+            namespace: namespace.to_owned(),
+            pod: pod.to_owned(),
+        })?;
+    diagnose_pod_object(client, &p, opts).await
+}
+
+/// Diagnoses every pod in `namespace` (all namespaces when `None`) with a failing pull, in
+/// namespace/name order.
+pub async fn diagnose_scope(
+    client: &Client,
+    namespace: Option<&str>,
+    opts: &GatherOptions,
+) -> Result<Vec<Diagnosis>, GatherError> {
+    let pods: Api<Pod> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let where_ = namespace.map_or("all namespaces".to_owned(), |ns| format!("namespace {ns}"));
+    let mut list = pods
+        .list(&ListParams::default())
+        .await
+        .map_err(kube_err(format!("list pods in {where_}")))?
+        .items;
+    list.sort_by(|a, b| {
+        (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
+    });
+    let now = Timestamp::now();
+    let candidates: Vec<Pod> = list
+        .into_iter()
+        .filter(|p| may_fail(&pod_row(p), now, opts.slow_pull))
+        .collect();
+    let results: Vec<Result<Vec<Diagnosis>, GatherError>> = futures::stream::iter(&candidates)
+        .map(|p| diagnose_pod_object(client, p, opts))
+        .buffered(opts.concurrency.max(1))
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+/// Cheap pre-filter before reading events: a pull failure, or a container still being created
+/// in a pod older than `slow`.
+fn may_fail(pod: &PodRow, now: Timestamp, slow: Duration) -> bool {
+    pod.containers.iter().any(|c| match &c.state {
+        ContainerState::Waiting { reason, .. } => {
+            PULL_FAILURES.contains(&reason.as_str())
+                || (matches!(reason.as_str(), "ContainerCreating" | "PodInitializing")
+                    && pod
+                        .created
+                        .is_some_and(|t| now.duration_since(t).as_secs() >= slow.as_secs() as i64))
+        }
+        _ => false,
+    })
+}
+
+async fn diagnose_pod_object(
+    client: &Client,
+    pod: &Pod,
+    opts: &GatherOptions,
+) -> Result<Vec<Diagnosis>, GatherError> {
+    let row = pod_row(pod);
+    let events = pod_events(client, &row).await?;
+    let now = Timestamp::now();
+    let failing = failing_containers(&row, &events, now, opts.slow_pull);
+    if failing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ctx = PodContext::read(client, pod, &row).await;
+    let mut out = Vec::with_capacity(failing.len());
+    for c in &failing {
+        let facts = gather_container(&ctx, &row, &events, c, opts).await;
+        out.push(diagnose(facts));
+    }
+    Ok(out)
+}
+
+async fn pod_events(client: &Client, pod: &PodRow) -> Result<Vec<EventRow>, GatherError> {
+    let api: Api<Event> = Api::namespaced(client.clone(), &pod.namespace);
+    let lp = ListParams::default().fields(&format!("involvedObject.uid={}", pod.uid));
+    let mut rows: Vec<EventRow> = api
+        .list(&lp)
+        .await
+        .map_err(kube_err(format!(
+            "list the events of pod {}/{}",
+            pod.namespace, pod.name
+        )))?
+        .items
+        .iter()
+        .map(event_row)
+        .collect();
+    rows.sort_by_key(|e| e.last_seen);
+    Ok(rows)
+}
+
+/// What every failing container of one pod shares: service account, secrets, node, owner.
+struct PodContext {
+    service_account_secrets: Vec<String>,
+    secrets: Vec<(String, SecretInput)>,
+    /// Docker-config secrets of the namespace, for "exists but not attached".
+    namespace_secrets: Vec<(String, DockerConfig)>,
+    node: Option<NodeFacts>,
+    owner: Option<Workload>,
+    gaps: Vec<String>,
+}
+
+impl PodContext {
+    async fn read(client: &Client, pod: &Pod, row: &PodRow) -> Self {
+        let ns = row.namespace.as_str();
+        let mut gaps = Vec::new();
+
+        let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
+        let service_account_secrets = match sas.get_opt(&row.service_account).await {
+            Ok(Some(sa)) => sa
+                .image_pull_secrets
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| r.name)
+                .collect(),
+            Ok(None) => {
+                gaps.push(format!(
+                    "service account {:?} does not exist in namespace {ns:?}",
+                    row.service_account
+                ));
+                Vec::new()
+            }
+            Err(e) => {
+                gaps.push(format!(
+                    "service account {:?} could not be read: {}",
+                    row.service_account,
+                    crate::startup::error_chain(&e)
+                ));
+                Vec::new()
+            }
+        };
+
+        let secret_api: Api<KubeSecret> = Api::namespaced(client.clone(), ns);
+        let names: BTreeSet<&String> = row
+            .image_pull_secrets
+            .iter()
+            .chain(&service_account_secrets)
+            .collect();
+        let mut secrets = Vec::new();
+        for name in names {
+            let input = match secret_api.get_opt(name).await {
+                Ok(None) => SecretInput::Missing,
+                Ok(Some(s)) => secret_input(&s),
+                Err(e) => SecretInput::Unreadable {
+                    reason: crate::startup::error_chain(&e),
+                },
+            };
+            secrets.push((name.clone(), input));
+        }
+
+        let mut namespace_secrets = Vec::new();
+        for type_ in [
+            crate::cluster::pull_secret::DOCKERCONFIGJSON_TYPE,
+            crate::cluster::pull_secret::DOCKERCFG_TYPE,
+        ] {
+            match secret_api
+                .list(&ListParams::default().fields(&format!("type={type_}")))
+                .await
+            {
+                Ok(list) => namespace_secrets.extend(list.items.iter().filter_map(|s| {
+                    Some((s.metadata.name.clone()?, DockerConfig::from_secret(s).ok()?))
+                })),
+                Err(e) => {
+                    gaps.push(format!(
+                        "the namespace's pull secrets could not be listed (to find unattached ones): {}",
+                        crate::startup::error_chain(&e)
+                    ));
+                    break;
+                }
+            }
+        }
+
+        let node = match &row.node {
+            Some(name) => {
+                let nodes: Api<Node> = Api::all(client.clone());
+                match nodes.get_opt(name).await {
+                    Ok(Some(n)) => node_facts(&n),
+                    Ok(None) => {
+                        gaps.push(format!("node {name} no longer exists"));
+                        None
+                    }
+                    Err(e) => {
+                        gaps.push(format!(
+                            "node {name} could not be read (its platform is unknown): {}",
+                            crate::startup::error_chain(&e)
+                        ));
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+
+        let owner = owner_of(client, pod, &mut gaps).await;
+        Self {
+            service_account_secrets,
+            secrets,
+            namespace_secrets,
+            node,
+            owner,
+            gaps,
+        }
+    }
+}
+
+/// Reads a secret the way the node does: only the two docker-config types count.
+fn secret_input(s: &KubeSecret) -> SecretInput {
+    let type_ = s.type_.clone().unwrap_or_else(|| "Opaque".to_owned());
+    match DockerConfig::from_secret(s) {
+        Ok(cfg) => SecretInput::Entries(
+            cfg.auths
+                .into_iter()
+                .map(|(key, a)| DockerEntry {
+                    key,
+                    username: Some(a.username).filter(|u| !u.is_empty()),
+                    password: Some(a.password).filter(|p| !p.is_empty()),
+                })
+                .collect(),
+        ),
+        Err(PullSecretError::WrongType { type_, .. }) => SecretInput::WrongType {
+            type_,
+            detail: "the node reads only kubernetes.io/dockerconfigjson and kubernetes.io/dockercfg secrets"
+                .to_owned(),
+        },
+        Err(PullSecretError::Malformed { problem, .. }) => SecretInput::Malformed {
+            type_,
+            reason: problem,
+        },
+    }
+}
+
+fn node_facts(n: &Node) -> Option<NodeFacts> {
+    let info = n.status.as_ref().and_then(|s| s.node_info.as_ref());
+    let labels = n.metadata.labels.as_ref();
+    let label = |k: &str| labels.and_then(|l| l.get(k)).cloned();
+    Some(NodeFacts {
+        name: n.metadata.name.clone()?,
+        os: info
+            .map(|i| i.operating_system.clone())
+            .or_else(|| label("kubernetes.io/os"))?,
+        architecture: info
+            .map(|i| i.architecture.clone())
+            .or_else(|| label("kubernetes.io/arch"))?,
+    })
+}
+
+/// The controller a user acts on: a ReplicaSet's Deployment, else the pod's controller itself.
+async fn owner_of(client: &Client, pod: &Pod, gaps: &mut Vec<String>) -> Option<Workload> {
+    let owner = pod
+        .metadata
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|o| o.controller == Some(true))?;
+    let direct = Workload {
+        kind: owner.kind.clone(),
+        name: owner.name.clone(),
+    };
+    if owner.kind != "ReplicaSet" {
+        return Some(direct);
+    }
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let rss: Api<ReplicaSet> = Api::namespaced(client.clone(), ns);
+    match rss.get_opt(&owner.name).await {
+        Ok(Some(rs)) => Some(
+            rs.metadata
+                .owner_references
+                .unwrap_or_default()
+                .into_iter()
+                .find(|o| o.controller == Some(true) && o.kind == "Deployment")
+                .map(|o| Workload {
+                    kind: o.kind,
+                    name: o.name,
+                })
+                .unwrap_or(direct),
+        ),
+        Ok(None) => Some(direct),
+        Err(e) => {
+            gaps.push(format!(
+                "replica set {} could not be read (its Deployment is unknown): {}",
+                owner.name,
+                crate::startup::error_chain(&e)
+            ));
+            Some(direct)
+        }
+    }
+}
+
+async fn gather_container(
+    ctx: &PodContext,
+    row: &PodRow,
+    events: &[EventRow],
+    c: &FailingContainer,
+    opts: &GatherOptions,
+) -> Facts {
+    let reference = Reference::parse(&c.image).map_err(|e| e.to_string());
+    let node_messages = node_messages(c, events);
+    let mut facts = Facts {
+        namespace: row.namespace.clone(),
+        pod: row.name.clone(),
+        container: c.name.clone(),
+        init: c.init,
+        image: c.image.clone(),
+        reference: reference.clone(),
+        service_account: row.service_account.clone(),
+        pull_secrets: Vec::new(),
+        unattached_matching_secrets: Vec::new(),
+        probes: Vec::new(),
+        tags: None,
+        node: ctx.node.clone(),
+        node_messages,
+        owner: ctx.owner.clone(),
+        gaps: ctx.gaps.clone(),
+        observed_at: Timestamp::now(),
+    };
+    let Ok(reference) = reference else {
+        return facts;
+    };
+
+    let lookup = |name: &str| {
+        ctx.secrets
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.clone())
+            .unwrap_or(SecretInput::Missing)
+    };
+    let effective = secrets::evaluate(
+        &row.image_pull_secrets,
+        &ctx.service_account_secrets,
+        lookup,
+        &reference,
+    );
+    facts.pull_secrets = effective.secrets;
+    facts.unattached_matching_secrets = ctx
+        .namespace_secrets
+        .iter()
+        .filter(|(name, _)| !facts.pull_secrets.iter().any(|s| &s.name == name))
+        .filter(|(_, cfg)| {
+            cfg.auths
+                .keys()
+                .any(|k| registry_key_matches_reference(k, &reference))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+
+    // The node's order: each matching credential until one works, anonymous only when none
+    // matches.
+    let anonymous = Credential {
+        used: CredentialUsed::Anonymous,
+        username: String::new(),
+        password: Default::default(),
+    };
+    let tries = if effective.credentials.is_empty() {
+        vec![anonymous]
+    } else {
+        effective.credentials
+    };
+    let ca_file = opts.ca_for(reference.registry());
+    for cred in &tries {
+        let outcome = probe_once(&reference, cred, ca_file.clone(), opts.probe_timeout).await;
+        let ok = outcome.is_ok();
+        facts.probes.push(ProbeFacts {
+            credential: cred.used.clone(),
+            outcome,
+        });
+        if ok {
+            break;
+        }
+    }
+    let missing = facts.probes.iter().all(|p| !p.outcome.is_ok())
+        && matches!(
+            facts.probes.first().map(|p| &p.outcome),
+            Some(ProbeOutcome::ManifestUnknown { .. } | ProbeOutcome::NotFound { .. })
+        );
+    if missing {
+        facts.tags = Some(list_tags(&reference, &tries[0], ca_file, opts.probe_timeout).await);
+    }
+    facts
+}
+
+fn registry_credential(c: &Credential) -> RegistryCredential {
+    if c.username.is_empty() && c.password.is_empty() {
+        RegistryCredential::Anonymous
+    } else {
+        RegistryCredential::basic(c.username.clone(), c.password.clone())
+    }
+}
+
+async fn probe_once(
+    reference: &Reference,
+    cred: &Credential,
+    ca_file: Option<PathBuf>,
+    timeout: Duration,
+) -> ProbeOutcome {
+    let options = ProbeOptions {
+        ca_file,
+        kind: None,
+    };
+    match tokio::time::timeout(
+        timeout,
+        probe(reference, registry_credential(cred), &options),
+    )
+    .await
+    {
+        Ok(report) => report.outcome,
+        Err(_) => ProbeOutcome::Timeout {
+            message: format!("no answer within {} s", timeout.as_secs()),
+        },
+    }
+}
+
+async fn list_tags(
+    reference: &Reference,
+    cred: &Credential,
+    ca_file: Option<PathBuf>,
+    timeout: Duration,
+) -> TagListing {
+    let host = reference.api_host();
+    let mut cfg = ClientConfig::new(
+        reference.registry(),
+        host,
+        RegistryKind::guess(host),
+        registry_credential(cred),
+    );
+    cfg.ca_file = ca_file;
+    let client = match RegistryClient::new(cfg) {
+        Ok(c) => c,
+        Err(e) => {
+            return TagListing::Failed {
+                reason: e.to_string(),
+            };
+        }
+    };
+    let listing = client.list_tags(reference.repository(), TagOrder::NewestFirst);
+    match tokio::time::timeout(timeout, listing).await {
+        Ok(Ok(rows)) => TagListing::Listed {
+            tags: rows
+                .into_iter()
+                .map(|t| TagFacts {
+                    name: t.name,
+                    created: t.created.or(t.updated),
+                })
+                .collect(),
+        },
+        Ok(Err(crate::registry::RegistryError::RepositoryUnknown { .. })) => {
+            TagListing::RepositoryUnknown
+        }
+        Ok(Err(e)) => TagListing::Failed {
+            reason: e.to_string(),
+        },
+        Err(_) => TagListing::Failed {
+            reason: format!("no answer within {} s", timeout.as_secs()),
+        },
+    }
+}
+
+/// kubelet's own words about this container: its waiting reason and the pod's pull events
+/// that name the image (or are the generic `Error: ...` lines).
+fn node_messages(c: &FailingContainer, events: &[EventRow]) -> NodeMessages {
+    let image = format!("\"{}\"", c.image);
+    let relevant: Vec<&EventRow> = events
+        .iter()
+        .filter(|e| {
+            e.message.contains(&image)
+                || (e.reason == "Failed" && e.message.starts_with("Error: "))
+                || e.reason == "InspectFailed"
+                || e.reason == "ErrImageNeverPull"
+        })
+        .collect();
+    let last_failure = relevant
+        .iter()
+        .filter(|e| e.warning)
+        .filter_map(|e| e.last_seen)
+        .max();
+    NodeMessages {
+        reason: Some(c.reason.clone()),
+        message: Some(c.message.clone()).filter(|m| !m.is_empty()),
+        events: relevant
+            .into_iter()
+            .map(|e| EventFacts {
+                reason: e.reason.clone(),
+                message: e.message.clone(),
+                warning: e.warning,
+                count: e.count,
+                last_seen: e.last_seen,
+            })
+            .collect(),
+        last_failure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::model::ContainerRow;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + s).unwrap()
+    }
+
+    fn pod(states: Vec<(&str, bool, ContainerState)>) -> PodRow {
+        PodRow {
+            namespace: "shop".into(),
+            name: "web-1".into(),
+            uid: "u".into(),
+            owner_uid: None,
+            phase: "Pending".into(),
+            node: Some("n".into()),
+            service_account: "default".into(),
+            image_pull_secrets: vec![],
+            containers: states
+                .into_iter()
+                .map(|(name, init, state)| ContainerRow {
+                    name: name.into(),
+                    init,
+                    image: format!("reg.io/{name}:1"),
+                    image_id: None,
+                    ready: false,
+                    restarts: 0,
+                    state,
+                })
+                .collect(),
+            pod_template_hash: None,
+            created: Some(t(-600)),
+            deleting: false,
+        }
+    }
+
+    fn waiting(reason: &str) -> ContainerState {
+        ContainerState::Waiting {
+            reason: reason.into(),
+            message: format!("{reason} message"),
+        }
+    }
+
+    fn event(reason: &str, image: &str, at: i64) -> EventRow {
+        EventRow {
+            namespace: "shop".into(),
+            uid: format!("{reason}{at}"),
+            involved_kind: "Pod".into(),
+            involved_name: "web-1".into(),
+            involved_uid: "u".into(),
+            reason: reason.into(),
+            message: format!("{reason} image \"{image}\""),
+            warning: reason == "Failed",
+            count: 1,
+            first_seen: Some(t(at)),
+            last_seen: Some(t(at)),
+            source: "kubelet".into(),
+        }
+    }
+
+    const SLOW: Duration = Duration::from_secs(120);
+
+    #[test]
+    fn pull_failures_of_containers_and_init_containers_are_found() {
+        let p = pod(vec![
+            ("init", true, waiting("ErrImagePull")),
+            ("web", false, waiting("ImagePullBackOff")),
+            ("side", false, waiting("InvalidImageName")),
+            ("never", false, waiting("ErrImageNeverPull")),
+            ("ok", false, ContainerState::Running { since: None }),
+            ("crash", false, waiting("CrashLoopBackOff")),
+        ]);
+        let got: Vec<(String, bool, String)> = failing_containers(&p, &[], t(0), SLOW)
+            .into_iter()
+            .map(|c| (c.name, c.init, c.reason))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("init".into(), true, "ErrImagePull".into()),
+                ("web".into(), false, "ImagePullBackOff".into()),
+                ("side".into(), false, "InvalidImageName".into()),
+                ("never".into(), false, "ErrImageNeverPull".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pull_running_past_the_threshold_is_slow() {
+        let p = pod(vec![("web", false, waiting("ContainerCreating"))]);
+        let img = "reg.io/web:1";
+        // Pulling 5 minutes ago, nothing since: slow.
+        let slow = failing_containers(&p, &[event("Pulling", img, -300)], t(0), SLOW);
+        assert_eq!(slow.len(), 1);
+        assert_eq!(slow[0].reason, SLOW_PULL);
+        // Pulling 30 s ago: not yet.
+        assert!(failing_containers(&p, &[event("Pulling", img, -30)], t(0), SLOW).is_empty());
+        // Pulled after the last Pulling: done.
+        let done = [event("Pulling", img, -300), event("Pulled", img, -200)];
+        assert!(failing_containers(&p, &done, t(0), SLOW).is_empty());
+        // Another image's events do not count.
+        assert!(
+            failing_containers(&p, &[event("Pulling", "reg.io/x:1", -300)], t(0), SLOW).is_empty()
+        );
+    }
+
+    #[test]
+    fn node_messages_keep_this_images_events_and_the_last_failure() {
+        let c = FailingContainer {
+            name: "web".into(),
+            init: false,
+            image: "reg.io/web:1".into(),
+            reason: "ImagePullBackOff".into(),
+            message: "Back-off pulling image".into(),
+        };
+        let mut generic = event("Failed", "", -10);
+        generic.message = "Error: ErrImagePull".into();
+        let events = [
+            event("Pulling", "reg.io/web:1", -100),
+            event("Failed", "reg.io/web:1", -90),
+            event("Failed", "reg.io/other:1", -5),
+            generic,
+        ];
+        let m = node_messages(&c, &events);
+        assert_eq!(m.events.len(), 3);
+        assert_eq!(m.last_failure, Some(t(-10)));
+        assert_eq!(m.reason.as_deref(), Some("ImagePullBackOff"));
+    }
+
+    #[test]
+    fn ca_files_by_host_then_the_default() {
+        let opts = GatherOptions {
+            ca_files: vec![("Reg.io:5000".into(), "/a.pem".into())],
+            default_ca_file: Some("/d.pem".into()),
+            ..GatherOptions::default()
+        };
+        assert_eq!(opts.ca_for("reg.io:5000"), Some("/a.pem".into()));
+        assert_eq!(opts.ca_for("other.io"), Some("/d.pem".into()));
+    }
+
+    #[test]
+    fn secrets_are_read_like_the_node_reads_them() {
+        use crate::cluster::pull_secret::docker_registry_secret;
+        use crate::secret::Secret;
+        let good = docker_registry_secret(
+            "shop",
+            "s",
+            &DockerConfig::single("reg.io", "u", Secret::new("p")),
+        );
+        let SecretInput::Entries(e) = secret_input(&good) else {
+            panic!()
+        };
+        assert_eq!(e[0].key, "reg.io");
+        assert_eq!(e[0].username.as_deref(), Some("u"));
+        assert_eq!(e[0].password.as_ref().map(Secret::expose), Some("p"));
+
+        let mut opaque = good.clone();
+        opaque.type_ = Some("Opaque".into());
+        assert!(
+            matches!(secret_input(&opaque), SecretInput::WrongType { type_, .. } if type_ == "Opaque")
+        );
+
+        let mut broken = good;
+        broken.data = Some(
+            [(
+                ".dockerconfigjson".to_owned(),
+                k8s_openapi::ByteString(br#"{"auths":{"reg.io":{"auth":"%%%"}}}"#.to_vec()),
+            )]
+            .into(),
+        );
+        assert!(matches!(
+            secret_input(&broken),
+            SecretInput::Malformed { .. }
+        ));
+    }
+}
