@@ -74,16 +74,14 @@ impl FixAction {
                 namespace,
                 secret,
                 registry,
-            } => format!(
-                "berth secret rotate -n {namespace} --secret {secret} --registry {registry}"
-            ),
+            } => rotate_command(namespace, secret, registry),
             FixAction::RecreateSecret {
                 namespace,
                 secret,
                 registry,
             } => format!(
-                "kubectl delete secret -n {namespace} {secret} && \
-                 berth secret rotate -n {namespace} --secret {secret} --registry {registry}"
+                "kubectl delete secret -n {namespace} {secret} && {}",
+                rotate_command(namespace, secret, registry)
             ),
             FixAction::AttachSecret {
                 namespace,
@@ -98,17 +96,26 @@ impl FixAction {
                 container,
                 image,
             } => format!(
-                "berth rollout set-image -n {namespace} deployment/{deployment} {container}={image}"
+                "berth rollout set-image -n {namespace} {deployment} {container} --image {image}"
             ),
             FixAction::RestartRollout {
                 namespace,
                 deployment,
-            } => format!("berth rollout restart -n {namespace} deployment/{deployment}"),
+            } => format!("berth rollout restart -n {namespace} {deployment}"),
             FixAction::DeletePod { namespace, pod } => {
                 format!("kubectl delete pod -n {namespace} {pod}")
             }
         }
     }
+}
+
+/// `berth secret rotate` (create-or-update); the credential source is the user's choice, the
+/// TUI takes it from config.
+fn rotate_command(namespace: &str, secret: &str, registry: &str) -> String {
+    format!(
+        "berth secret rotate -n {namespace} --secret {secret} --registry {registry} \
+         --source <acr-token|acr-admin|static>"
+    )
 }
 
 /// The fixes for `cause`, best first. Empty when nothing berth can do applies (the note on the
@@ -136,7 +143,7 @@ pub fn fixes(cause: &Cause, f: &Facts) -> Vec<Fix> {
             "correct the image reference",
             match &deployment {
                 Some(d) => format!(
-                    "set a valid image with: berth rollout set-image -n {ns} deployment/{d} {}=<image>",
+                    "set a valid image with: berth rollout set-image -n {ns} {d} {} --image <image>",
                     f.container
                 ),
                 None => "fix the image in the pod's spec and recreate the pod".to_owned(),

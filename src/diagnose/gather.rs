@@ -15,6 +15,7 @@ use kube::{Api, Client};
 use crate::cluster::convert::{event_row, pod_row};
 use crate::cluster::model::{ContainerState, EventRow, PodRow};
 use crate::cluster::pull_secret::{DockerConfig, PullSecretError};
+use crate::cluster::rollout::IMAGE_PULL_FAILURES;
 use crate::config::Config;
 use crate::reference::{Reference, registry_key_matches_reference, same_host};
 use crate::registry::list::TagOrder;
@@ -29,14 +30,6 @@ use super::facts::{
 };
 use super::secrets::{self, DockerEntry, SecretInput};
 use super::{Diagnosis, diagnose};
-
-/// `waiting.reason`s that mean the image could not be pulled.
-pub const PULL_FAILURES: [&str; 4] = [
-    "ErrImagePull",
-    "ImagePullBackOff",
-    "InvalidImageName",
-    "ErrImageNeverPull",
-];
 
 /// The `waiting.reason` berth gives a pull that has run longer than [`GatherOptions::slow_pull`].
 pub const SLOW_PULL: &str = "SlowPull";
@@ -128,7 +121,7 @@ pub fn failing_containers(
         let ContainerState::Waiting { reason, message } = &c.state else {
             continue;
         };
-        if PULL_FAILURES.contains(&reason.as_str()) {
+        if IMAGE_PULL_FAILURES.contains(&reason.as_str()) {
             out.push(FailingContainer {
                 name: c.name.clone(),
                 init: c.init,
@@ -228,7 +221,7 @@ pub async fn diagnose_scope(
 fn may_fail(pod: &PodRow, now: Timestamp, slow: Duration) -> bool {
     pod.containers.iter().any(|c| match &c.state {
         ContainerState::Waiting { reason, .. } => {
-            PULL_FAILURES.contains(&reason.as_str())
+            IMAGE_PULL_FAILURES.contains(&reason.as_str())
                 || (matches!(reason.as_str(), "ContainerCreating" | "PodInitializing")
                     && pod
                         .created

@@ -303,9 +303,11 @@ fn no_secret_at_all() {
     assert_eq!(
         first_commands(&d),
         [
-            format!("berth secret rotate -n shop --secret berthacr-pull --registry {HOST}"),
+            format!(
+                "berth secret rotate -n shop --secret berthacr-pull --registry {HOST} --source <acr-token|acr-admin|static>"
+            ),
             "berth secret attach -n shop --secret berthacr-pull --service-account default".into(),
-            "berth rollout restart -n shop deployment/web".into(),
+            "berth rollout restart -n shop web".into(),
         ]
     );
 }
@@ -368,10 +370,7 @@ fn a_service_account_only_secret_means_recreate_the_pod() {
         "{:?}",
         d.cause
     );
-    assert_eq!(
-        first_commands(&d),
-        ["berth rollout restart -n shop deployment/web"]
-    );
+    assert_eq!(first_commands(&d), ["berth rollout restart -n shop web"]);
     assert!(
         d.headline.contains("after the pod was created"),
         "{}",
@@ -396,7 +395,9 @@ fn a_named_secret_missing_from_the_namespace() {
     );
     assert_eq!(
         first_commands(&d)[0],
-        format!("berth secret rotate -n shop --secret acr-pull --registry {HOST}")
+        format!(
+            "berth secret rotate -n shop --secret acr-pull --registry {HOST} --source <acr-token|acr-admin|static>"
+        )
     );
     assert!(matches!(
         d.fixes[0].actions[0],
@@ -519,8 +520,10 @@ fn rejected_credentials_say_expired_disabled_or_wrong() {
         assert_eq!(
             first_commands(&d),
             [
-                format!("berth secret rotate -n shop --secret acr-pull --registry {HOST}"),
-                "berth rollout restart -n shop deployment/web".into()
+                format!(
+                    "berth secret rotate -n shop --secret acr-pull --registry {HOST} --source <acr-token|acr-admin|static>"
+                ),
+                "berth rollout restart -n shop web".into()
             ]
         );
     }
@@ -657,7 +660,7 @@ fn tag_missing_lists_closest_newest_first_and_offers_set_image() {
     assert_eq!(
         first_commands(&d),
         [format!(
-            "berth rollout set-image -n shop deployment/web web={HOST}/web:1.0.29"
+            "berth rollout set-image -n shop web web --image {HOST}/web:1.0.29"
         )]
     );
     assert_eq!(d.fixes.len(), 3);
@@ -770,10 +773,7 @@ fn transient_says_when_the_node_last_failed_and_offers_a_retry() {
         "{}",
         d.headline
     );
-    assert_eq!(
-        first_commands(&d),
-        ["berth rollout restart -n shop deployment/web"]
-    );
+    assert_eq!(first_commands(&d), ["berth rollout restart -n shop web"]);
     assert_eq!(
         d.fixes[1].commands(),
         ["kubectl delete pod -n shop web-7d9f-abcde"]
