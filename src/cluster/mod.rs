@@ -6,11 +6,14 @@
 //! - [`rollout`]: rollout status as `kubectl rollout status` computes it.
 //! - [`convert`]: Kubernetes objects → rows.
 
+pub mod acr_source;
 pub mod actions;
+pub mod cli;
 pub mod connect;
 pub mod convert;
 pub mod model;
 pub mod pull_secret;
 pub mod rollout;
+pub mod rotate;
 pub mod store;
 pub mod watch;

@@ -359,6 +359,9 @@ pub enum ConnectionState {
 }
 
 /// A small message from a watcher task to whoever owns the [`crate::cluster::store::ClusterModel`].
+// Upsert is by far the most frequent message, so boxing it to shrink the rare ones would only
+// add an allocation per update.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModelEvent {
     Upsert(Row),

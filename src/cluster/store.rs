@@ -502,7 +502,7 @@ impl ClusterModel {
             .flatten()
             .filter_map(|k| self.events.get(k))
             .collect();
-        v.sort_by(|a, b| a.last_seen.cmp(&b.last_seen));
+        v.sort_by_key(|e| e.last_seen);
         v
     }
 
