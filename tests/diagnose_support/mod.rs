@@ -1,0 +1,266 @@
+//! Shared steps of the diagnosis integration tests: real pods on the real node, berth's own
+//! gatherer and actions, checks through kubectl.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use berth::audit::AuditLog;
+use berth::cluster::actions::ActionContext;
+use berth::cluster::rotate::{RotationRequest, rotate};
+use berth::diagnose::Diagnosis;
+use berth::diagnose::gather::{GatherOptions, diagnose_pod};
+use berth::secret::Secret;
+use serde_json::Value;
+
+use crate::support::{Env, kubectl, kubectl_json, kubectl_stdin, try_kubectl, wait_for};
+
+/// Pulls on loopback fail within seconds; the back-off between retries can reach minutes.
+pub const PULL_FAILS: Duration = Duration::from_secs(90);
+pub const POD_RUNS: Duration = Duration::from_secs(120);
+
+pub fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+}
+
+pub fn client() -> kube::Client {
+    let env = Env::get();
+    rt().block_on(async {
+        berth::cluster::connect::connect(Some(&env.kubeconfig()), None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .client
+    })
+}
+
+pub fn acr() -> String {
+    Env::get().acr_host().to_owned()
+}
+
+pub fn plain() -> String {
+    Env::get().plain_registry_host().to_owned()
+}
+
+/// The scope-map token that may pull every repository.
+pub fn token() -> (String, Secret) {
+    let env = Env::get();
+    (
+        env.var("BERTH_ACR_TOKEN_NAME").to_owned(),
+        env.secret("BERTH_ACR_TOKEN_PASSWORD"),
+    )
+}
+
+pub fn options() -> GatherOptions {
+    GatherOptions {
+        default_ca_file: Some(Env::get().ca_file()),
+        ..GatherOptions::default()
+    }
+}
+
+/// A one-replica Deployment `name` whose container `name` runs `image` (always pulled).
+pub fn deploy(ns: &str, name: &str, image: &str, pull_secrets: &[&str]) {
+    let secrets: Vec<Value> = pull_secrets
+        .iter()
+        .map(|s| serde_json::json!({ "name": s }))
+        .collect();
+    let manifest = serde_json::json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "terminationGracePeriodSeconds": 0,
+                    "imagePullSecrets": secrets,
+                    "containers": [{
+                        "name": name,
+                        "image": image,
+                        "imagePullPolicy": "Always",
+                    }],
+                },
+            },
+        },
+    });
+    kubectl_stdin(["apply", "-f", "-"], &manifest.to_string());
+}
+
+/// `kubectl create secret docker-registry`, the way users make pull secrets.
+pub fn docker_secret(ns: &str, name: &str, server: &str, user: &str, password: &Secret) {
+    kubectl([
+        "-n",
+        ns,
+        "create",
+        "secret",
+        "docker-registry",
+        name,
+        &format!("--docker-server={server}"),
+        &format!("--docker-username={user}"),
+        &format!("--docker-password={}", password.expose()),
+    ]);
+}
+
+/// A secret with raw data of `type_` (`Opaque`, `kubernetes.io/dockerconfigjson`, ...).
+pub fn raw_secret(ns: &str, name: &str, type_: &str, key: &str, content: &str) {
+    use base64::Engine as _;
+    let manifest = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": ns},
+        "type": type_,
+        "data": {key: base64::engine::general_purpose::STANDARD.encode(content)},
+    });
+    kubectl_stdin(["apply", "-f", "-"], &manifest.to_string());
+}
+
+fn pods(ns: &str, app: &str) -> Vec<Value> {
+    kubectl_json(["-n", ns, "get", "pods", "-l", &format!("app={app}")])["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn waiting_reason(pod: &Value) -> Option<String> {
+    pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Waits until a live pod of `app` reports one of `reasons`; returns its name.
+pub fn wait_pull_failure(ns: &str, app: &str, reasons: &[&str]) -> String {
+    wait_for(
+        &format!("a pod of {ns}/{app} in {reasons:?}"),
+        PULL_FAILS,
+        || {
+            let all = pods(ns, app);
+            all.iter()
+                .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+                .find(|p| waiting_reason(p).is_some_and(|r| reasons.contains(&r.as_str())))
+                .map(|p| p["metadata"]["name"].as_str().unwrap_or_default().to_owned())
+                .ok_or_else(|| {
+                    let seen: Vec<String> = all
+                        .iter()
+                        .map(|p| {
+                            format!(
+                                "{} {:?} {:?}",
+                                p["metadata"]["name"].as_str().unwrap_or_default(),
+                                p["status"]["phase"].as_str(),
+                                waiting_reason(p)
+                            )
+                        })
+                        .collect();
+                    format!("pods: {seen:?}")
+                })
+        },
+    )
+}
+
+/// Waits until a ready pod of `app` runs `image`: the fix worked.
+pub fn wait_running(ns: &str, app: &str, image: &str) -> String {
+    wait_for(
+        &format!("a ready pod of {ns}/{app} running {image}"),
+        POD_RUNS,
+        || {
+            let all = pods(ns, app);
+            all.iter()
+                .find(|p| {
+                    let s = &p["status"]["containerStatuses"][0];
+                    s["ready"] == true
+                        && s["state"]["running"].is_object()
+                        && p["spec"]["containers"][0]["image"] == image
+                })
+                .map(|p| p["metadata"]["name"].as_str().unwrap_or_default().to_owned())
+                .ok_or_else(|| {
+                    let seen: Vec<String> = all
+                        .iter()
+                        .map(|p| {
+                            format!(
+                                "{} {} {:?}",
+                                p["metadata"]["name"].as_str().unwrap_or_default(),
+                                p["spec"]["containers"][0]["image"],
+                                p["status"]["containerStatuses"][0]["state"]
+                            )
+                        })
+                        .collect();
+                    format!("pods: {seen:?}")
+                })
+        },
+    )
+}
+
+/// Runs berth's diagnosis of one pod; exactly one container is expected to fail.
+pub fn diagnose(ns: &str, pod: &str) -> Diagnosis {
+    let client = client();
+    let mut all = rt()
+        .block_on(diagnose_pod(&client, ns, pod, &options()))
+        .unwrap_or_else(|e| panic!("diagnosing {ns}/{pod}: {e}"));
+    assert_eq!(all.len(), 1, "one failing container expected: {all:#?}");
+    let d = all.remove(0);
+    eprintln!("{}", berth::diagnose::render::text(&d));
+    d
+}
+
+pub fn action_ctx() -> ActionContext {
+    let dir = std::env::temp_dir().join(format!("berth-diag-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("audit dir");
+    ActionContext {
+        client: client(),
+        actor: "berth-diagnose-test".to_owned(),
+        audit: AuditLog::new(dir.join("audit.jsonl")),
+        dry_run: false,
+    }
+}
+
+/// Writes `secret` with `user`/`password` for `registry` through berth's rotation (a static
+/// source, verified against the registry first), optionally attaching it to a service account.
+pub fn rotate_static(
+    ns: &str,
+    secret: &str,
+    registry: &str,
+    user: &str,
+    password: &Secret,
+    attach: Option<&str>,
+) {
+    let env = Env::get();
+    let ca = std::fs::read(env.ca_file()).expect("read the test CA");
+    let http = berth::cluster::acr_source::http_client(Some(&ca)).expect("http client");
+    let source = berth::cluster::acr_source::StaticSource {
+        http,
+        registry: registry.to_owned(),
+        username: user.to_owned(),
+        password: password.clone(),
+        verify_repository: None,
+    };
+    let mut req = RotationRequest::new(secret, vec![ns.to_owned()]);
+    req.attach_service_account = attach.map(str::to_owned);
+    let ctx = action_ctx();
+    let report = rt()
+        .block_on(rotate(&ctx.client, &ctx.actor, &ctx.audit, &source, &req))
+        .unwrap_or_else(|e| panic!("rotating {ns}/{secret}: {e}"));
+    assert!(report.all_ok(), "rotation report: {report:#?}");
+}
+
+/// Restarts the Deployment through berth's action.
+pub fn restart(ns: &str, deployment: &str) {
+    let ctx = action_ctx();
+    rt().block_on(berth::cluster::actions::restart(&ctx, ns, deployment))
+        .unwrap_or_else(|e| panic!("restart {ns}/{deployment}: {e}"));
+}
+
+/// The one command of each action of the first fix.
+pub fn first_fix_commands(d: &Diagnosis) -> Vec<String> {
+    d.fixes.first().map(|f| f.commands()).unwrap_or_default()
+}
+
+pub fn delete_secret(ns: &str, name: &str) {
+    let _ = try_kubectl(["-n", ns, "delete", "secret", name, "--ignore-not-found"]);
+}
