@@ -64,3 +64,121 @@ fn tag_missing_then_set_image_to_the_closest_tag() {
     .unwrap_or_else(|e| panic!("set-image: {e}"));
     wait_running(ns.name(), "web", &fixed);
 }
+
+#[test]
+fn repository_missing() {
+    let ns = TestNamespace::new("diag-repo");
+    let (user, pass) = token();
+    docker_secret(ns.name(), "acr-pull", &acr(), &user, &pass);
+    let image = format!("{}/no-such-repo:1.0", acr());
+    deploy(ns.name(), "app", &image, &["acr-pull"]);
+    let pod = wait_pull_failure(ns.name(), "app", &["ErrImagePull", "ImagePullBackOff"]);
+    let d = diagnose(ns.name(), &pod);
+    assert_eq!(
+        d.cause,
+        Cause::RepositoryMissing {
+            host: acr(),
+            repository: "no-such-repo".into()
+        }
+    );
+    assert_eq!(
+        d.headline,
+        format!(
+            "repository \"no-such-repo\" does not exist on registry {}",
+            acr()
+        )
+    );
+    assert!(first_fix_commands(&d).is_empty(), "{:?}", d.fixes);
+}
+
+#[test]
+fn platform_missing_for_the_node() {
+    let ns = TestNamespace::new("diag-arch");
+    let (user, pass) = token();
+    docker_secret(ns.name(), "acr-pull", &acr(), &user, &pass);
+    let image = format!("{}/tools/armonly:1.0", acr());
+    deploy(ns.name(), "app", &image, &["acr-pull"]);
+    let pod = wait_pull_failure(ns.name(), "app", &["ErrImagePull", "ImagePullBackOff"]);
+    let d = diagnose(ns.name(), &pod);
+    let Cause::PlatformMissing {
+        node_platform,
+        available,
+        ..
+    } = &d.cause
+    else {
+        panic!("expected a missing platform, got {:?}", d.cause)
+    };
+    assert_eq!(node_platform, "linux/amd64");
+    assert_eq!(available, &["linux/arm64/v8", "linux/s390x"]);
+    assert!(d.headline.contains("linux/amd64"), "{}", d.headline);
+}
+
+/// 429 from the registry: named as rate limiting; once the registry answers again the same pod
+/// is diagnosed as transient, and the suggested retry (restart the rollout) makes it run.
+#[test]
+fn rate_limited_then_transient_then_restart() {
+    let ns = TestNamespace::new("diag-429");
+    let tag = ns.name().to_owned();
+    retag("web", "1.0.3", &tag);
+    let fault = Fault::add(&format!("/v2/web/manifests/{tag}"), 429, Some(30), 10_000);
+    let (user, pass) = token();
+    docker_secret(ns.name(), "acr-pull", &acr(), &user, &pass);
+    let image = format!("{}/web:{tag}", acr());
+    deploy(ns.name(), "web", &image, &["acr-pull"]);
+    let pod = wait_pull_failure(ns.name(), "web", &["ErrImagePull", "ImagePullBackOff"]);
+
+    let d = diagnose(ns.name(), &pod);
+    assert_eq!(
+        d.cause,
+        Cause::RateLimited {
+            host: acr(),
+            retry_after_secs: Some(30)
+        }
+    );
+    assert!(d.headline.contains("429"), "{}", d.headline);
+
+    fault.remove();
+    let d = diagnose(ns.name(), &pod);
+    let Cause::Transient { last_failure } = &d.cause else {
+        panic!("expected transient, got {:?}", d.cause)
+    };
+    assert!(last_failure.is_some(), "the node's last failure time is known");
+    assert!(d.headline.contains("transient"), "{}", d.headline);
+    assert_eq!(
+        first_fix_commands(&d),
+        [format!("berth rollout restart -n {} web", ns.name())]
+    );
+    let FixAction::RestartRollout { deployment, .. } = &d.fixes[0].actions[0] else {
+        panic!("{:?}", d.fixes[0])
+    };
+    restart(ns.name(), deployment);
+    wait_running(ns.name(), "web", &image);
+}
+
+#[test]
+fn registry_server_error_then_retry() {
+    let ns = TestNamespace::new("diag-503");
+    let tag = ns.name().to_owned();
+    retag("web", "1.0.4", &tag);
+    let fault = Fault::add(&format!("/v2/web/manifests/{tag}"), 503, None, 10_000);
+    let (user, pass) = token();
+    docker_secret(ns.name(), "acr-pull", &acr(), &user, &pass);
+    let image = format!("{}/web:{tag}", acr());
+    deploy(ns.name(), "web", &image, &["acr-pull"]);
+    let pod = wait_pull_failure(ns.name(), "web", &["ErrImagePull", "ImagePullBackOff"]);
+
+    let d = diagnose(ns.name(), &pod);
+    assert!(
+        matches!(&d.cause, Cause::RegistryError { status: Some(503), host, .. } if *host == acr()),
+        "{:?}",
+        d.cause
+    );
+    assert!(d.headline.contains("503"), "{}", d.headline);
+    // The fix retries once the registry recovers.
+    fault.remove();
+    let FixAction::RestartRollout { deployment, .. } = &d.fixes[0].actions[0] else {
+        panic!("{:?}", d.fixes[0])
+    };
+    restart(ns.name(), deployment);
+    wait_running(ns.name(), "web", &image);
+}

@@ -120,8 +120,11 @@ pub fn classify(f: &Facts) -> Cause {
             host,
             repository: reference.repository().to_owned(),
         },
-        // A bare 404 does not say which; the tag listing does.
-        ProbeOutcome::NotFound { .. } if f.tags == Some(TagListing::RepositoryUnknown) => {
+        // A bare 404 does not say which, and some registries answer MANIFEST_UNKNOWN for a
+        // repository that does not exist either: the tag listing tells.
+        ProbeOutcome::ManifestUnknown { .. } | ProbeOutcome::NotFound { .. }
+            if f.tags == Some(TagListing::RepositoryUnknown) =>
+        {
             Cause::RepositoryMissing {
                 host,
                 repository: reference.repository().to_owned(),

@@ -899,6 +899,18 @@ fn a_bare_404_is_told_apart_by_the_tag_listing() {
         "{:?}",
         d.cause
     );
+    // The distribution registry answers MANIFEST_UNKNOWN for a missing repository too.
+    let d = Case {
+        outcomes: vec![manifest_unknown()],
+        tags: Some(TagListing::RepositoryUnknown),
+        ..Case::default()
+    }
+    .run();
+    assert!(
+        matches!(d.cause, Cause::RepositoryMissing { .. }),
+        "{:?}",
+        d.cause
+    );
     let d = Case {
         outcomes: vec![bare()],
         tags: Some(TagListing::Listed { tags: web_tags() }),

@@ -264,3 +264,99 @@ pub fn first_fix_commands(d: &Diagnosis) -> Vec<String> {
 pub fn delete_secret(ns: &str, name: &str) {
     let _ = try_kubectl(["-n", ns, "delete", "secret", name, "--ignore-not-found"]);
 }
+
+/// Tags `{acr}/{repo}:{tag}` as `{acr}/{repo}:{new_tag}` through berth's retag (admin user).
+pub fn retag(repo: &str, tag: &str, new_tag: &str) {
+    use berth::registry::connect::Registry;
+    use berth::registry::retag::{RetagOptions, retag};
+    use berth::registry::{ClientConfig, Credential, RegistryClient, RegistryConfig, RegistryKind};
+    let env = Env::get();
+    let host = acr();
+    let mut cfg = ClientConfig::new(
+        "acr",
+        &host,
+        RegistryKind::Acr,
+        Credential::basic(
+            env.var("BERTH_ACR_ADMIN_USER"),
+            env.secret("BERTH_ACR_ADMIN_PASSWORD"),
+        ),
+    );
+    cfg.ca_file = Some(env.ca_file());
+    let registry = Registry {
+        config: RegistryConfig {
+            name: "acr".into(),
+            host: host.clone(),
+            kind: Some(RegistryKind::Acr),
+            credential: Default::default(),
+            ca_file: Some(env.ca_file()),
+            arm: None,
+        },
+        client: RegistryClient::new(cfg).expect("registry client"),
+        arm: None,
+    };
+    let src = berth::reference::Reference::parse(&format!("{host}/{repo}:{tag}")).unwrap();
+    let dst = src.with_tag(new_tag).unwrap();
+    let audit = action_ctx().audit;
+    rt().block_on(retag(
+        &registry,
+        &src,
+        &registry,
+        &dst,
+        RetagOptions::default(),
+        &audit,
+    ))
+    .unwrap_or_else(|e| panic!("retag {src} → {dst}: {e}"));
+}
+
+/// A stand-in fault (`/_standin/faults`): answers `status` to requests whose path contains
+/// `path_contains`, `count` times. Removed on drop.
+pub struct Fault {
+    id: u64,
+}
+
+fn standin_http() -> reqwest::Client {
+    let ca = std::fs::read(Env::get().ca_file()).expect("read the test CA");
+    berth::cluster::acr_source::http_client(Some(&ca)).expect("http client")
+}
+
+impl Fault {
+    pub fn add(path_contains: &str, status: u16, retry_after: Option<u64>, count: u64) -> Fault {
+        let url = format!("{}/faults", Env::get().var("BERTH_STANDIN_CONTROL"));
+        let body = serde_json::json!({
+            "path_contains": path_contains,
+            "status": status,
+            "retry_after": retry_after,
+            "count": count,
+        });
+        let v: Value = rt().block_on(async {
+            let r = standin_http()
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .expect("POST fault");
+            assert_eq!(r.status(), 201, "adding fault {body}");
+            r.json().await.expect("fault JSON")
+        });
+        Fault {
+            id: v["id"].as_u64().expect("fault id"),
+        }
+    }
+
+    pub fn remove(&self) {
+        let url = format!(
+            "{}/faults/{}",
+            Env::get().var("BERTH_STANDIN_CONTROL"),
+            self.id
+        );
+        rt().block_on(async {
+            let _ = standin_http().delete(&url).send().await;
+        });
+    }
+}
+
+impl Drop for Fault {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
