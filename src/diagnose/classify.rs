@@ -236,7 +236,9 @@ fn why_no_credentials(f: &Facts, host: &str) -> Cause {
         .filter(|s| !s.on_pod && s.on_service_account && s.has_match())
         .map(|s| s.name.clone())
         .collect();
-    if !sa_only.is_empty() {
+    // The service account's secrets reach only pods that name none of their own (admission
+    // copies them then, at creation): only such a pod gets them by being recreated.
+    if !sa_only.is_empty() && on_pod().next().is_none() {
         return Cause::NoSecretForHost {
             host: host.to_owned(),
             why: NoSecretWhy::ServiceAccountOnly {

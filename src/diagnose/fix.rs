@@ -176,7 +176,29 @@ pub fn fixes(cause: &Cause, f: &Facts) -> Vec<Fix> {
                     note: None,
                 })
                 .collect(),
-            NoSecretWhy::NoneAttached | NoSecretWhy::OtherHosts { .. } => {
+            // The pod names secrets of its own, so the service account's never reach it: the
+            // credentials go into a secret it already names (rotation adds the entry for this
+            // registry and keeps the others); the node reads it at its next try.
+            NoSecretWhy::OtherHosts { secrets, .. } => secrets
+                .iter()
+                .take(1)
+                .map(|s| Fix {
+                    title: format!(
+                        "add credentials for {host} to pull secret {s:?}, which the pod already uses"
+                    ),
+                    actions: then_retry(vec![FixAction::RotateSecret {
+                        namespace: ns.clone(),
+                        secret: s.clone(),
+                        registry: host.clone(),
+                    }]),
+                    note: Some(
+                        "its entries for other registries are kept; attaching a new secret to the \
+                         service account would not reach pods that name their own secrets"
+                            .to_owned(),
+                    ),
+                })
+                .collect(),
+            NoSecretWhy::NoneAttached => {
                 let mut out: Vec<Fix> = f
                     .unattached_matching_secrets
                     .iter()

@@ -959,3 +959,45 @@ fn a_probe_that_cannot_start_is_undetermined() {
     );
     assert!(d.headline.contains("/x"), "{}", d.headline);
 }
+
+#[test]
+fn other_hosts_fix_adds_the_host_to_a_secret_the_pod_already_names() {
+    let d = Case {
+        pod_secrets: vec![("hub", entries(&[("https://index.docker.io/v1/", "me")]))],
+        outcomes: vec![unauthorized("", "")],
+        ..Case::default()
+    }
+    .run();
+    assert_eq!(
+        first_commands(&d),
+        [
+            format!(
+                "berth secret rotate -n shop --secret hub --registry {HOST} --source <acr-token|acr-admin|static>"
+            ),
+            "berth rollout restart -n shop web".into(),
+        ]
+    );
+}
+
+#[test]
+fn a_service_account_secret_never_reaches_a_pod_with_its_own_secrets() {
+    // Admission copies the service account's secrets only into pods that name none.
+    let d = Case {
+        pod_secrets: vec![("hub", entries(&[("docker.io", "me")]))],
+        sa_secrets: vec![("acr-pull", entries(&[(HOST, "u")]))],
+        outcomes: vec![unauthorized("", "")],
+        ..Case::default()
+    }
+    .run();
+    assert!(
+        matches!(
+            &d.cause,
+            Cause::NoSecretForHost {
+                why: NoSecretWhy::OtherHosts { .. },
+                ..
+            }
+        ),
+        "{:?}",
+        d.cause
+    );
+}

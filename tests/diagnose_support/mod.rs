@@ -145,7 +145,12 @@ pub fn wait_pull_failure(ns: &str, app: &str, reasons: &[&str]) -> String {
             all.iter()
                 .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
                 .find(|p| waiting_reason(p).is_some_and(|r| reasons.contains(&r.as_str())))
-                .map(|p| p["metadata"]["name"].as_str().unwrap_or_default().to_owned())
+                .map(|p| {
+                    p["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
                 .ok_or_else(|| {
                     let seen: Vec<String> = all
                         .iter()
@@ -178,7 +183,12 @@ pub fn wait_running(ns: &str, app: &str, image: &str) -> String {
                         && s["state"]["running"].is_object()
                         && p["spec"]["containers"][0]["image"] == image
                 })
-                .map(|p| p["metadata"]["name"].as_str().unwrap_or_default().to_owned())
+                .map(|p| {
+                    p["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
                 .ok_or_else(|| {
                     let seen: Vec<String> = all
                         .iter()
@@ -358,5 +368,89 @@ impl Fault {
 impl Drop for Fault {
     fn drop(&mut self) {
         self.remove();
+    }
+}
+
+/// Credentials that may pull everything from `registry` (the fix's "fresh credentials").
+pub fn good_credentials(registry: &str) -> (String, Secret) {
+    let env = Env::get();
+    if registry == plain() {
+        (
+            env.var("BERTH_PLAIN_USER").to_owned(),
+            env.secret("BERTH_PLAIN_PASSWORD"),
+        )
+    } else {
+        token()
+    }
+}
+
+/// Applies every action of `fix` through berth's own actions (kubectl only to delete a secret
+/// whose type must change, and to delete a pod: berth has no action for either).
+pub fn apply(fix: &berth::diagnose::Fix) {
+    use berth::diagnose::FixAction;
+    assert!(!fix.actions.is_empty(), "the fix has no action: {fix:?}");
+    for action in &fix.actions {
+        eprintln!("applying: {}", action.command());
+        match action {
+            FixAction::RotateSecret {
+                namespace,
+                secret,
+                registry,
+            }
+            | FixAction::CreateSecret {
+                namespace,
+                secret,
+                registry,
+            } => {
+                let (user, pass) = good_credentials(registry);
+                rotate_static(namespace, secret, registry, &user, &pass, None);
+            }
+            FixAction::RecreateSecret {
+                namespace,
+                secret,
+                registry,
+            } => {
+                kubectl(["-n", namespace, "delete", "secret", secret]);
+                let (user, pass) = good_credentials(registry);
+                rotate_static(namespace, secret, registry, &user, &pass, None);
+            }
+            FixAction::AttachSecret {
+                namespace,
+                service_account,
+                secret,
+            } => {
+                let ctx = action_ctx();
+                rt().block_on(berth::cluster::rotate::attach(
+                    &ctx,
+                    namespace,
+                    service_account,
+                    secret,
+                ))
+                .unwrap_or_else(|e| panic!("attach: {e}"));
+            }
+            FixAction::SetImage {
+                namespace,
+                deployment,
+                container,
+                image,
+            } => {
+                let ctx = action_ctx();
+                rt().block_on(berth::cluster::actions::set_image(
+                    &ctx,
+                    namespace,
+                    deployment,
+                    container,
+                    &berth::cluster::actions::ImageTarget::Reference(image.clone()),
+                ))
+                .unwrap_or_else(|e| panic!("set-image: {e}"));
+            }
+            FixAction::RestartRollout {
+                namespace,
+                deployment,
+            } => restart(namespace, deployment),
+            FixAction::DeletePod { namespace, pod } => {
+                kubectl(["-n", namespace, "delete", "pod", pod, "--wait=false"]);
+            }
+        }
     }
 }
