@@ -142,7 +142,10 @@ fn rate_limited_then_transient_then_restart() {
     let Cause::Transient { last_failure } = &d.cause else {
         panic!("expected transient, got {:?}", d.cause)
     };
-    assert!(last_failure.is_some(), "the node's last failure time is known");
+    assert!(
+        last_failure.is_some(),
+        "the node's last failure time is known"
+    );
     assert!(d.headline.contains("transient"), "{}", d.headline);
     assert_eq!(
         first_fix_commands(&d),
