@@ -454,3 +454,103 @@ pub fn apply(fix: &berth::diagnose::Fix) {
         }
     }
 }
+
+/// The stand-in's ARM: a scope-map token of our own (`scope_like`: the existing token whose
+/// scope map it gets), enabled or not, with one password that expires at `expiry`.
+pub fn arm_token(
+    name: &str,
+    scope_like: &str,
+    enabled: bool,
+    expiry: Option<jiff::Timestamp>,
+) -> Secret {
+    let env = Env::get();
+    let base = env.var("BERTH_AZURE_URL").to_owned();
+    let registry_id = format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ContainerRegistry/registries/{}",
+        env.var("BERTH_SUBSCRIPTION_ID"),
+        env.var("BERTH_RESOURCE_GROUP"),
+        env.var("BERTH_ACR_NAME"),
+    );
+    let api = "api-version=2023-07-01";
+    let http = standin_http();
+    let client_secret = env.secret("BERTH_SP_CLIENT_SECRET");
+    rt().block_on(async {
+        let form = [
+            ("client_id", env.var("BERTH_SP_CLIENT_ID")),
+            ("client_secret", client_secret.expose()),
+            ("grant_type", "client_credentials"),
+            ("scope", "https://management.azure.com/.default"),
+        ];
+        let r = http
+            .post(format!(
+                "{base}/{}/oauth2/v2.0/token",
+                env.var("BERTH_TENANT_ID")
+            ))
+            .form(&form)
+            .send()
+            .await
+            .expect("Entra token request");
+        assert!(r.status().is_success(), "Entra token: {}", r.status());
+        let v: Value = r.json().await.expect("token JSON");
+        let bearer = v["access_token"].as_str().expect("access_token").to_owned();
+
+        let like: Value = http
+            .get(format!("{base}{registry_id}/tokens/{scope_like}?{api}"))
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .expect("GET token")
+            .json()
+            .await
+            .expect("token JSON");
+        let scope_map = like["properties"]["scopeMapId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no scopeMapId in {like}"))
+            .to_owned();
+        let r = http
+            .put(format!("{base}{registry_id}/tokens/{name}?{api}"))
+            .bearer_auth(&bearer)
+            .json(&serde_json::json!({"properties": {
+                "scopeMapId": scope_map,
+                "status": if enabled { "enabled" } else { "disabled" },
+            }}))
+            .send()
+            .await
+            .expect("PUT token");
+        assert!(r.status().is_success(), "PUT token: {}", r.status());
+        let mut body = serde_json::json!({
+            "tokenId": format!("{registry_id}/tokens/{name}"),
+            "name": "password1",
+        });
+        if let Some(e) = expiry {
+            body["expiry"] = Value::String(e.to_string());
+        }
+        let r = http
+            .post(format!("{base}{registry_id}/generateCredentials?{api}"))
+            .bearer_auth(&bearer)
+            .json(&body)
+            .send()
+            .await
+            .expect("generateCredentials");
+        assert!(
+            r.status().is_success(),
+            "generateCredentials: {}",
+            r.status()
+        );
+        let v: Value = r.json().await.expect("credentials JSON");
+        Secret::new(
+            v["passwords"][0]["value"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no password in the answer"))
+                .to_owned(),
+        )
+    })
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a loopback port")
+        .port()
+}
