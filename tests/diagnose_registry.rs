@@ -185,3 +185,54 @@ fn registry_server_error_then_retry() {
     restart(ns.name(), deployment);
     wait_running(ns.name(), "web", &image);
 }
+
+/// A pull that crawls: it has not failed, but it runs past the threshold; the registry serves
+/// the manifest to berth fine, so the diagnosis says slow, not broken.
+#[test]
+fn a_slow_pull_is_slow_not_broken() {
+    use std::time::Duration;
+    let ns = TestNamespace::new("diag-slow");
+    let repo = format!("{}/web", ns.name());
+    promote("web", "1.0.17", &repo, "1.0");
+    // The node's first request for the manifest crawls (its layers are cached already, so the
+    // manifest is what can be slow here); berth's probe, after it, is served at once.
+    let _slow = Fault::delay(
+        &format!("/v2/{repo}/manifests/"),
+        Duration::from_secs(40),
+        1,
+    );
+    let (user, pass) = token();
+    docker_secret(ns.name(), "acr-pull", &acr(), &user, &pass);
+    let image = format!("{}/{repo}:1.0", acr());
+    deploy(ns.name(), "web", &image, &["acr-pull"]);
+    let opts = berth::diagnose::gather::GatherOptions {
+        slow_pull: Duration::from_secs(3),
+        ..options()
+    };
+    let client = client();
+    let d = support::wait_for("the pull to count as slow", Duration::from_secs(60), || {
+        let pods = rt()
+            .block_on(berth::diagnose::gather::diagnose_scope(
+                &client,
+                Some(ns.name()),
+                &opts,
+            ))
+            .map_err(|e| e.to_string())?;
+        pods.into_iter().next().ok_or_else(|| {
+            format!(
+                "no slow pull yet; pods: {}",
+                support::kubectl(["-n", ns.name(), "get", "pods,events", "-o", "wide"])
+            )
+        })
+    });
+    assert!(
+        matches!(d.cause, Cause::SlowPull { since: Some(_) }),
+        "{:?}",
+        d.cause
+    );
+    assert!(
+        d.headline.starts_with("the pull is slow, not failing"),
+        "{}",
+        d.headline
+    );
+}

@@ -209,9 +209,13 @@ pub fn wait_running(ns: &str, app: &str, image: &str) -> String {
 
 /// Runs berth's diagnosis of one pod; exactly one container is expected to fail.
 pub fn diagnose(ns: &str, pod: &str) -> Diagnosis {
+    diagnose_with(ns, pod, &options())
+}
+
+pub fn diagnose_with(ns: &str, pod: &str, opts: &GatherOptions) -> Diagnosis {
     let client = client();
     let mut all = rt()
-        .block_on(diagnose_pod(&client, ns, pod, &options()))
+        .block_on(diagnose_pod(&client, ns, pod, opts))
         .unwrap_or_else(|e| panic!("diagnosing {ns}/{pod}: {e}"));
     assert_eq!(all.len(), 1, "one failing container expected: {all:#?}");
     let d = all.remove(0);
@@ -277,6 +281,12 @@ pub fn delete_secret(ns: &str, name: &str) {
 
 /// Tags `{acr}/{repo}:{tag}` as `{acr}/{repo}:{new_tag}` through berth's retag (admin user).
 pub fn retag(repo: &str, tag: &str, new_tag: &str) {
+    promote(repo, tag, repo, new_tag);
+}
+
+/// Copies `{acr}/{repo}:{tag}` to `{acr}/{dst_repo}:{dst_tag}` through berth's retag (blobs
+/// mounted, no layer transfer).
+pub fn promote(repo: &str, tag: &str, dst_repo: &str, dst_tag: &str) {
     use berth::registry::connect::Registry;
     use berth::registry::retag::{RetagOptions, retag};
     use berth::registry::{ClientConfig, Credential, RegistryClient, RegistryConfig, RegistryKind};
@@ -305,7 +315,7 @@ pub fn retag(repo: &str, tag: &str, new_tag: &str) {
         arm: None,
     };
     let src = berth::reference::Reference::parse(&format!("{host}/{repo}:{tag}")).unwrap();
-    let dst = src.with_tag(new_tag).unwrap();
+    let dst = berth::reference::Reference::parse(&format!("{host}/{dst_repo}:{dst_tag}")).unwrap();
     let audit = action_ctx().audit;
     rt().block_on(retag(
         &registry,
@@ -319,7 +329,8 @@ pub fn retag(repo: &str, tag: &str, new_tag: &str) {
 }
 
 /// A stand-in fault (`/_standin/faults`): answers `status` to requests whose path contains
-/// `path_contains`, `count` times. Removed on drop.
+/// `path_contains`, `count` times (or, with no status, passes them on after a delay).
+/// Removed on drop.
 pub struct Fault {
     id: u64,
 }
@@ -331,13 +342,25 @@ fn standin_http() -> reqwest::Client {
 
 impl Fault {
     pub fn add(path_contains: &str, status: u16, retry_after: Option<u64>, count: u64) -> Fault {
-        let url = format!("{}/faults", Env::get().var("BERTH_STANDIN_CONTROL"));
-        let body = serde_json::json!({
+        Self::post(serde_json::json!({
             "path_contains": path_contains,
             "status": status,
             "retry_after": retry_after,
             "count": count,
-        });
+        }))
+    }
+
+    /// Requests matching `path_contains` wait `delay` before they are served.
+    pub fn delay(path_contains: &str, delay: Duration, count: u64) -> Fault {
+        Self::post(serde_json::json!({
+            "path_contains": path_contains,
+            "delay_ms": delay.as_millis() as u64,
+            "count": count,
+        }))
+    }
+
+    fn post(body: Value) -> Fault {
+        let url = format!("{}/faults", Env::get().var("BERTH_STANDIN_CONTROL"));
         let v: Value = rt().block_on(async {
             let r = standin_http()
                 .post(&url)
