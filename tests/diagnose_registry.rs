@@ -118,12 +118,13 @@ fn platform_missing_for_the_node() {
 #[test]
 fn rate_limited_then_transient_then_restart() {
     let ns = TestNamespace::new("diag-429");
-    let tag = ns.name().to_owned();
-    retag("web", "1.0.3", &tag);
-    let fault = Fault::add(&format!("/v2/web/manifests/{tag}"), 429, Some(30), 10_000);
+    // A repository of its own, so the fault hits this test's pulls only.
+    let repo = format!("{}/web", ns.name());
+    promote("web", "1.0.3", &repo, "1.0");
+    let fault = Fault::add(&format!("/v2/{repo}/manifests/"), 429, Some(30), 10_000);
     let (user, pass) = token();
     docker_secret(ns.name(), "acr-pull", &acr(), &user, &pass);
-    let image = format!("{}/web:{tag}", acr());
+    let image = format!("{}/{repo}:1.0", acr());
     deploy(ns.name(), "web", &image, &["acr-pull"]);
     let pod = wait_pull_failure(ns.name(), "web", &["ErrImagePull", "ImagePullBackOff"]);
 
@@ -161,12 +162,13 @@ fn rate_limited_then_transient_then_restart() {
 #[test]
 fn registry_server_error_then_retry() {
     let ns = TestNamespace::new("diag-503");
-    let tag = ns.name().to_owned();
-    retag("web", "1.0.4", &tag);
-    let fault = Fault::add(&format!("/v2/web/manifests/{tag}"), 503, None, 10_000);
+    // A repository of its own, so the fault hits this test's pulls only.
+    let repo = format!("{}/web", ns.name());
+    promote("web", "1.0.4", &repo, "1.0");
+    let fault = Fault::add(&format!("/v2/{repo}/manifests/"), 503, None, 10_000);
     let (user, pass) = token();
     docker_secret(ns.name(), "acr-pull", &acr(), &user, &pass);
-    let image = format!("{}/web:{tag}", acr());
+    let image = format!("{}/{repo}:1.0", acr());
     deploy(ns.name(), "web", &image, &["acr-pull"]);
     let pod = wait_pull_failure(ns.name(), "web", &["ErrImagePull", "ImagePullBackOff"]);
 

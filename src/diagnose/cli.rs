@@ -3,6 +3,8 @@
 //! Entry point for `src/main.rs` (wire it as the `diagnose` subcommand):
 //!
 //! ```text
+//! Command::Diagnose(args) => berth::diagnose::cli::run_connected(args, kubeconfig.as_deref(), context.as_deref(), &config).await
+//! // or, with a client already connected:
 //! Command::Diagnose(args) => berth::diagnose::cli::run(args, &target.client, &target.default_namespace, &config).await
 //! ```
 //!
@@ -48,6 +50,28 @@ pub const EXIT_CAUSE_FOUND: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 pub const EXIT_POD_NOT_FOUND: u8 = 3;
 pub const EXIT_CLUSTER: u8 = 8;
+
+/// Connects (kubeconfig and context as everywhere in berth), then [`run`]s.
+pub async fn run_connected(
+    args: DiagnoseArgs,
+    kubeconfig: Option<&std::path::Path>,
+    context: Option<&str>,
+    config: &Config,
+) -> ExitCode {
+    match crate::cluster::connect::connect(kubeconfig, context).await {
+        Ok(target) => run(args, &target.client, &target.default_namespace, config).await,
+        Err(e) => {
+            if args.json {
+                println!(
+                    "{}",
+                    json!({"error": {"kind": "cluster", "message": e.to_string()}})
+                );
+            }
+            eprintln!("berth diagnose: {e}");
+            ExitCode::from(EXIT_CLUSTER)
+        }
+    }
+}
 
 /// Runs the command and prints its result; returns the exit code.
 pub async fn run(
@@ -174,4 +198,48 @@ fn text(args: &DiagnoseArgs, default_namespace: &str, diagnoses: &[Diagnosis]) -
         s.push_str(&render::text(d));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Debug, Parser)]
+    struct Top {
+        #[command(flatten)]
+        args: DiagnoseArgs,
+    }
+
+    #[test]
+    fn arguments_parse_as_documented() {
+        Top::command().debug_assert();
+        let t = Top::try_parse_from(["diagnose", "-n", "shop", "web-1", "--json"]).unwrap();
+        assert_eq!(t.args.pod.as_deref(), Some("web-1"));
+        assert_eq!(t.args.namespace.as_deref(), Some("shop"));
+        assert!(t.args.json && !t.args.all);
+        let t = Top::try_parse_from(["diagnose", "--all"]).unwrap();
+        assert!(t.args.all && t.args.pod.is_none() && t.args.namespace.is_none());
+        let err = Top::try_parse_from(["diagnose", "--all", "web-1"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn text_for_nothing_wrong_names_the_scope() {
+        let a = |pod: Option<&str>, ns: Option<&str>| DiagnoseArgs {
+            pod: pod.map(str::to_owned),
+            namespace: ns.map(str::to_owned),
+            all: pod.is_none(),
+            json: false,
+            ca_file: None,
+        };
+        assert_eq!(
+            text(&a(Some("p"), None), "default", &[]),
+            "no failing image pull in pod default/p\n"
+        );
+        assert_eq!(
+            text(&a(None, None), "default", &[]),
+            "no failing image pull in any namespace\n"
+        );
+    }
 }

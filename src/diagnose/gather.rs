@@ -34,10 +34,19 @@ use super::{Diagnosis, diagnose};
 /// The `waiting.reason` berth gives a pull that has run longer than [`GatherOptions::slow_pull`].
 pub const SLOW_PULL: &str = "SlowPull";
 
+/// What config.toml says about a registry the images may come from.
+#[derive(Clone, Debug)]
+pub struct RegistryHint {
+    pub host: String,
+    pub kind: RegistryKind,
+    pub ca_file: Option<PathBuf>,
+}
+
 #[derive(Clone, Debug)]
 pub struct GatherOptions {
-    /// CA bundles per registry host (config's `[[registry]]` `ca_file`).
-    pub ca_files: Vec<(String, PathBuf)>,
+    /// The configured registries (`[[registry]]`): their kind (ACR lists tags with times) and
+    /// CA file.
+    pub registries: Vec<RegistryHint>,
     /// Trusted for registries with no `ca_file` of their own (`--ca-file`).
     pub default_ca_file: Option<PathBuf>,
     /// A pull running this long without finishing counts as failing.
@@ -51,7 +60,7 @@ pub struct GatherOptions {
 impl Default for GatherOptions {
     fn default() -> Self {
         Self {
-            ca_files: Vec::new(),
+            registries: Vec::new(),
             default_ca_file: None,
             slow_pull: Duration::from_secs(120),
             probe_timeout: Duration::from_secs(30),
@@ -61,24 +70,35 @@ impl Default for GatherOptions {
 }
 
 impl GatherOptions {
-    /// CA files of the configured registries.
+    /// Kinds and CA files of the configured registries.
     pub fn from_config(config: &Config) -> Self {
         Self {
-            ca_files: config
+            registries: config
                 .registries
                 .iter()
-                .filter_map(|r| r.ca_file.clone().map(|f| (r.host.clone(), f)))
+                .map(|r| RegistryHint {
+                    host: r.host.clone(),
+                    kind: r.kind(),
+                    ca_file: r.ca_file.clone(),
+                })
                 .collect(),
             ..Self::default()
         }
     }
 
+    fn hint(&self, host: &str) -> Option<&RegistryHint> {
+        self.registries.iter().find(|r| same_host(&r.host, host))
+    }
+
     fn ca_for(&self, host: &str) -> Option<PathBuf> {
-        self.ca_files
-            .iter()
-            .find(|(h, _)| same_host(h, host))
-            .map(|(_, f)| f.clone())
+        self.hint(host)
+            .and_then(|r| r.ca_file.clone())
             .or_else(|| self.default_ca_file.clone())
+    }
+
+    fn kind_for(&self, host: &str) -> RegistryKind {
+        self.hint(host)
+            .map_or_else(|| RegistryKind::guess(host), |r| r.kind)
     }
 }
 
@@ -537,8 +557,9 @@ async fn gather_container(
         effective.credentials
     };
     let ca_file = opts.ca_for(reference.registry());
+    let kind = opts.kind_for(reference.registry());
     for cred in &tries {
-        let outcome = probe_once(&reference, cred, ca_file.clone(), opts.probe_timeout).await;
+        let outcome = probe_once(&reference, cred, kind, ca_file.clone(), opts.probe_timeout).await;
         let ok = outcome.is_ok();
         facts.probes.push(ProbeFacts {
             credential: cred.used.clone(),
@@ -554,7 +575,26 @@ async fn gather_container(
             Some(ProbeOutcome::ManifestUnknown { .. } | ProbeOutcome::NotFound { .. })
         );
     if missing {
-        facts.tags = Some(list_tags(&reference, &tries[0], ca_file, opts.probe_timeout).await);
+        let mut listing = list_tags(
+            &reference,
+            &tries[0],
+            kind,
+            ca_file.clone(),
+            opts.probe_timeout,
+        )
+        .await;
+        // ACR's listing with times needs more than pull rights; the plain OCI listing does not.
+        if kind == RegistryKind::Acr && matches!(listing, TagListing::Failed { .. }) {
+            listing = list_tags(
+                &reference,
+                &tries[0],
+                RegistryKind::Oci,
+                ca_file,
+                opts.probe_timeout,
+            )
+            .await;
+        }
+        facts.tags = Some(listing);
     }
     facts
 }
@@ -570,12 +610,13 @@ fn registry_credential(c: &Credential) -> RegistryCredential {
 async fn probe_once(
     reference: &Reference,
     cred: &Credential,
+    kind: RegistryKind,
     ca_file: Option<PathBuf>,
     timeout: Duration,
 ) -> ProbeOutcome {
     let options = ProbeOptions {
         ca_file,
-        kind: None,
+        kind: Some(kind),
     };
     match tokio::time::timeout(
         timeout,
@@ -593,16 +634,12 @@ async fn probe_once(
 async fn list_tags(
     reference: &Reference,
     cred: &Credential,
+    kind: RegistryKind,
     ca_file: Option<PathBuf>,
     timeout: Duration,
 ) -> TagListing {
     let host = reference.api_host();
-    let mut cfg = ClientConfig::new(
-        reference.registry(),
-        host,
-        RegistryKind::guess(host),
-        registry_credential(cred),
-    );
+    let mut cfg = ClientConfig::new(reference.registry(), host, kind, registry_credential(cred));
     cfg.ca_file = ca_file;
     let client = match RegistryClient::new(cfg) {
         Ok(c) => c,
@@ -801,14 +838,21 @@ mod tests {
     }
 
     #[test]
-    fn ca_files_by_host_then_the_default() {
+    fn ca_files_and_kinds_by_host_then_the_defaults() {
         let opts = GatherOptions {
-            ca_files: vec![("Reg.io:5000".into(), "/a.pem".into())],
+            registries: vec![RegistryHint {
+                host: "Reg.io:5000".into(),
+                kind: RegistryKind::Acr,
+                ca_file: Some("/a.pem".into()),
+            }],
             default_ca_file: Some("/d.pem".into()),
             ..GatherOptions::default()
         };
         assert_eq!(opts.ca_for("reg.io:5000"), Some("/a.pem".into()));
         assert_eq!(opts.ca_for("other.io"), Some("/d.pem".into()));
+        assert_eq!(opts.kind_for("reg.io:5000"), RegistryKind::Acr);
+        assert_eq!(opts.kind_for("x.azurecr.io"), RegistryKind::Acr);
+        assert_eq!(opts.kind_for("other.io"), RegistryKind::Oci);
     }
 
     #[test]

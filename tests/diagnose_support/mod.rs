@@ -57,8 +57,15 @@ pub fn token() -> (String, Secret) {
     )
 }
 
+/// As config.toml would say: the ACR stand-in is an ACR (tags listed with times); everything
+/// else trusts the test CA.
 pub fn options() -> GatherOptions {
     GatherOptions {
+        registries: vec![berth::diagnose::gather::RegistryHint {
+            host: acr(),
+            kind: berth::registry::RegistryKind::Acr,
+            ca_file: Some(Env::get().ca_file()),
+        }],
         default_ca_file: Some(Env::get().ca_file()),
         ..GatherOptions::default()
     }
@@ -279,13 +286,9 @@ pub fn delete_secret(ns: &str, name: &str) {
     let _ = try_kubectl(["-n", ns, "delete", "secret", name, "--ignore-not-found"]);
 }
 
-/// Tags `{acr}/{repo}:{tag}` as `{acr}/{repo}:{new_tag}` through berth's retag (admin user).
-pub fn retag(repo: &str, tag: &str, new_tag: &str) {
-    promote(repo, tag, repo, new_tag);
-}
-
-/// Copies `{acr}/{repo}:{tag}` to `{acr}/{dst_repo}:{dst_tag}` through berth's retag (blobs
-/// mounted, no layer transfer).
+/// Copies `{acr}/{repo}:{tag}` to `{acr}/{dst_repo}:{dst_tag}` through berth's retag (admin
+/// user; blobs mounted, no layer transfer). Tests use repositories of their own, so the seeded
+/// ones stay as seeded.
 pub fn promote(repo: &str, tag: &str, dst_repo: &str, dst_tag: &str) {
     use berth::registry::connect::Registry;
     use berth::registry::retag::{RetagOptions, retag};
