@@ -14,6 +14,8 @@ pub struct EvidenceLine {
     pub text: String,
     /// The node's own messages: shown, never the basis of the diagnosis.
     pub supporting: bool,
+    /// This check found nothing wrong (a ✓ in the TUI), or it did (a ✗).
+    pub ok: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -45,13 +47,20 @@ impl Topic {
 
 pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
     let mut out = Vec::new();
-    let mut push = |topic, text: String| {
+    let mut push = |topic, ok: bool, text: String| {
         out.push(EvidenceLine {
             topic,
             text,
             supporting: topic == Topic::NodeMessage,
+            ok,
         })
     };
+    let auth_refused = f.probes.iter().any(|p| {
+        matches!(
+            p.outcome,
+            ProbeOutcome::Unauthorized { .. } | ProbeOutcome::Forbidden { .. }
+        )
+    });
     let kind = if f.init {
         "init container"
     } else {
@@ -60,6 +69,7 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
     match &f.reference {
         Ok(r) => push(
             Topic::Image,
+            true,
             format!(
                 "{kind} {:?} wants {:?}: registry {}, repository {}, {}",
                 f.container,
@@ -75,6 +85,7 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
         ),
         Err(e) => push(
             Topic::Image,
+            false,
             format!("{kind} {:?} wants {:?}: {e}", f.container, f.image),
         ),
     }
@@ -82,6 +93,7 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
     if f.pull_secrets.is_empty() {
         push(
             Topic::PullSecret,
+            !auth_refused,
             format!(
                 "the pod has no imagePullSecrets, nor has its service account {:?}",
                 f.service_account
@@ -135,11 +147,15 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
                 format!("has {}", shown.join("; "))
             }
         };
-        push(Topic::PullSecret, format!("{:?} {on} {what}", s.name));
+        let ok = matches!(s.state, SecretState::Usable { .. })
+            && (s.on_pod || !s.has_match())
+            && (s.has_match() || !auth_refused);
+        push(Topic::PullSecret, ok, format!("{:?} {on} {what}", s.name));
     }
     for s in &f.unattached_matching_secrets {
         push(
             Topic::PullSecret,
+            false,
             format!(
                 "{s:?} in namespace {:?} has credentials for this registry but is attached to neither the pod nor its service account",
                 f.namespace
@@ -163,33 +179,41 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
             ),
         };
         let said = probe_line(&p.outcome);
-        push(Topic::Registry, format!("asked {who}: {said}"));
+        push(
+            Topic::Registry,
+            p.outcome.is_ok(),
+            format!("asked {who}: {said}"),
+        );
     }
 
     match &f.tags {
         Some(TagListing::Listed { tags }) if tags.is_empty() => {
-            push(Topic::Tags, "the repository has no tags".to_owned())
+            push(Topic::Tags, false, "the repository has no tags".to_owned())
         }
         Some(TagListing::Listed { tags }) => push(
             Topic::Tags,
+            true,
             format!("the repository has {} tags", tags.len()),
         ),
         Some(TagListing::RepositoryUnknown) => push(
             Topic::Tags,
+            false,
             "listing the tags says the repository does not exist".to_owned(),
         ),
         Some(TagListing::Failed { reason }) => push(
             Topic::Tags,
+            false,
             format!("the tags could not be listed: {reason}"),
         ),
         None => {}
     }
     for gap in &f.gaps {
-        push(Topic::Gap, gap.clone());
+        push(Topic::Gap, false, gap.clone());
     }
     if let Some(n) = &f.node {
         push(
             Topic::Node,
+            true,
             format!("pod runs on node {} ({}/{})", n.name, n.os, n.architecture),
         );
     }
@@ -199,6 +223,7 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
         let msg = m.message.as_deref().unwrap_or("");
         push(
             Topic::NodeMessage,
+            false,
             format!("{reason}: {msg}")
                 .trim_end_matches([':', ' '])
                 .to_owned(),
@@ -216,6 +241,7 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
             .unwrap_or_default();
         push(
             Topic::NodeMessage,
+            !e.warning,
             format!("{}{count}{when}: {}", e.reason, e.message),
         );
     }

@@ -18,7 +18,8 @@ pub fn text(d: &Diagnosis) -> String {
     );
     let _ = writeln!(s, "\nEvidence:");
     for line in d.evidence.iter().filter(|l| !l.supporting) {
-        let _ = writeln!(s, "  {:<12} {}", line.topic.label(), line.text);
+        let mark = if line.ok { "ok " } else { "!! " };
+        let _ = writeln!(s, "  {mark}{:<12} {}", line.topic.label(), line.text);
     }
     let support: Vec<_> = d.evidence.iter().filter(|l| l.supporting).collect();
     if !support.is_empty() {

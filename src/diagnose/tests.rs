@@ -1001,3 +1001,41 @@ fn a_service_account_secret_never_reaches_a_pod_with_its_own_secrets() {
         d.cause
     );
 }
+
+#[test]
+fn evidence_marks_what_is_wrong() {
+    let d = Case {
+        outcomes: vec![manifest_unknown()],
+        tags: Some(TagListing::Listed { tags: web_tags() }),
+        ..Case::default()
+    }
+    .run();
+    let ok = |topic: Topic| {
+        d.evidence
+            .iter()
+            .find(|l| l.topic == topic)
+            .map(|l| l.ok)
+            .unwrap()
+    };
+    assert!(ok(Topic::Image));
+    assert!(ok(Topic::PullSecret), "a secret that matches is fine");
+    assert!(!ok(Topic::Registry), "the 404 is what is wrong");
+    assert!(ok(Topic::Tags));
+
+    let d = Case {
+        pod_secrets: vec![],
+        sa_secrets: vec![("acr-pull", entries(&[(HOST, "u")]))],
+        outcomes: vec![unauthorized("", "")],
+        ..Case::default()
+    }
+    .run();
+    let secret = d
+        .evidence
+        .iter()
+        .find(|l| l.topic == Topic::PullSecret)
+        .unwrap();
+    assert!(
+        !secret.ok,
+        "a service-account-only secret the node never sees: {secret:?}"
+    );
+}
