@@ -146,6 +146,11 @@ fn a_certificate_nobody_trusts() {
         "{}",
         d.headline
     );
+    assert!(
+        d.facts.gaps.iter().any(|g| g.contains("plain HTTP")),
+        "the HTTP fallback of loopback registries is said: {:?}",
+        d.facts.gaps
+    );
 }
 
 fn token_case(

@@ -238,3 +238,46 @@ fn a_slow_pull_is_slow_not_broken() {
         d.headline
     );
 }
+
+/// An init container of a bare pod: the diagnosis says which container, and offers no
+/// Deployment action (there is none), only what to change by hand.
+#[test]
+fn an_init_container_of_a_bare_pod() {
+    let ns = TestNamespace::new("diag-init");
+    let (user, pass) = token();
+    docker_secret(ns.name(), "acr-pull", &acr(), &user, &pass);
+    bare_pod_with_init(
+        ns.name(),
+        "job",
+        &format!("{}/api:2.9.0", acr()),
+        &format!("{}/api:2.2.0", acr()),
+        &["acr-pull"],
+    );
+    wait_init_pull_failure(ns.name(), "job", &["ErrImagePull", "ImagePullBackOff"]);
+    let d = diagnose(ns.name(), "job");
+    assert_eq!(d.container, "setup");
+    assert!(d.facts.init);
+    let Cause::ManifestMissing { closest, .. } = &d.cause else {
+        panic!("expected a missing tag, got {:?}", d.cause)
+    };
+    assert_eq!(closest, &["2.2.0", "2.1.0", "2.0.0"]);
+    assert!(
+        d.evidence[0].text.starts_with("init container \"setup\""),
+        "{:?}",
+        d.evidence[0]
+    );
+    assert!(
+        d.fixes.iter().all(|f| f.actions.is_empty()),
+        "{:?}",
+        d.fixes
+    );
+    assert!(
+        d.fixes[0]
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("2.2.0"),
+        "{:?}",
+        d.fixes
+    );
+}

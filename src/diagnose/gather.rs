@@ -569,6 +569,18 @@ async fn gather_container(
             break;
         }
     }
+    if is_loopback(reference.registry())
+        && matches!(
+            facts.probes.first().map(|p| &p.outcome),
+            Some(ProbeOutcome::Tls { .. })
+        )
+    {
+        facts.gaps.push(format!(
+            "containerd retries a loopback registry over plain HTTP after HTTPS fails; berth probes \
+             {} over HTTPS only, so a plain-HTTP registry there looks like a TLS failure here",
+            reference.registry()
+        ));
+    }
     let missing = facts.probes.iter().all(|p| !p.outcome.is_ok())
         && matches!(
             facts.probes.first().map(|p| &p.outcome),
@@ -597,6 +609,19 @@ async fn gather_container(
         facts.tags = Some(listing);
     }
     facts
+}
+
+/// `localhost`, `127.0.0.1`, `[::1]`, with or without a port: hosts containerd also tries over
+/// plain HTTP.
+fn is_loopback(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn registry_credential(c: &Credential) -> RegistryCredential {
@@ -853,6 +878,15 @@ mod tests {
         assert_eq!(opts.kind_for("reg.io:5000"), RegistryKind::Acr);
         assert_eq!(opts.kind_for("x.azurecr.io"), RegistryKind::Acr);
         assert_eq!(opts.kind_for("other.io"), RegistryKind::Oci);
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(is_loopback("127.0.0.1:5000"));
+        assert!(is_loopback("localhost"));
+        assert!(is_loopback("[::1]:5000"));
+        assert!(!is_loopback("myacr.azurecr.io"));
+        assert!(!is_loopback("10.0.0.1:5000"));
     }
 
     #[test]

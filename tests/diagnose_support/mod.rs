@@ -580,3 +580,56 @@ pub fn free_port() -> u16 {
         .expect("bind a loopback port")
         .port()
 }
+
+/// A bare pod (no controller) whose init container pulls `init_image`, then runs `image`.
+pub fn bare_pod_with_init(
+    ns: &str,
+    name: &str,
+    init_image: &str,
+    image: &str,
+    pull_secrets: &[&str],
+) {
+    let secrets: Vec<Value> = pull_secrets
+        .iter()
+        .map(|s| serde_json::json!({ "name": s }))
+        .collect();
+    let manifest = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+        "spec": {
+            "terminationGracePeriodSeconds": 0,
+            "imagePullSecrets": secrets,
+            "initContainers": [{
+                "name": "setup",
+                "image": init_image,
+                "imagePullPolicy": "Always",
+                "command": ["/bin/busybox", "true"],
+            }],
+            "containers": [{"name": "main", "image": image, "imagePullPolicy": "Always"}],
+        },
+    });
+    kubectl_stdin(["apply", "-f", "-"], &manifest.to_string());
+}
+
+/// Waits until pod `name`'s init container reports one of `reasons`.
+pub fn wait_init_pull_failure(ns: &str, name: &str, reasons: &[&str]) {
+    wait_for(
+        &format!("init container of {ns}/{name} in {reasons:?}"),
+        PULL_FAILS,
+        || {
+            let p = kubectl_json(["-n", ns, "get", "pod", name]);
+            let reason = p["status"]["initContainerStatuses"][0]["state"]["waiting"]["reason"]
+                .as_str()
+                .map(str::to_owned);
+            reason
+                .filter(|r| reasons.contains(&r.as_str()))
+                .ok_or_else(|| {
+                    format!(
+                        "init container state: {}",
+                        p["status"]["initContainerStatuses"]
+                    )
+                })
+        },
+    );
+}
