@@ -8,10 +8,12 @@
 pub mod cause;
 pub mod classify;
 pub mod cli;
+mod cluster_reads;
 pub mod evidence;
 pub mod facts;
 pub mod fix;
 pub mod gather;
+mod probe;
 pub mod render;
 pub mod secrets;
 pub mod tags;
