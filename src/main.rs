@@ -4,6 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use berth::audit::AuditLog;
+use berth::cluster::cli::{RolloutArgs, RolloutCommand, SecretArgs, SecretCommand};
+use berth::config::Config;
+use berth::diagnose::cli::DiagnoseArgs;
+use berth::registry::cli::{RegistryArgs, RetagArgs};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -11,27 +16,72 @@ use clap::{Parser, Subcommand};
     name = "berth",
     version,
     about = "Ship container images from ACR to AKS: registry, cluster and rollout events on one screen",
-    long_about = None
+    long_about = "Ship container images from ACR to AKS: registry, cluster and rollout events on \
+                  one screen.\n\nWithout a subcommand berth opens the dashboard on the current \
+                  kubeconfig context. The subcommands do the same work headless, for scripts and \
+                  runbooks; each prints text (or --json) and exits non-zero when something is wrong."
 )]
 struct Cli {
     /// config.toml to use (default: $BERTH_CONFIG, else ~/.config/berth/config.toml).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
+    /// Kubeconfig file (default: config.toml's cluster.kubeconfig, $KUBECONFIG, ~/.kube/config).
     #[arg(long, global = true, value_name = "FILE")]
     kubeconfig: Option<PathBuf>,
-    /// Kube context (default: the kubeconfig's current context).
+    /// Kube context (default: config.toml's cluster.context, else the kubeconfig's current one).
     #[arg(long, global = true, value_name = "NAME")]
     context: Option<String>,
-    /// Refuse every mutation (the TUI hides them).
+    /// Refuse every mutation (the TUI hides them); also `general.read_only` in config.toml.
     #[arg(long, global = true)]
     read_only: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Browse a configured registry: repositories and tags.
+    Registry(RegistryArgs),
+    /// Copy a tag to a new tag (promote), in the same or another repository or registry.
+    Retag(RetagArgs),
+    /// Deployment rollouts: status, restart, set image, undo, pause, resume.
+    Rollout(RolloutArgs),
+    /// Image pull secrets: rotate the registry credentials they hold, attach them.
+    Secret(SecretArgs),
+    /// Why a pod cannot pull its image, with the evidence and the fix.
+    Diagnose(DiagnoseArgs),
+    /// Open the dashboard on built-in demo data (no cluster or registry needed).
+    Demo,
+}
+
+impl Command {
+    /// The name of the mutation this command would make, if it makes one for real.
+    fn mutation(&self) -> Option<&'static str> {
+        match self {
+            Command::Retag(_) => Some("retag"),
+            Command::Rollout(r) => match &r.command {
+                RolloutCommand::Status { .. } => None,
+                RolloutCommand::Restart { dry_run, .. } => (!dry_run).then_some("rollout restart"),
+                RolloutCommand::SetImage { dry_run, .. } => {
+                    (!dry_run).then_some("rollout set-image")
+                }
+                RolloutCommand::Undo { dry_run, .. } => (!dry_run).then_some("rollout undo"),
+                RolloutCommand::Pause { dry_run, .. } => (!dry_run).then_some("rollout pause"),
+                RolloutCommand::Resume { dry_run, .. } => (!dry_run).then_some("rollout resume"),
+            },
+            Command::Secret(s) => match &s.command {
+                SecretCommand::Rotate { dry_run, .. } => (!dry_run).then_some("secret rotate"),
+                SecretCommand::Attach { dry_run, .. } => (!dry_run).then_some("secret attach"),
+            },
+            Command::Registry(_) | Command::Diagnose(_) | Command::Demo => None,
+        }
+    }
+}
+
+/// Exit code of a refused mutation (read-only mode), matching the cluster commands' "refused".
+const EXIT_READ_ONLY: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -52,26 +102,82 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
-    let config = berth::config::Config::load(cli.config.as_deref())?;
+    let config = Config::load(cli.config.as_deref())?;
     let log_file = config
         .general
         .log_file
         .clone()
         .unwrap_or_else(berth::logging::default_log_file);
     berth::logging::init(&log_file);
-    match cli.command {
-        None => {
-            let kubeconfig = cli.kubeconfig.or(config.cluster.kubeconfig.clone());
-            let context = cli.context.or(config.cluster.context.clone());
-            let (_client, target) =
-                berth::startup::connect(kubeconfig, context, Duration::from_secs(10)).await?;
-            tracing::info!(context = ?target.context, source = %target.source, "connected");
-            eprintln!(
-                "berth: connected to {:?}; the TUI is not wired yet",
-                target.context
-            );
-            Ok(ExitCode::FAILURE)
-        }
-        Some(command) => match command {},
+    let kubeconfig = cli.kubeconfig.or(config.cluster.kubeconfig.clone());
+    let context = cli.context.or(config.cluster.context.clone());
+    let read_only = cli.read_only || config.general.read_only;
+    let audit = config
+        .general
+        .audit_log
+        .clone()
+        .map(AuditLog::new)
+        .unwrap_or_else(AuditLog::default_location);
+
+    let Some(command) = cli.command else {
+        let target = berth::startup::connect(
+            kubeconfig.as_deref(),
+            context.as_deref(),
+            Duration::from_secs(10),
+        )
+        .await?;
+        tracing::info!(context = %target.context, "connected");
+        let kube = berth::live::KubeSettings {
+            kubeconfig,
+            namespaces: config.cluster.namespaces.clone(),
+        };
+        berth::live::run(target, kube, &config, read_only, audit).await?;
+        return Ok(ExitCode::SUCCESS);
+    };
+
+    if read_only && let Some(what) = command.mutation() {
+        eprintln!(
+            "berth: read-only mode refuses `{what}`; nothing was changed. Run without --read-only \
+             (and with general.read_only = false in config.toml), or add --dry-run where the \
+             command has it."
+        );
+        return Ok(ExitCode::from(EXIT_READ_ONLY));
     }
+    Ok(match command {
+        Command::Registry(args) => {
+            berth::registry::cli::run_registry(args, &config.registries).await
+        }
+        Command::Retag(args) => {
+            berth::registry::cli::run_retag(args, &config.registries, &audit).await
+        }
+        Command::Rollout(mut args) => {
+            args.kube.kubeconfig = kubeconfig;
+            args.kube.context = context;
+            args.kube.audit_log = Some(audit.path().to_path_buf());
+            exit_code(berth::cluster::cli::run_rollout(args).await)
+        }
+        Command::Secret(mut args) => {
+            args.kube.kubeconfig = kubeconfig;
+            args.kube.context = context;
+            args.kube.audit_log = Some(audit.path().to_path_buf());
+            exit_code(berth::cluster::cli::run_secret(args).await)
+        }
+        Command::Diagnose(args) => {
+            berth::diagnose::cli::run_connected(
+                args,
+                kubeconfig.as_deref(),
+                context.as_deref(),
+                &config,
+            )
+            .await
+        }
+        Command::Demo => {
+            berth::tui::run_demo().await?;
+            ExitCode::SUCCESS
+        }
+    })
+}
+
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

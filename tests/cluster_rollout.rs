@@ -511,6 +511,7 @@ fn headless_rollout_commands_and_exit_codes() {
         context: None,
         namespace: Some(ns.name().to_owned()),
         json: true,
+        audit_log: None,
     };
     let env = support::Env::get();
     let run = |kubeconfig: std::path::PathBuf, command: RolloutCommand| {

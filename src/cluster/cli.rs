@@ -61,18 +61,31 @@ pub const EXIT_PARTIAL: i32 = 7;
 
 #[derive(Args, Debug, Clone)]
 pub struct KubeArgs {
-    /// kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
-    #[arg(long, global = true)]
+    /// kubeconfig file (default: $KUBECONFIG, then ~/.kube/config). Filled from berth's
+    /// top-level `--kubeconfig` / config.toml, so every command reads the same one.
+    #[arg(skip)]
     pub kubeconfig: Option<PathBuf>,
-    /// kube context (default: the kubeconfig's current context)
-    #[arg(long, global = true)]
+    /// kube context (default: the kubeconfig's current context); from the top level too.
+    #[arg(skip)]
     pub context: Option<String>,
+    /// Audit log (from config.toml's `general.audit_log`; default: [`AuditLog::default_location`]).
+    #[arg(skip)]
+    pub audit_log: Option<PathBuf>,
     /// Namespace (default: the context's namespace, else `default`)
     #[arg(short = 'n', long, global = true)]
     pub namespace: Option<String>,
     /// Print one JSON object instead of text
     #[arg(long, global = true)]
     pub json: bool,
+}
+
+impl KubeArgs {
+    fn audit_log(&self) -> AuditLog {
+        self.audit_log
+            .clone()
+            .map(AuditLog::new)
+            .unwrap_or_else(AuditLog::default_location)
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -327,7 +340,7 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
         ActionContext {
             actor: connect::identity(target).await,
             client: target.client.clone(),
-            audit: AuditLog::default_location(),
+            audit: args.kube.audit_log(),
             dry_run,
         }
     };
@@ -736,7 +749,7 @@ pub async fn run_secret(args: SecretArgs) -> i32 {
         Err(code) => return code,
     };
     let actor = connect::identity(&target).await;
-    let audit = AuditLog::default_location();
+    let audit = args.kube.audit_log();
     match args.command {
         SecretCommand::Attach {
             secret,
