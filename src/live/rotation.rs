@@ -64,7 +64,7 @@ pub fn availability(
         .collect();
     if !missing.is_empty() {
         return Err(format!(
-            "rotation needs a service principal with rights on the registry: set {}",
+            "needs {} (a service principal with rights on the registry)",
             missing.join(", ")
         ));
     }
@@ -149,7 +149,7 @@ mod tests {
         let c = cfg(ARM);
         let e = availability(Some(&c), |v| v == "AZURE_TENANT_ID").unwrap_err();
         assert!(
-            e.ends_with("set AZURE_CLIENT_ID, AZURE_CLIENT_SECRET"),
+            e.starts_with("needs AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (a service principal"),
             "{e}"
         );
         assert_eq!(availability(Some(&c), |_| true), Ok(()));
