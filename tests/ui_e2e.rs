@@ -1,0 +1,414 @@
+//! The real binary in a real terminal (tmux), against the local environment, driven by keys as
+//! a person would: promote a tag with `t`, roll a deployment to it with `i`, read the screen
+//! until the rollout is complete, and check the result with kubectl and skopeo. And read-only
+//! mode: the marker shows and `r` changes nothing.
+//!
+//! Each test has its own namespace, its own registry repository (copied from the seeded `web`
+//! images, so the shared `web` repository keeps its 31 tags), its own tmux server (a private
+//! socket, killed on drop) and its own config, audit log and log file in a temp dir.
+
+mod cluster_common;
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use base64::Engine as _;
+use cluster_common::{admin_pull_secret, apiserver_lock, create, deployment_json};
+use serde_json::{Value, json};
+use support::{Env, TestNamespace, kubectl, unique_name, wait_for};
+
+/// Starting, listing and a rollout on the one-node environment: generous, never a sleep.
+const SCREEN: Duration = Duration::from_secs(120);
+const WIDTH: u16 = 160;
+const HEIGHT: u16 = 48;
+
+// ------------------------------------------------------------------------------------------
+// tmux
+
+/// berth running in a detached tmux session on a private server; the server dies on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("run tmux (scripts/env/install installs it)")
+    }
+
+    /// Starts `command` in a 160x48 session. `remain-on-exit` keeps the pane (and whatever
+    /// berth printed when it failed to start) readable after the process ends.
+    fn start(dir: &Path, command: &[String]) -> Self {
+        let conf = dir.join("tmux.conf");
+        std::fs::write(&conf, "set -g remain-on-exit on\nset -g status off\n")
+            .expect("write tmux.conf");
+        let t = Tmux {
+            socket: unique_name("berth-e2e"),
+        };
+        let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
+        let mut args = vec![
+            "-f",
+            conf.to_str().expect("utf-8 temp path"),
+            "new-session",
+            "-d",
+            "-s",
+            "main",
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "--",
+        ];
+        args.extend(command.iter().map(String::as_str));
+        let out = t.tmux(&args);
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn screen(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-t", "main"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Presses keys by tmux name (`j`, `Enter`, `C-u`), one call each so that none is read as
+    /// part of an escape sequence.
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let out = self.tmux(&["send-keys", "-t", "main", k]);
+            assert!(out.status.success(), "tmux send-keys {k} failed");
+        }
+    }
+
+    /// Types text literally.
+    fn type_text(&self, text: &str) {
+        let out = self.tmux(&["send-keys", "-t", "main", "-l", text]);
+        assert!(out.status.success(), "tmux send-keys -l {text:?} failed");
+    }
+
+    /// Polls the screen until `check` accepts it; the timeout message shows the last screen.
+    fn wait<T>(&self, desc: &str, mut check: impl FnMut(&str) -> Option<T>) -> T {
+        wait_for(desc, SCREEN, || {
+            let s = self.screen();
+            check(&s).ok_or_else(|| format!("the screen was:\n{s}"))
+        })
+    }
+
+    fn wait_text(&self, desc: &str, needle: &str) {
+        self.wait(desc, |s| s.contains(needle).then_some(()));
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// A line of the screen that holds every one of `parts`.
+fn line_with<'a>(screen: &'a str, parts: &[&str]) -> Option<&'a str> {
+    screen
+        .lines()
+        .find(|l| parts.iter().all(|p| l.contains(p)))
+}
+
+// ------------------------------------------------------------------------------------------
+// berth's config and the registry through skopeo
+
+struct Berth {
+    dir: tempfile::TempDir,
+}
+
+impl Berth {
+    /// A config.toml like scripts/sandbox writes: the ACR stand-in with its admin user
+    /// (password in a 0600 file), the test CA, one namespace, logs and audit in the temp dir.
+    fn new(namespace: &str) -> Self {
+        let env = Env::get();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let password = dir.path().join("acr-password");
+        std::fs::write(&password, env.var("BERTH_ACR_ADMIN_PASSWORD")).expect("password file");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod password file");
+        }
+        let q = |p: &Path| p.display().to_string();
+        let config = format!(
+            r#"[general]
+audit_log = "{audit}"
+log_file = "{log}"
+
+[cluster]
+kubeconfig = "{kubeconfig}"
+namespaces = ["{namespace}"]
+
+[[registry]]
+name = "e2e"
+host = "{host}"
+kind = "acr"
+ca_file = "{ca}"
+credential = {{ type = "basic", username = "{user}", password_file = "{password}" }}
+"#,
+            audit = q(&dir.path().join("audit.jsonl")),
+            log = q(&dir.path().join("berth.log")),
+            kubeconfig = q(&env.kubeconfig()),
+            host = env.acr_host(),
+            ca = q(&env.ca_file()),
+            user = env.var("BERTH_ACR_ADMIN_USER"),
+            password = q(&password),
+        );
+        std::fs::write(dir.path().join("config.toml"), config).expect("write config.toml");
+        Self { dir }
+    }
+
+    fn command(&self, extra: &[&str]) -> Vec<String> {
+        let mut c = vec![
+            env!("CARGO_BIN_EXE_berth").to_owned(),
+            "--config".to_owned(),
+            self.dir.path().join("config.toml").display().to_string(),
+        ];
+        c.extend(extra.iter().map(|s| (*s).to_owned()));
+        c
+    }
+
+    fn start(&self, extra: &[&str]) -> Tmux {
+        Tmux::start(self.dir.path(), &self.command(extra))
+    }
+
+    fn audit_records(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join("audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
+            .collect()
+    }
+}
+
+/// skopeo with the admin credential in an auth file (never on argv) and the test CA.
+fn skopeo(args: &[&str]) -> Result<Vec<u8>, String> {
+    let env = Env::get();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let auth_file = dir.path().join("auth.json");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let secret = env.secret("BERTH_ACR_ADMIN_PASSWORD");
+    let auth = format!("{}:{}", env.var("BERTH_ACR_ADMIN_USER"), secret.expose());
+    let doc = json!({"auths": {env.acr_host(): {"auth": b64.encode(auth)}}});
+    std::fs::write(&auth_file, doc.to_string()).expect("write auth file");
+    let certs: PathBuf = env.cert_dir();
+    let mut cmd = Command::new("skopeo");
+    cmd.arg(args[0]).arg("--authfile").arg(&auth_file);
+    match args[0] {
+        "copy" => cmd
+            .arg("--src-cert-dir")
+            .arg(&certs)
+            .arg("--dest-cert-dir")
+            .arg(&certs),
+        _ => cmd.arg("--cert-dir").arg(&certs),
+    };
+    let out = cmd.args(&args[1..]).output().expect("run skopeo");
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(format!(
+            "skopeo {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+fn digest_of(image: &str) -> Result<String, String> {
+    let out = skopeo(&["inspect", &format!("docker://{image}")])?;
+    let info: Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
+    info["Digest"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("skopeo printed no Digest: {info}"))
+}
+
+/// A repository of the test's own with two tags copied from the seeded `web` images.
+fn own_repository() -> String {
+    let host = Env::get().acr_host();
+    let repo = unique_name("berth-e2e");
+    for (from, to) in [("1.0.3", "1.0.0"), ("1.0.4", "1.0.1")] {
+        skopeo(&[
+            "copy",
+            "--preserve-digests",
+            &format!("docker://{host}/web:{from}"),
+            &format!("docker://{host}/{repo}:{to}"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    repo
+}
+
+fn deployment_image(ns: &str, name: &str) -> String {
+    kubectl([
+        "-n",
+        ns,
+        "get",
+        "deploy",
+        name,
+        "-o",
+        "jsonpath={..image}",
+    ])
+}
+
+// ------------------------------------------------------------------------------------------
+// The tests
+
+#[test]
+fn promote_a_tag_and_roll_the_deployment_to_it_by_keys() {
+    let _lock = apiserver_lock(false);
+    let env = Env::get();
+    let host = env.acr_host();
+    let repo = own_repository();
+    let ns = TestNamespace::new("ui-e2e");
+    admin_pull_secret(ns.name(), "acr");
+    create(
+        ns.name(),
+        &deployment_json("web", &format!("{host}/{repo}:1.0.0"), Some("acr"), 1),
+    );
+    let berth = Berth::new(ns.name());
+    let tui = berth.start(&[]);
+
+    // The dashboard opens on the namespace and shows the deployment's pod running.
+    tui.wait_text("the namespace in the deployments title", &format!("ns {}", ns.name()));
+    tui.wait("the pod of web running", |s| {
+        line_with(s, &["web-", "1/1", "Running"]).map(|_| ())
+    });
+    tui.wait("the deployment complete at revision 1", |s| {
+        line_with(s, &["web", " r1 ", "complete", &format!("{repo}:1.0.0")]).map(|_| ())
+    });
+
+    // Promote 1.0.1 to rc: the repository by the palette, the tag by the filter.
+    tui.keys(&[":"]);
+    tui.type_text(&format!("repo {repo}"));
+    tui.keys(&["Enter"]);
+    tui.wait("the tags of the test repository", |s| {
+        line_with(s, &["1.0.1"])
+            .and(line_with(s, &[&format!("Tags {repo}")]))
+            .map(|_| ())
+    });
+    tui.keys(&["/"]);
+    tui.type_text("1.0.1");
+    tui.keys(&["Enter"]);
+    tui.wait_text("the tag list filtered to 1.0.1", "/1.0.1 · 1");
+    tui.keys(&["t"]);
+    tui.wait_text("the retag prompt", &format!("Retag {repo}:1.0.1"));
+    tui.type_text("rc");
+    tui.keys(&["Enter"]);
+    tui.wait("the retag confirmation", |s| {
+        line_with(s, &["target", &format!("{repo}:rc")])
+            .and(line_with(s, &["(new tag)"]))
+            .map(|_| ())
+    });
+    tui.keys(&["y"]);
+    tui.wait("the retag reported done", |s| {
+        line_with(s, &["✓ retagged", &format!("{repo}:1.0.1")]).map(|_| ())
+    });
+    let source = digest_of(&format!("{host}/{repo}:1.0.1")).unwrap_or_else(|e| panic!("{e}"));
+    let promoted = digest_of(&format!("{host}/{repo}:rc")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(promoted, source, "skopeo: rc must point at 1.0.1's manifest");
+
+    // Roll the deployment to rc: the new tag selected, i, then y on the confirmation.
+    tui.keys(&["/", "C-u"]);
+    tui.type_text("rc");
+    tui.keys(&["Enter"]);
+    tui.wait_text("the tag list filtered to rc", "/rc · 1");
+    tui.keys(&["i"]);
+    tui.wait("the set-image confirmation", |s| {
+        line_with(s, &[&format!("{repo}:1.0.0 → "), &format!("{repo}:rc")]).map(|_| ())
+    });
+    tui.keys(&["y"]);
+    tui.wait("the rollout complete at revision 2 on rc", |s| {
+        line_with(s, &["web", " r2 ", "complete", &format!("{repo}:rc")]).map(|_| ())
+    });
+
+    // The real clients agree: the template names rc, the pod runs rc's digest.
+    assert_eq!(
+        deployment_image(ns.name(), "web"),
+        format!("{host}/{repo}:rc")
+    );
+    let image_ids = kubectl([
+        "-n",
+        ns.name(),
+        "get",
+        "pods",
+        "-o",
+        "jsonpath={.items[*].status.containerStatuses[*].imageID}",
+    ]);
+    assert!(
+        image_ids.contains(&promoted),
+        "a pod should run {promoted}; imageIDs: {image_ids}"
+    );
+    // Both changes are in berth's audit log, attributed.
+    let records = berth.audit_records();
+    let actions: Vec<&str> = records
+        .iter()
+        .filter(|r| r["outcome"]["status"] == "ok")
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"retag") && actions.contains(&"rollout.set-image"),
+        "audit records: {records:#?}"
+    );
+}
+
+#[test]
+fn read_only_shows_the_marker_and_restart_changes_nothing() {
+    let _lock = apiserver_lock(false);
+    let env = Env::get();
+    let ns = TestNamespace::new("ui-e2e-ro");
+    admin_pull_secret(ns.name(), "acr");
+    create(
+        ns.name(),
+        &deployment_json(
+            "web",
+            &format!("{}/web:1.0.3", env.acr_host()),
+            Some("acr"),
+            1,
+        ),
+    );
+    let berth = Berth::new(ns.name());
+    let tui = berth.start(&["--read-only"]);
+
+    tui.wait_text("the read-only marker", "READ-ONLY (--read-only)");
+    tui.wait("the deployment complete", |s| {
+        line_with(s, &["web", " r1 ", "complete"]).map(|_| ())
+    });
+    let before = kubectl(["-n", ns.name(), "get", "deploy", "web", "-o", "json"]);
+    let before: Value = serde_json::from_str(&before).expect("deployment JSON");
+
+    tui.keys(&["r"]);
+    tui.wait("the restart refused", |s| {
+        line_with(s, &["restart refused", "read-only"]).map(|_| ())
+    });
+    assert!(
+        !tui.screen().contains("confirm"),
+        "no confirmation may open in read-only mode:\n{}",
+        tui.screen()
+    );
+
+    let after = kubectl(["-n", ns.name(), "get", "deploy", "web", "-o", "json"]);
+    let after: Value = serde_json::from_str(&after).expect("deployment JSON");
+    assert_eq!(
+        after["metadata"]["generation"], before["metadata"]["generation"],
+        "the deployment must not change"
+    );
+    assert_eq!(after["spec"]["template"], before["spec"]["template"]);
+    assert!(
+        berth.audit_records().is_empty(),
+        "nothing to audit: {:#?}",
+        berth.audit_records()
+    );
+}
