@@ -115,9 +115,7 @@ impl Drop for Tmux {
 
 /// A line of the screen that holds every one of `parts`.
 fn line_with<'a>(screen: &'a str, parts: &[&str]) -> Option<&'a str> {
-    screen
-        .lines()
-        .find(|l| parts.iter().all(|p| l.contains(p)))
+    screen.lines().find(|l| parts.iter().all(|p| l.contains(p)))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -252,15 +250,7 @@ fn own_repository() -> String {
 }
 
 fn deployment_image(ns: &str, name: &str) -> String {
-    kubectl([
-        "-n",
-        ns,
-        "get",
-        "deploy",
-        name,
-        "-o",
-        "jsonpath={..image}",
-    ])
+    kubectl(["-n", ns, "get", "deploy", name, "-o", "jsonpath={..image}"])
 }
 
 // ------------------------------------------------------------------------------------------
@@ -282,7 +272,10 @@ fn promote_a_tag_and_roll_the_deployment_to_it_by_keys() {
     let tui = berth.start(&[]);
 
     // The dashboard opens on the namespace and shows the deployment's pod running.
-    tui.wait_text("the namespace in the deployments title", &format!("ns {}", ns.name()));
+    tui.wait_text(
+        "the namespace in the deployments title",
+        &format!("ns {}", ns.name()),
+    );
     tui.wait("the pod of web running", |s| {
         line_with(s, &["web-", "1/1", "Running"]).map(|_| ())
     });
@@ -318,7 +311,10 @@ fn promote_a_tag_and_roll_the_deployment_to_it_by_keys() {
     });
     let source = digest_of(&format!("{host}/{repo}:1.0.1")).unwrap_or_else(|e| panic!("{e}"));
     let promoted = digest_of(&format!("{host}/{repo}:rc")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(promoted, source, "skopeo: rc must point at 1.0.1's manifest");
+    assert_eq!(
+        promoted, source,
+        "skopeo: rc must point at 1.0.1's manifest"
+    );
 
     // Roll the deployment to rc: the new tag selected, i, then y on the confirmation.
     tui.keys(&["/", "C-u"]);

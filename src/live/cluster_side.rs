@@ -94,9 +94,13 @@ impl ClusterSide {
     /// the UI refuses every mutation there already).
     pub async fn send_permissions(&self, namespace: &str, actions: &UnboundedSender<Action>) {
         let now = self.now();
-        let list =
-            permissions::check(&now.target.client, &now.actor, namespace, self.rotation.clone())
-                .await;
+        let list = permissions::check(
+            &now.target.client,
+            &now.actor,
+            namespace,
+            self.rotation.clone(),
+        )
+        .await;
         if !list.is_empty() {
             let _ = actions.send(Action::Permissions(list));
         }

@@ -39,7 +39,11 @@ pub fn nothing_wrong(pod: &ObjectRef) -> DiagnosisView {
 
 /// The panel for a pod's diagnoses (one per failing container): the first in full, the others
 /// named in the advice.
-pub fn view(pod: &ObjectRef, diagnoses: &[Diagnosis], rotation: Option<&Rotation>) -> DiagnosisView {
+pub fn view(
+    pod: &ObjectRef,
+    diagnoses: &[Diagnosis],
+    rotation: Option<&Rotation>,
+) -> DiagnosisView {
     let Some(d) = diagnoses.first() else {
         return nothing_wrong(pod);
     };
@@ -299,7 +303,10 @@ mod tests {
             }
         );
         let advice = v.advice.expect("the other tag as advice");
-        assert!(advice.starts_with("or: set the image to existing"), "{advice}");
+        assert!(
+            advice.starts_with("or: set the image to existing"),
+            "{advice}"
+        );
         assert!(advice.contains("berth rollout set-image -n shop cart cart"));
     }
 
@@ -330,7 +337,10 @@ mod tests {
         let v = view(&pod(), &[d], Some(&rotation));
         assert_eq!(v.fix, None);
         let advice = v.advice.unwrap();
-        assert!(advice.starts_with("fix by hand: create pull secret"), "{advice}");
+        assert!(
+            advice.starts_with("fix by hand: create pull secret"),
+            "{advice}"
+        );
         assert!(advice.contains("berth secret attach -n shop"), "{advice}");
     }
 
@@ -384,7 +394,11 @@ mod tests {
         let a = diagnosis("cart", vec![set_image("1.0.29")]);
         let b = diagnosis("sidecar", Vec::new());
         let v = view(&pod(), &[a, b], None);
-        assert!(v.advice.unwrap().contains("container sidecar has its own problem"));
+        assert!(
+            v.advice
+                .unwrap()
+                .contains("container sidecar has its own problem")
+        );
         let v = view(&pod(), &[], None);
         assert_eq!(v.code, "none");
         assert!(v.cause.starts_with("No failing image pull"));

@@ -175,7 +175,10 @@ mod tests {
     #[test]
     fn read_only_says_which_switch() {
         assert_eq!(read_only_reason(false, false), None);
-        assert_eq!(read_only_reason(true, false).as_deref(), Some("--read-only"));
+        assert_eq!(
+            read_only_reason(true, false).as_deref(),
+            Some("--read-only")
+        );
         assert_eq!(
             read_only_reason(true, true).as_deref(),
             Some("general.read_only in config.toml")

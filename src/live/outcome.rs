@@ -247,7 +247,11 @@ mod tests {
         assert!(steps[2].detail.ends_with("; restart of api failed"));
         let e = rotation_result("rotate acr-pull", &r).unwrap_err();
         assert_eq!(e.what, "rotate acr-pull");
-        assert!(e.why.contains("2 of 3 namespaces (payments, ops)"), "{}", e.why);
+        assert!(
+            e.why.contains("2 of 3 namespaces (payments, ops)"),
+            "{}",
+            e.why
+        );
         assert!(e.hint.contains("old slot stays valid"));
     }
 

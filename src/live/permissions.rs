@@ -131,7 +131,10 @@ mod tests {
             assert_eq!(perms.is_empty(), kind == MutationKind::Retag, "{kind:?}");
             assert!(perms.iter().all(|p| p.namespace == "shop"));
         }
-        assert_eq!(scope(MutationKind::Restart, "shop").as_deref(), Some("shop"));
+        assert_eq!(
+            scope(MutationKind::Restart, "shop").as_deref(),
+            Some("shop")
+        );
         assert_eq!(scope(MutationKind::RotateSecret, "shop"), None);
     }
 

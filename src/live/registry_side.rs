@@ -297,9 +297,14 @@ pub async fn refresh_after_retag(
     dst: &ImageLocation,
     tx: &UnboundedSender<Action>,
 ) {
-    let browsed = regs.browsed().is_some_and(|c| same_host(&c.host, &dst.registry));
+    let browsed = regs
+        .browsed()
+        .is_some_and(|c| same_host(&c.host, &dst.registry));
     if browsed && let Err(e) = load_tags(regs, &dst.repository, tx).await {
-        tracing::warn!("re-reading the tags of {} after a retag: {e}", dst.repository);
+        tracing::warn!(
+            "re-reading the tags of {} after a retag: {e}",
+            dst.repository
+        );
     }
 }
 

@@ -85,7 +85,10 @@ fn var(name: &str) -> Result<String, String> {
 /// The credential source for regenerating `slot` of `cfg`'s admin user.
 pub fn admin_source(cfg: &RegistryConfig, slot: PasswordSlot) -> Result<AcrAdminSource, String> {
     availability(Some(cfg), env_var_set)?;
-    let arm = cfg.arm.as_ref().expect("availability checked [registry.arm]");
+    let arm = cfg
+        .arm
+        .as_ref()
+        .expect("availability checked [registry.arm]");
     let vars = principal_vars(cfg);
     let ca = match &cfg.ca_file {
         Some(f) => Some(
@@ -138,7 +141,8 @@ mod tests {
         f.registry.into_iter().next().unwrap()
     }
 
-    const ARM: &str = "[registry.arm]\nsubscription_id='s'\nresource_group='rg'\nregistry_name='berthacr'\n";
+    const ARM: &str =
+        "[registry.arm]\nsubscription_id='s'\nresource_group='rg'\nregistry_name='berthacr'\n";
 
     #[test]
     fn rotation_needs_arm_and_a_principal() {

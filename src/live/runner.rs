@@ -247,7 +247,11 @@ async fn execute(shared: &Shared, kube: &KubeNow, effect: &Effect, rep: &Reporte
         | Effect::Resume { .. }
         | Effect::AttachSecret { .. } => match rollout::run(kube, &shared.audit, effect).await {
             Some(r) => r,
-            None => Err(outcome::error(&title, "not a cluster action", "a bug in berth")),
+            None => Err(outcome::error(
+                &title,
+                "not a cluster action",
+                "a bug in berth",
+            )),
         },
         Effect::RotateSecret {
             registry,
@@ -283,9 +287,11 @@ async fn execute(shared: &Shared, kube: &KubeNow, effect: &Effect, rep: &Reporte
                         rep.progress(s);
                     }
                     let result = rotation_result(&title, &report);
-                    if !dry_run && report.namespaces.iter().any(|n| {
+                    if !dry_run
+                        && report.namespaces.iter().any(|n| {
                             matches!(n.secret, WriteOutcome::Created | WriteOutcome::Updated)
-                        }) {
+                        })
+                    {
                         shared.set_slot_in_use(*slot);
                         let _ = rep
                             .tx

@@ -110,12 +110,7 @@ pub fn kind_resource(kind: Kind) -> (&'static str, &'static str) {
 
 /// Asks the apiserver what this identity may list, and plans the watches from that: a watch the
 /// identity may not make would only show "forbidden" in the status bar and retry forever.
-pub async fn plan(
-    client: &Client,
-    actor: &str,
-    configured: &[String],
-    in_view: &str,
-) -> WatchPlan {
+pub async fn plan(client: &Client, actor: &str, configured: &[String], in_view: &str) -> WatchPlan {
     let may_list = |ns: String, kind: Kind| {
         let (group, resource) = kind_resource(kind);
         let perm = Permission::new("list", group, resource, &ns);
