@@ -151,18 +151,22 @@ pub fn rotation_result(what: &str, r: &RotationReport) -> TaskResult {
         .filter(|n| n.secret == WriteOutcome::Failed || !n.follow_up_errors.is_empty())
         .map(|n| n.namespace.as_str())
         .collect();
-    let slot = r.slot.as_deref().unwrap_or("new credentials");
     if failed.is_empty() && r.invalidate_skipped.is_none() {
         let n = r.namespaces.len();
-        return done(dry(
-            r.dry_run,
+        let where_ = format!("in {n} namespace{}", if n == 1 { "" } else { "s" });
+        return done(if r.dry_run {
             format!(
-                "secret {} now holds {slot} of {} in {n} namespace{}",
+                "dry run, nothing changed: secret {} would get fresh credentials of {} {where_}",
+                r.secret_name, r.source
+            )
+        } else {
+            format!(
+                "secret {} now holds {} of {} {where_}",
                 r.secret_name,
-                r.source,
-                if n == 1 { "" } else { "s" }
-            ),
-        ));
+                r.slot.as_deref().unwrap_or("new credentials"),
+                r.source
+            )
+        });
     }
     let why = if failed.is_empty() {
         r.invalidate_skipped.clone().unwrap_or_default()
@@ -232,6 +236,19 @@ mod tests {
         };
         assert!(summary.contains("password2") && summary.contains("2 namespaces"));
         assert!(!summary.contains("dry run"));
+        let dry = RotationReport {
+            dry_run: true,
+            slot: None,
+            namespaces: vec![ns("shop", WriteOutcome::DryRun, &[])],
+            ..r
+        };
+        let Ok(TaskOutcome::Done { summary }) = rotation_result("rotate", &dry) else {
+            panic!("expected done");
+        };
+        assert_eq!(
+            summary,
+            "dry run, nothing changed: secret acr-pull would get fresh credentials of ACR admin user of berthacr in 1 namespace"
+        );
     }
 
     #[test]
