@@ -34,6 +34,10 @@ pub struct Config {
     /// `[[registry]]` entries: the registries berth browses, retags in and rotates secrets for.
     #[serde(default, rename = "registry")]
     pub registries: Vec<crate::registry::config::RegistryConfig>,
+    /// `[keys.LAYER]`: keys that replace a command's defaults (see `app::keymap::KeysConfig`);
+    /// bad entries are warned about at start, never fatal.
+    #[serde(default)]
+    pub keys: crate::app::keymap::KeysConfig,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -185,6 +189,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("without scheme"), "{err}");
+    }
+
+    #[test]
+    fn keys_section_parses_per_layer() {
+        let c = parse("[keys.global]\nquit = [\"q\", \"ctrl-q\"]\n[keys.pods]\ndiagnose = \"D\"\n")
+            .unwrap();
+        assert_eq!(c.keys.0.len(), 2);
+        assert!(c.keys.0["pods"].contains_key("diagnose"));
+        assert!(parse("").unwrap().keys.0.is_empty());
     }
 
     #[test]

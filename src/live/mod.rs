@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::app::action::{Action, Notice};
+use crate::app::keymap::{Keymap, KeysConfig};
 use crate::app::state::{ReadOnly, State};
 use crate::audit::AuditLog;
 use crate::cluster::connect::{self, KubeTarget};
@@ -73,9 +74,15 @@ pub fn read_only_reason(cli_or_config: bool, config: bool) -> Option<String> {
 }
 
 /// The State berth opens with: the context and namespace in view, read-only marked (every
-/// mutation refused, with the reason on the key hints), everything else still connecting.
-pub fn initial_state(start: &Start, now: jiff::Timestamp) -> State {
+/// mutation refused, with the reason on the key hints), the key map with the config's
+/// overrides (bad entries become warnings), everything else still connecting.
+pub fn initial_state(start: &Start, keys: &KeysConfig, now: jiff::Timestamp) -> State {
     let mut s = State::new(now);
+    let (keymap, warnings) = Keymap::with_overrides(keys);
+    s.keymap = keymap;
+    for w in warnings {
+        crate::app::update::notify(&mut s, Notice::warning(format!("config.toml {w}")));
+    }
     s.context = start.context.clone();
     s.contexts = start.contexts.clone();
     if !s.contexts.contains(&s.context) {
@@ -108,7 +115,7 @@ pub async fn run(
         namespace: namespace.clone(),
         read_only: read_only_reason(read_only, config.general.read_only),
     };
-    let state = initial_state(&start, jiff::Timestamp::now());
+    let state = initial_state(&start, &config.keys, jiff::Timestamp::now());
 
     let registries = Registries::new(config.registries.clone());
     let rotation = rotation::availability(registries.browsed(), rotation::env_var_set);
