@@ -361,6 +361,57 @@ fn promote_a_tag_and_roll_the_deployment_to_it_by_keys() {
 }
 
 #[test]
+fn diagnose_a_pull_back_off_and_apply_the_fix_by_keys() {
+    let _lock = apiserver_lock(false);
+    let host = Env::get().acr_host();
+    let repo = own_repository();
+    let ns = TestNamespace::new("ui-e2e-diag");
+    admin_pull_secret(ns.name(), "acr");
+    create(
+        ns.name(),
+        &deployment_json("cart", &format!("{host}/{repo}:9.9.9"), Some("acr"), 1),
+    );
+    let berth = Berth::new(ns.name());
+    let tui = berth.start(&[]);
+
+    // The pods pane's row (READY 0/1), not the events' lines, must say it.
+    tui.wait("the pod failing to pull the missing tag", |s| {
+        line_with(s, &["cart-", "0/1", "ImagePull"]).map(|_| ())
+    });
+    tui.keys(&["d"]);
+    tui.wait("the diagnosis naming the missing tag and a fix", |s| {
+        line_with(s, &["tag \"9.9.9\" does not exist"])
+            .and(line_with(s, &["fix", "set the image to existing"]))
+            .map(|_| ())
+    });
+    tui.keys(&["f"]);
+    tui.wait_text("the fix's confirmation", "Apply fix");
+    tui.keys(&["y"]);
+    tui.wait(
+        "the rollout complete at revision 2 on an existing tag",
+        |s| line_with(s, &["cart", " r2 ", "complete", &format!("{repo}:1.0.")]).map(|_| ()),
+    );
+    let image = deployment_image(ns.name(), "cart");
+    assert!(
+        image == format!("{host}/{repo}:1.0.0") || image == format!("{host}/{repo}:1.0.1"),
+        "the fix sets one of the existing tags: {image}"
+    );
+    let digest = digest_of(&image).unwrap_or_else(|e| panic!("{e}"));
+    let image_ids = kubectl([
+        "-n",
+        ns.name(),
+        "get",
+        "pods",
+        "-o",
+        "jsonpath={.items[*].status.containerStatuses[*].imageID}",
+    ]);
+    assert!(
+        image_ids.contains(&digest),
+        "a pod should run {digest}; imageIDs: {image_ids}"
+    );
+}
+
+#[test]
 fn read_only_shows_the_marker_and_restart_changes_nothing() {
     let _lock = apiserver_lock(false);
     let env = Env::get();
