@@ -90,8 +90,8 @@ impl ClusterSide {
         restart(&mut w, &self.now(), actions);
     }
 
-    /// Reviews the mutations in `namespace` and sends the verdicts (nothing in read-only mode:
-    /// the UI refuses every mutation there already).
+    /// Reviews the mutations in `namespace` and sends the verdicts (in read-only mode the UI
+    /// refuses every mutation whatever they say).
     pub async fn send_permissions(&self, namespace: &str, actions: &UnboundedSender<Action>) {
         let now = self.now();
         let list = permissions::check(
@@ -200,9 +200,9 @@ impl ClusterSide {
         )));
         self.after_plan(namespace, actions).await;
         done(if restarted {
-            format!("watching namespace {namespace}")
+            format!("watching namespace {namespace} (watchers restarted)")
         } else {
-            format!("namespace {namespace}")
+            format!("showing namespace {namespace}")
         })
     }
 

@@ -76,7 +76,8 @@ pub fn no_registry(what: &str) -> TaskError {
     outcome::error(
         what,
         "no [[registry]] is configured",
-        "add one to config.toml (see config.example.toml); the registry pane stays empty until then",
+        "add a [[registry]] section (name, host, credential) to config.toml; the registry pane \
+         stays empty until then",
     )
 }
 

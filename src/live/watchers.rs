@@ -21,7 +21,8 @@ const BRIDGE_BATCH: usize = 512;
 /// One generation of watchers and its bridge. Dropping it stops both.
 #[derive(Debug)]
 pub struct Generation {
-    watchers: Watchers,
+    epoch: u64,
+    watchers: Vec<Watchers>,
     bridge: JoinHandle<()>,
 }
 
@@ -34,11 +35,10 @@ impl Generation {
         actions: UnboundedSender<Action>,
     ) -> Self {
         let (tx, mut rx) = mpsc::channel::<ModelUpdate>(WATCH_BUFFER);
-        let options = WatchOptions {
-            namespaces: plan.namespaces.clone(),
-            kinds: plan.kinds.clone(),
-        };
-        let watchers = Watchers::spawn(client, &options, epoch, tx);
+        let watchers = split(plan)
+            .iter()
+            .map(|options| Watchers::spawn(client.clone(), options, epoch, tx.clone()))
+            .collect();
         let bridge = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BRIDGE_BATCH);
             while rx.recv_many(&mut batch, BRIDGE_BATCH).await > 0 {
@@ -49,17 +49,47 @@ impl Generation {
                 }
             }
         });
-        Self { watchers, bridge }
+        Self {
+            epoch,
+            watchers,
+            bridge,
+        }
     }
 
     pub fn epoch(&self) -> u64 {
-        self.watchers.epoch()
+        self.epoch
     }
+}
+
+/// The watch options of a plan. Namespaces are listed cluster-wide even when only some are
+/// watched (the plan allows it only when the identity may): the palette's `:ns` offers every
+/// namespace, not just the configured ones.
+pub fn split(plan: &WatchPlan) -> Vec<WatchOptions> {
+    let (ns_kind, others): (Vec<Kind>, Vec<Kind>) = plan
+        .kinds
+        .iter()
+        .partition(|k| **k == Kind::Namespace && plan.namespaces.is_some());
+    let mut out = Vec::new();
+    if !others.is_empty() {
+        out.push(WatchOptions {
+            namespaces: plan.namespaces.clone(),
+            kinds: others,
+        });
+    }
+    if !ns_kind.is_empty() {
+        out.push(WatchOptions {
+            namespaces: None,
+            kinds: ns_kind,
+        });
+    }
+    out
 }
 
 impl Drop for Generation {
     fn drop(&mut self) {
-        self.watchers.abort();
+        for w in &mut self.watchers {
+            w.abort();
+        }
         self.bridge.abort();
     }
 }
@@ -213,6 +243,36 @@ mod tests {
         };
         assert!(some.covers("shop") && !some.covers("payments"));
         assert_eq!(skipped_notice(&some), None);
+    }
+
+    #[test]
+    fn namespaces_are_listed_cluster_wide_beside_a_namespace_list() {
+        let some = WatchPlan {
+            namespaces: Some(vec!["shop".into()]),
+            kinds: Kind::ALL.to_vec(),
+            skipped: Vec::new(),
+        };
+        let opts = split(&some);
+        assert_eq!(opts.len(), 2);
+        assert_eq!(opts[0].namespaces, Some(vec!["shop".to_owned()]));
+        assert!(!opts[0].kinds.contains(&Kind::Namespace));
+        assert_eq!(opts[0].kinds.len(), Kind::ALL.len() - 1);
+        assert_eq!(opts[1].namespaces, None);
+        assert_eq!(opts[1].kinds, vec![Kind::Namespace]);
+        // Every namespace watched: one set of watchers.
+        let all = WatchPlan {
+            namespaces: None,
+            ..some.clone()
+        };
+        let opts = split(&all);
+        assert_eq!(opts.len(), 1);
+        assert_eq!(opts[0].kinds, Kind::ALL.to_vec());
+        // May not list namespaces: only the rest.
+        let no_ns = WatchPlan {
+            kinds: vec![Kind::Pod],
+            ..some
+        };
+        assert_eq!(split(&no_ns).len(), 1);
     }
 
     #[test]
