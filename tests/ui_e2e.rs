@@ -358,6 +358,16 @@ fn promote_a_tag_and_roll_the_deployment_to_it_by_keys() {
         actions.contains(&"retag") && actions.contains(&"rollout.set-image"),
         "audit records: {records:#?}"
     );
+    // The registry password berth signed in with is nowhere in what it showed or wrote.
+    let password = env.secret("BERTH_ACR_ADMIN_PASSWORD");
+    let log = std::fs::read_to_string(berth.dir.path().join("berth.log")).unwrap_or_default();
+    let audit = std::fs::read_to_string(berth.dir.path().join("audit.jsonl")).unwrap_or_default();
+    for (what, text) in [("screen", tui.screen()), ("log", log), ("audit log", audit)] {
+        assert!(
+            !text.contains(password.expose()),
+            "the registry password reached the {what}"
+        );
+    }
 }
 
 #[test]
