@@ -129,6 +129,10 @@ impl Berth {
     /// A config.toml like scripts/sandbox writes: the ACR stand-in with its admin user
     /// (password in a 0600 file), the test CA, one namespace, logs and audit in the temp dir.
     fn new(namespace: &str) -> Self {
+        Self::with_kubeconfig(namespace, &Env::get().kubeconfig())
+    }
+
+    fn with_kubeconfig(namespace: &str, kubeconfig: &Path) -> Self {
         let env = Env::get();
         let dir = tempfile::tempdir().expect("temp dir");
         let password = dir.path().join("acr-password");
@@ -158,7 +162,7 @@ credential = {{ type = "basic", username = "{user}", password_file = "{password}
 "#,
             audit = q(&dir.path().join("audit.jsonl")),
             log = q(&dir.path().join("berth.log")),
-            kubeconfig = q(&env.kubeconfig()),
+            kubeconfig = q(kubeconfig),
             host = env.acr_host(),
             ca = q(&env.ca_file()),
             user = env.var("BERTH_ACR_ADMIN_USER"),
@@ -419,6 +423,115 @@ fn diagnose_a_pull_back_off_and_apply_the_fix_by_keys() {
         image_ids.contains(&digest),
         "a pod should run {digest}; imageIDs: {image_ids}"
     );
+}
+
+/// One kubeconfig with both identities' contexts (admin current), as `kubectl config view
+/// --flatten` merges them.
+fn merged_kubeconfig(dir: &Path) -> PathBuf {
+    let env = Env::get();
+    let out = Command::new(env.kubectl())
+        .env(
+            "KUBECONFIG",
+            format!(
+                "{}:{}",
+                env.kubeconfig().display(),
+                env.kubeconfig_readonly().display()
+            ),
+        )
+        .args(["config", "view", "--flatten"])
+        .output()
+        .expect("run kubectl config view");
+    assert!(
+        out.status.success(),
+        "kubectl config view --flatten: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = dir.join("kubeconfig.yaml");
+    std::fs::write(&path, &out.stdout).expect("write the merged kubeconfig");
+    path
+}
+
+fn generation(ns: &str, name: &str) -> String {
+    kubectl([
+        "-n",
+        ns,
+        "get",
+        "deploy",
+        name,
+        "-o",
+        "jsonpath={.metadata.generation}",
+    ])
+}
+
+#[test]
+fn switching_context_changes_who_acts() {
+    let _lock = apiserver_lock(false);
+    let env = Env::get();
+    let ns = TestNamespace::new("ui-e2e-ctx");
+    admin_pull_secret(ns.name(), "acr");
+    create(
+        ns.name(),
+        &deployment_json(
+            "web",
+            &format!("{}/web:1.0.3", env.acr_host()),
+            Some("acr"),
+            1,
+        ),
+    );
+    let kube_dir = tempfile::tempdir().expect("temp dir");
+    let berth = Berth::with_kubeconfig(ns.name(), &merged_kubeconfig(kube_dir.path()));
+    let tui = berth.start(&[]);
+    tui.wait_text("the admin context", "ctx berth-admin");
+    tui.wait("the deployment complete", |s| {
+        line_with(s, &["web", " r1 ", "complete"]).map(|_| ())
+    });
+
+    // The read-only identity: the deployment again (new watchers), restart refused by RBAC.
+    tui.keys(&[":"]);
+    tui.type_text("ctx berth-readonly");
+    tui.keys(&["Enter"]);
+    tui.wait("the switch reported", |s| {
+        line_with(s, &["✓ switched to context berth-readonly"]).map(|_| ())
+    });
+    tui.wait("the deployment through the read-only identity", |s| {
+        line_with(s, &["web", " r1 ", "complete"]).map(|_| ())
+    });
+    tui.wait("the RBAC refusal on the key hints", |s| {
+        line_with(s, &["✗", "RBAC: cannot patch deployments.apps"]).map(|_| ())
+    });
+    tui.keys(&["r"]);
+    tui.wait("the restart refused with the reason", |s| {
+        line_with(s, &["restart refused", "RBAC"]).map(|_| ())
+    });
+    assert_eq!(generation(ns.name(), "web"), "1", "nothing changed");
+
+    // Back to admin: the same key restarts, as the admin.
+    tui.keys(&[":"]);
+    tui.type_text("ctx berth-admin");
+    tui.keys(&["Enter"]);
+    tui.wait("the switch back reported", |s| {
+        line_with(s, &["✓ switched to context berth-admin"]).map(|_| ())
+    });
+    tui.wait("the deployment again", |s| {
+        line_with(s, &["web", " r1 ", "complete"]).map(|_| ())
+    });
+    tui.wait("the key hints without the refusal", |s| {
+        (!s.contains("RBAC: cannot patch")).then_some(())
+    });
+    tui.keys(&["r"]);
+    tui.wait_text("the restart confirmation", "restart · confirm");
+    tui.keys(&["y"]);
+    tui.wait("the restart rolled out as revision 2", |s| {
+        line_with(s, &["web", " r2 ", "complete"]).map(|_| ())
+    });
+    assert_eq!(generation(ns.name(), "web"), "2");
+    let records = berth.audit_records();
+    let restart = records
+        .iter()
+        .find(|r| r["action"] == "rollout.restart")
+        .unwrap_or_else(|| panic!("no restart in the audit log: {records:#?}"));
+    assert_eq!(restart["actor"], "berth-admin", "{restart}");
+    assert_eq!(restart["outcome"]["status"], "ok", "{restart}");
 }
 
 #[test]
