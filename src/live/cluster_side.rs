@@ -131,13 +131,22 @@ impl ClusterSide {
             Ok(t) => t,
             Err(e) => {
                 restart(&mut w, &previous, actions);
+                let namespace = w.namespace.clone();
+                drop(w);
                 tell(&previous.target.context);
-                let _ = actions.send(Action::Cluster(ClusterUpdate::Namespace(
-                    w.namespace.clone(),
-                )));
+                let _ = actions.send(Action::Cluster(ClusterUpdate::Namespace(namespace.clone())));
+                // The UI forgot the verdicts with the switch; the old context's come back.
+                self.send_permissions(&namespace, actions).await;
+                // The start-up message's advice is for a shell; the notice has one line.
+                let why = match e {
+                    crate::startup::StartupError::Unreachable { reason, .. } => {
+                        format!("its apiserver does not answer: {reason}")
+                    }
+                    crate::startup::StartupError::NoConfig(e) => e.to_string(),
+                };
                 return Err(outcome::error(
                     title,
-                    e,
+                    why,
                     &format!(
                         "still on context {}: check the context with kubectl and retry",
                         previous.target.context
