@@ -34,6 +34,9 @@ pub struct Config {
     /// `[[registry]]` entries: the registries berth browses, retags in and rotates secrets for.
     #[serde(default, rename = "registry")]
     pub registries: Vec<crate::registry::config::RegistryConfig>,
+    /// `[keys.<layer>]` overrides of the default key map (assets/keys.default.toml lists them).
+    #[serde(default)]
+    pub keys: crate::app::keymap::KeysConfig,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -185,6 +188,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("without scheme"), "{err}");
+    }
+
+    #[test]
+    fn the_example_config_parses_and_names_its_registries() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"));
+        let c = Config::from_file(path).expect("config.example.toml must stay valid");
+        let names: Vec<_> = c.registries.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["prod", "ci", "mirror"]);
+        assert!(c.registries[0].arm.is_some());
+        let (_, warnings) = crate::app::keymap::Keymap::with_overrides(&c.keys);
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]
