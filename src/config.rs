@@ -34,8 +34,7 @@ pub struct Config {
     /// `[[registry]]` entries: the registries berth browses, retags in and rotates secrets for.
     #[serde(default, rename = "registry")]
     pub registries: Vec<crate::registry::config::RegistryConfig>,
-    /// `[keys.LAYER]`: keys that replace a command's defaults (see `app::keymap::KeysConfig`);
-    /// bad entries are warned about at start, never fatal.
+    /// `[keys.<layer>]` overrides of the default key map (assets/keys.default.toml lists them).
     #[serde(default)]
     pub keys: crate::app::keymap::KeysConfig,
 }
@@ -192,12 +191,14 @@ mod tests {
     }
 
     #[test]
-    fn keys_section_parses_per_layer() {
-        let c = parse("[keys.global]\nquit = [\"q\", \"ctrl-q\"]\n[keys.pods]\ndiagnose = \"D\"\n")
-            .unwrap();
-        assert_eq!(c.keys.0.len(), 2);
-        assert!(c.keys.0["pods"].contains_key("diagnose"));
-        assert!(parse("").unwrap().keys.0.is_empty());
+    fn the_example_config_parses_and_names_its_registries() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"));
+        let c = Config::from_file(path).expect("config.example.toml must stay valid");
+        let names: Vec<_> = c.registries.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["prod", "ci", "mirror"]);
+        assert!(c.registries[0].arm.is_some());
+        let (_, warnings) = crate::app::keymap::Keymap::with_overrides(&c.keys);
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]

@@ -1,20 +1,8 @@
 //! Headless commands: `berth rollout status|restart|set-image|undo|pause|resume`,
 //! `berth secret rotate`, `berth secret attach`.
 //!
-//! Wiring in `main.rs` (the entry points):
-//!
-//! ```ignore
-//! #[derive(clap::Subcommand)]
-//! enum Command {
-//!     /// Deployment rollouts: status, restart, set-image, undo, pause, resume
-//!     Rollout(berth::cluster::cli::RolloutArgs),
-//!     /// Image pull secrets: rotate, attach
-//!     Secret(berth::cluster::cli::SecretArgs),
-//! }
-//! // inside the tokio runtime:
-//! Command::Rollout(a) => std::process::exit(berth::cluster::cli::run_rollout(a).await),
-//! Command::Secret(a) => std::process::exit(berth::cluster::cli::run_secret(a).await),
-//! ```
+//! `main.rs` fills the kubeconfig, context and audit log from berth's top-level flags and
+//! config.toml, so every command reads the same cluster and writes the same audit log.
 //!
 //! Every command prints a human summary, or one JSON object with `--json` (errors too:
 //! `{"error": code, "message": ...}`), and exits with one of the `EXIT_*` codes below.
