@@ -288,7 +288,10 @@ fn promote_a_tag_and_roll_the_deployment_to_it_by_keys() {
     });
 
     // Promote 1.0.1 to rc: the repository by the palette, the tag by the filter.
-    tui.wait_text("the repositories listed", &format!("registry {host} ● live"));
+    tui.wait_text(
+        "the repositories listed",
+        &format!("registry {host} ● live"),
+    );
     tui.keys(&[":"]);
     tui.type_text(&format!("repo {repo}"));
     tui.keys(&["Enter"]);

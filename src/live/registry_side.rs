@@ -76,8 +76,8 @@ pub fn no_registry(what: &str) -> TaskError {
     outcome::error(
         what,
         "no [[registry]] is configured",
-        "add a [[registry]] section (name, host, credential) to config.toml; the registry pane \
-         stays empty until then",
+        "add a [[registry]] section (name, host, credential) to config.toml, as in \
+         config.example.toml; the registry pane stays empty until then",
     )
 }
 
