@@ -2,14 +2,7 @@
 //! stream, ticks, and frame scheduling. One Action channel feeds `update`; effects go out on
 //! another channel to whatever runs them.
 //!
-//! Wiring (for the binary):
-//! ```ignore
-//! let (action_tx, action_rx) = tokio::sync::mpsc::unbounded_channel();
-//! let (effect_tx, mut effect_rx) = tokio::sync::mpsc::unbounded_channel();
-//! // watchers: action_tx.send(Action::Cluster(..)) / Action::Registry(..)
-//! // runner:   while let Some(task) = effect_rx.recv().await { spawn(run(task, action_tx.clone())) }
-//! berth::tui::run_with(state, action_tx, action_rx, effect_tx).await?;
-//! ```
+//! `crate::live` wires it to the real watchers and clients; `run_demo` to the demo fixtures.
 
 use std::io::{self, Stdout};
 use std::time::Duration;

@@ -1,17 +1,8 @@
 //! The live model of the cluster: kube-rs watches → slim rows; rollout status and actions.
 //!
-//! Wiring the live model into the TUI (plain data, no locks):
-//!
-//! ```ignore
-//! impl From<ModelUpdate> for Action { fn from(u: ModelUpdate) -> Self { Action::Cluster(u) } }
-//! let target = connect::connect(kubeconfig, context).await?;
-//! let epoch = 1;
-//! let mut watchers = Watchers::spawn(target.client.clone(), &WatchOptions::default(), epoch, tx.clone());
-//! // update(): Action::Cluster(u) => { if state.cluster.apply(u) { state.dirty = true } }
-//! // context switch: drop(watchers); state.cluster.reset(epoch + 1);
-//! //                 watchers = Watchers::spawn(new_target.client, &opts, epoch + 1, tx.clone());
-//! // status bar: state.cluster.connection()  (Connecting / Live / Reconnecting / Forbidden)
-//! ```
+//! The watchers send plain messages ([`model::ModelUpdate`], stamped with an epoch so a
+//! previous context's stragglers are dropped) that the UI applies to its own store; `crate::live`
+//! does the wiring.
 //!
 //! Actions ([`actions`], [`rotate`]) are async functions taking an [`actions::ActionContext`]
 //! (client, actor from [`connect::identity`], audit log, dry-run flag): run them as tasks and
