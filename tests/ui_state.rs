@@ -767,3 +767,23 @@ fn a_rollout_adding_pods_above_keeps_the_cursor_on_the_same_pod() {
     );
     assert_eq!(view::selected_pod(&s).unwrap().name, "web-7c9f8d6b5-tq4wd");
 }
+
+#[test]
+fn ctrl_r_reloads_repositories_and_the_selected_tags_once() {
+    let mut s = demo_state(120, 40);
+    select_tag(&mut s, "1.0.29");
+    let tasks = press(&mut s, "ctrl-r");
+    let effects: Vec<_> = tasks.iter().map(|t| t.effect.clone()).collect();
+    assert_eq!(
+        effects,
+        [
+            Effect::LoadRepositories,
+            Effect::LoadTags {
+                repository: "web".into()
+            }
+        ]
+    );
+    // The rows stay while the reload runs, and a second ctrl-r does not pile up requests.
+    assert!(s.registry.tags.contains_key("web"));
+    assert!(press(&mut s, "ctrl-r").is_empty());
+}

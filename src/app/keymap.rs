@@ -35,6 +35,7 @@ pub enum Command {
     RotateSecret,
     AttachSecret,
     Diagnose,
+    Refresh,
     // Dialog layer.
     Confirm,
     Cancel,
@@ -45,7 +46,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 28] = [
+    pub const ALL: [Command; 29] = [
         Self::Quit,
         Self::Help,
         Self::NextPane,
@@ -68,6 +69,7 @@ impl Command {
         Self::RotateSecret,
         Self::AttachSecret,
         Self::Diagnose,
+        Self::Refresh,
         Self::Confirm,
         Self::Cancel,
         Self::ToggleDryRun,
@@ -101,6 +103,7 @@ impl Command {
             Self::RotateSecret => "rotate-secret",
             Self::AttachSecret => "attach-secret",
             Self::Diagnose => "diagnose",
+            Self::Refresh => "refresh",
             Self::Confirm => "confirm",
             Self::Cancel => "cancel",
             Self::ToggleDryRun => "toggle-dry-run",
@@ -131,6 +134,7 @@ impl Command {
             Self::Back => "back out",
             Self::Filter => "filter this list",
             Self::Palette => "command palette (:ns, :ctx, :repo)",
+            Self::Refresh => "reload repositories and the selected repository's tags",
             Self::Retag => "retag / promote the selected tag",
             Self::SetImage => "set the deployment's image to the selected tag",
             Self::Restart => "rollout restart",
@@ -433,6 +437,7 @@ pub const DEFAULTS: &[(Layer, Command, &[&str])] = &[
     (Layer::Global, Command::Filter, &["/"]),
     (Layer::Global, Command::Palette, &[":"]),
     (Layer::Global, Command::Help, &["?"]),
+    (Layer::Global, Command::Refresh, &["ctrl-r"]),
     (Layer::Global, Command::Quit, &["q", "ctrl-c"]),
     (Layer::Tags, Command::Retag, &["t"]),
     (Layer::Tags, Command::SetImage, &["i"]),

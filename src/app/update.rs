@@ -314,6 +314,7 @@ fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
         Command::RotateSecret => open_rotate(state),
         Command::AttachSecret => open_attach(state),
         Command::Diagnose => start_diagnose(state, fx),
+        Command::Refresh => refresh_registry(state, fx),
         Command::Confirm
         | Command::Cancel
         | Command::ToggleDryRun
@@ -387,6 +388,28 @@ fn after_selection_change(state: &mut State, focus: Focus, fx: &mut Vec<Task>) {
             }
         }
         _ => {}
+    }
+}
+
+/// Reload the repositories and the selected repository's tags (a tag pushed by CI appears
+/// without restarting berth). Rows stay on screen until the answers replace them.
+fn refresh_registry(state: &mut State, fx: &mut Vec<Task>) {
+    let running = |state: &State, want: &dyn Fn(&Effect) -> bool| {
+        state
+            .tasks
+            .values()
+            .any(|t| t.state == TaskState::Running && want(&t.effect))
+    };
+    if !running(state, &|e| matches!(e, Effect::LoadRepositories)) {
+        fx.push(spawn(state, Effect::LoadRepositories, None));
+    }
+    if let Some(repo) = view::selected_repository(state).map(|r| r.name.clone())
+        && !running(
+            state,
+            &|e| matches!(e, Effect::LoadTags { repository } if *repository == repo),
+        )
+    {
+        fx.push(spawn(state, Effect::LoadTags { repository: repo }, None));
     }
 }
 
