@@ -787,3 +787,38 @@ fn ctrl_r_reloads_repositories_and_the_selected_tags_once() {
     assert!(s.registry.tags.contains_key("web"));
     assert!(press(&mut s, "ctrl-r").is_empty());
 }
+
+#[test]
+fn same_second_events_show_in_creation_order_not_uid_order() {
+    let mut s = demo_state(120, 40);
+    select_deployment(&mut s, "web");
+    let pod = s
+        .cluster
+        .events
+        .values()
+        .find(|e| e.involved_kind == "Pod" && e.namespace == "shop")
+        .expect("a pod event in the demo")
+        .clone();
+    let at = jiff::Timestamp::now();
+    // uids sort the other way round from creation.
+    for (uid, reason, order) in [("z-pulling", "Pulling", 1), ("a-started", "Started", 2)] {
+        let mut e = pod.clone();
+        e.uid = uid.into();
+        e.reason = reason.into();
+        e.first_seen = Some(at);
+        e.last_seen = Some(at);
+        e.order = order;
+        update(
+            &mut s,
+            berth::app::fixtures::model(ModelEvent::Upsert(Row::Event(e))),
+        );
+    }
+    let reasons: Vec<String> = view::timeline(&s)
+        .iter()
+        .filter_map(|i| match i {
+            view::TimelineItem::Event(e) if e.last_seen == Some(at) => Some(e.reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons, ["Pulling", "Started"]);
+}

@@ -268,6 +268,7 @@ fn event(
             "deployment-controller"
         }
         .into(),
+        order: 0,
     }
 }
 

@@ -300,10 +300,13 @@ pub fn timeline(state: &State) -> Vec<TimelineItem<'_>> {
             TimelineItem::Own(j) => matches(f, &j.text),
         });
     }
-    // Stable: same-second items keep a deterministic order (events by uid, ours last).
+    // Same-second items: events in creation order (the stamp in their names), then by uid so
+    // the order is stable; ours after the cluster's.
     items.sort_by(|a, b| {
         a.time().cmp(&b.time()).then_with(|| match (a, b) {
-            (TimelineItem::Event(x), TimelineItem::Event(y)) => x.uid.cmp(&y.uid),
+            (TimelineItem::Event(x), TimelineItem::Event(y)) => {
+                x.order.cmp(&y.order).then_with(|| x.uid.cmp(&y.uid))
+            }
             (TimelineItem::Event(_), TimelineItem::Own(_)) => std::cmp::Ordering::Less,
             (TimelineItem::Own(_), TimelineItem::Event(_)) => std::cmp::Ordering::Greater,
             (TimelineItem::Own(_), TimelineItem::Own(_)) => std::cmp::Ordering::Equal,

@@ -266,7 +266,15 @@ pub fn event_row(e: &Event) -> EventRow {
         first_seen,
         last_seen,
         source,
+        order: event_name_nanos(e.metadata.name.as_deref().unwrap_or_default()),
     }
+}
+
+/// The creation stamp in an event's name (`web-1.17a2b3c4d5e6f708`), 0 when it has none.
+pub fn event_name_nanos(name: &str) -> u64 {
+    name.rsplit_once('.')
+        .and_then(|(_, hex)| u64::from_str_radix(hex, 16).ok())
+        .unwrap_or(0)
 }
 
 pub fn service_account_row(sa: &ServiceAccount) -> ServiceAccountRow {
@@ -359,6 +367,16 @@ mod tests {
                 message: "Back-off".into()
             }
         );
+    }
+
+    #[test]
+    fn event_order_comes_from_the_name_stamp() {
+        // As kubelet names them: `<pod>.<UnixNano in hex>`.
+        let pulling = event_name_nanos("web-6f64c7bccf-rfgxm.187a8f0c1b2d3e4f");
+        let started = event_name_nanos("web-6f64c7bccf-rfgxm.187a8f0c2b2d3e4f");
+        assert!(pulling > 0 && pulling < started);
+        assert_eq!(event_name_nanos("no-stamp"), 0);
+        assert_eq!(event_name_nanos("web.not-hex"), 0);
     }
 
     #[test]

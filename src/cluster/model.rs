@@ -152,6 +152,10 @@ pub struct EventRow {
     pub first_seen: Option<Timestamp>,
     pub last_seen: Option<Timestamp>,
     pub source: String,
+    /// Creation order among events of the same second: the nanosecond stamp Kubernetes puts in
+    /// event names (`<object>.<hex nanos>`), else 0. Times have whole seconds, and a pod's
+    /// Pulling, Pulled, Created and Started often share one.
+    pub order: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -484,6 +484,7 @@ mod tests {
             first_seen: Some(t(at)),
             last_seen: Some(t(at)),
             source: "kubelet".into(),
+            order: 0,
         }
     }
 
