@@ -285,6 +285,7 @@ fn rotate_names_the_slot_and_every_namespace() {
             secret: "acr-pull".into(),
             namespaces: vec!["shop".into(), "staging".into()],
             slot: PasswordSlot::Password2,
+            attach: None,
             dry_run: true,
         }
     );

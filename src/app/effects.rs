@@ -128,11 +128,14 @@ pub enum Effect {
     /// Regenerate `slot` of the registry's admin credentials and update the dockerconfigjson pull
     /// secret `secret` in every namespace of `namespaces` (never leaving one without working
     /// credentials: the other slot stays valid until every secret is updated).
+    /// `attach`: also add the secret to this service account's `imagePullSecrets` in each
+    /// namespace (the fix for a namespace that has no pull secret at all).
     RotateSecret {
         registry: String,
         secret: String,
         namespaces: Vec<String>,
         slot: PasswordSlot,
+        attach: Option<String>,
         dry_run: bool,
     },
     /// Add `secret` to the service account's `imagePullSecrets`.
@@ -288,11 +291,16 @@ impl Effect {
                 secret,
                 namespaces,
                 slot,
+                attach,
                 ..
             } => format!(
-                "rotate {slot} → secret {secret} in {} namespace{}",
+                "rotate {slot} → secret {secret} in {} namespace{}{}",
                 namespaces.len(),
-                if namespaces.len() == 1 { "" } else { "s" }
+                if namespaces.len() == 1 { "" } else { "s" },
+                attach
+                    .as_ref()
+                    .map(|sa| format!(", attached to serviceaccount {sa}"))
+                    .unwrap_or_default()
             ),
             Self::AttachSecret {
                 service_account,

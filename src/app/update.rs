@@ -1325,6 +1325,7 @@ fn open_rotate(state: &mut State) {
                 secret,
                 namespaces,
                 slot,
+                attach: None,
                 dry_run: false,
             },
             pin: None,
@@ -1588,12 +1589,25 @@ fn fix_confirm(fix: super::diagnosis::Fix) -> Confirm {
             ),
         }),
         Effect::RotateSecret {
-            namespaces, slot, ..
-        } => changes.push(Change {
-            label: "rotate".into(),
-            old: None,
-            new: format!("{slot} → {}", namespaces.join(", ")),
-        }),
+            namespaces,
+            slot,
+            secret,
+            attach,
+            ..
+        } => {
+            changes.push(Change {
+                label: "rotate".into(),
+                old: None,
+                new: format!("{slot} → {secret} in {}", namespaces.join(", ")),
+            });
+            if let Some(sa) = attach {
+                changes.push(Change {
+                    label: "serviceaccount".into(),
+                    old: None,
+                    new: format!("{}/{sa} + {secret}", namespaces.join(", ")),
+                });
+            }
+        }
         _ => {}
     }
     Confirm {

@@ -121,16 +121,39 @@ fn is_retry(a: &FixAction) -> bool {
 
 /// The effect for a fix whose first action berth can run, when the rest is at most a retry
 /// (which the user gets as advice): a fix of two real steps is not half-applied on one key.
+/// The one pair that is a single step: writing a secret and attaching that same secret in that
+/// namespace, which the rotation does together (attach only after the write succeeded).
 fn one_key(
     d: &Diagnosis,
     actions: &[FixAction],
     rotation: Option<&Rotation>,
 ) -> Option<(Effect, Option<FixAction>)> {
     let (first, rest) = actions.split_first()?;
+    let (attach, rest) = match (first, rest.split_first()) {
+        (
+            FixAction::CreateSecret {
+                namespace, secret, ..
+            }
+            | FixAction::RotateSecret {
+                namespace, secret, ..
+            },
+            Some((
+                FixAction::AttachSecret {
+                    namespace: sa_ns,
+                    service_account,
+                    secret: sa_secret,
+                },
+                rest,
+            )),
+        ) if sa_ns == namespace && sa_secret == secret => (Some(service_account.clone()), rest),
+        _ => (None, rest),
+    };
     if rest.len() > 1 || rest.iter().any(|a| !is_retry(a)) {
         return None;
     }
-    let retry = rest.first().cloned();
+    // With an attach the rotation restarts the failing rollouts itself (running pods never see a
+    // secret added to their service account later), so there is no retry left to advise.
+    let retry = rest.first().cloned().filter(|_| attach.is_none());
     let effect = match first {
         FixAction::SetImage {
             namespace,
@@ -186,6 +209,7 @@ fn one_key(
                 secret: secret.clone(),
                 namespaces: vec![namespace.clone()],
                 slot: r.slot,
+                attach,
                 dry_run: false,
             }
         }
@@ -310,9 +334,8 @@ mod tests {
         assert!(advice.contains("berth rollout set-image -n shop cart cart"));
     }
 
-    #[test]
-    fn two_step_fixes_are_not_half_applied() {
-        let create_and_attach = EngineFix {
+    fn create_and_attach(attached_secret: &str) -> EngineFix {
+        EngineFix {
             title: "create pull secret and attach it".into(),
             actions: vec![
                 FixAction::CreateSecret {
@@ -323,17 +346,44 @@ mod tests {
                 FixAction::AttachSecret {
                     namespace: "shop".into(),
                     service_account: "default".into(),
-                    secret: "acr-pull".into(),
+                    secret: attached_secret.into(),
                 },
                 restart(),
             ],
             note: None,
-        };
+        }
+    }
+
+    #[test]
+    fn create_and_attach_is_one_key_when_berth_can_mint_credentials() {
         let rotation = Rotation {
             registry: HOST.into(),
             slot: PasswordSlot::Password2,
         };
-        let d = diagnosis("cart", vec![create_and_attach]);
+        let d = diagnosis("cart", vec![create_and_attach("acr-pull")]);
+        let v = view(&pod(), &[d], Some(&rotation));
+        assert_eq!(
+            v.fix.expect("one key").effect,
+            Effect::RotateSecret {
+                registry: HOST.into(),
+                secret: "acr-pull".into(),
+                namespaces: vec!["shop".into()],
+                slot: PasswordSlot::Password2,
+                attach: Some("default".into()),
+                dry_run: false,
+            }
+        );
+        assert_eq!(v.advice, None, "the rotation restarts the rollout itself");
+    }
+
+    #[test]
+    fn two_step_fixes_are_not_half_applied() {
+        let rotation = Rotation {
+            registry: HOST.into(),
+            slot: PasswordSlot::Password2,
+        };
+        // Attaching another secret than the one written is two steps: advice, not a key.
+        let d = diagnosis("cart", vec![create_and_attach("other")]);
         let v = view(&pod(), &[d], Some(&rotation));
         assert_eq!(v.fix, None);
         let advice = v.advice.unwrap();
@@ -342,6 +392,9 @@ mod tests {
             "{advice}"
         );
         assert!(advice.contains("berth secret attach -n shop"), "{advice}");
+        // No way to mint credentials: advice too.
+        let d = diagnosis("cart", vec![create_and_attach("acr-pull")]);
+        assert_eq!(view(&pod(), &[d], None).fix, None);
     }
 
     #[test]
@@ -380,6 +433,7 @@ mod tests {
                 secret: "acr-pull".into(),
                 namespaces: vec!["shop".into()],
                 slot: PasswordSlot::Password,
+                attach: None,
                 dry_run: false,
             }
         );

@@ -143,6 +143,32 @@ pub fn rotation_steps(r: &RotationReport) -> Vec<StepUpdate> {
         .collect()
 }
 
+/// What the rotation did beside the write: attached, restarted (empty when nothing).
+fn follow_ups(r: &RotationReport) -> String {
+    let attached = r
+        .namespaces
+        .iter()
+        .filter(|n| n.attached == Some(true))
+        .count();
+    let restarted: Vec<String> = r
+        .namespaces
+        .iter()
+        .flat_map(|n| {
+            n.restarted
+                .iter()
+                .map(move |d| format!("{}/{d}", n.namespace))
+        })
+        .collect();
+    let mut out = String::new();
+    if attached > 0 {
+        out.push_str("; attached to the service account");
+    }
+    if !restarted.is_empty() {
+        out.push_str(&format!("; restarted {}", restarted.join(", ")));
+    }
+    out
+}
+
 /// A rotation report as the task's result: done only when every namespace was written.
 pub fn rotation_result(what: &str, r: &RotationReport) -> TaskResult {
     let failed: Vec<&str> = r
@@ -161,10 +187,11 @@ pub fn rotation_result(what: &str, r: &RotationReport) -> TaskResult {
             )
         } else {
             format!(
-                "secret {} now holds {} of {} {where_}",
+                "secret {} now holds {} of {} {where_}{}",
                 r.secret_name,
                 r.slot.as_deref().unwrap_or("new credentials"),
-                r.source
+                r.source,
+                follow_ups(r)
             )
         });
     }
@@ -218,6 +245,21 @@ mod tests {
             invalidate_skipped: None,
             warning: None,
         }
+    }
+
+    #[test]
+    fn the_summary_says_what_was_attached_and_restarted() {
+        let mut payments = ns("payments", WriteOutcome::Created, &[]);
+        payments.attached = Some(true);
+        payments.restarted = vec!["ledger".into()];
+        let Ok(TaskOutcome::Done { summary }) = rotation_result("rotate", &report(vec![payments]))
+        else {
+            panic!("expected done");
+        };
+        assert!(
+            summary.ends_with("; attached to the service account; restarted payments/ledger"),
+            "{summary}"
+        );
     }
 
     #[test]

@@ -258,6 +258,7 @@ async fn execute(shared: &Shared, kube: &KubeNow, effect: &Effect, rep: &Reporte
             secret,
             namespaces,
             slot,
+            attach,
             dry_run,
         } => {
             let Some(cfg) = shared.registries.for_host(registry) else {
@@ -271,6 +272,10 @@ async fn execute(shared: &Shared, kube: &KubeNow, effect: &Effect, rep: &Reporte
                 .map_err(|why| outcome::error(&title, why, "nothing was changed"))?;
             let mut req = RotationRequest::new(secret, namespaces.clone());
             req.dry_run = *dry_run;
+            req.attach_service_account = attach.clone();
+            // Pods get their service account's pull secrets when they are created: the failing
+            // ones must be replaced to use the secret just attached.
+            req.restart_failing = attach.is_some();
             rep.step("rotate", StepStatus::Running, source_label(*slot));
             let r = rotate::rotate(
                 &kube.target.client,
