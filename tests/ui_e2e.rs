@@ -1,7 +1,8 @@
 //! The real binary in a real terminal (tmux), against the local environment, driven by keys as
 //! a person would: promote a tag with `t`, roll a deployment to it with `i`, read the screen
-//! until the rollout is complete, and check the result with kubectl and skopeo. And read-only
-//! mode: the marker shows and `r` changes nothing.
+//! until the rollout is complete, and check the result with kubectl and skopeo. Diagnose a pod
+//! on a missing tag, and one with no pull secret at all, and fix each with `f`. A context switch
+//! changes who acts. And read-only mode: the marker shows and `r` changes nothing.
 //!
 //! Each test has its own namespace, its own registry repository (copied from the seeded `web`
 //! images, so the shared `web` repository keeps its 31 tags), its own tmux server (a private
@@ -43,7 +44,9 @@ impl Tmux {
 
     /// Starts `command` in a 160x48 session. `remain-on-exit` keeps the pane (and whatever
     /// berth printed when it failed to start) readable after the process ends.
-    fn start(dir: &Path, command: &[String]) -> Self {
+    /// `env`: variables for berth's environment. They reach the new tmux server (and so berth)
+    /// through the environment of the process that starts it, never through a command line.
+    fn start(dir: &Path, command: &[String], env: &[(&str, String)]) -> Self {
         let conf = dir.join("tmux.conf");
         std::fs::write(&conf, "set -g remain-on-exit on\nset -g status off\n")
             .expect("write tmux.conf");
@@ -65,7 +68,12 @@ impl Tmux {
             "--",
         ];
         args.extend(command.iter().map(String::as_str));
-        let out = t.tmux(&args);
+        let out = Command::new("tmux")
+            .args(["-L", &t.socket])
+            .args(&args)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .expect("run tmux (scripts/env/install installs it)");
         assert!(
             out.status.success(),
             "tmux new-session failed: {}",
@@ -123,6 +131,8 @@ fn line_with<'a>(screen: &'a str, parts: &[&str]) -> Option<&'a str> {
 
 struct Berth {
     dir: tempfile::TempDir,
+    /// Variables berth needs in its environment (the service principal's, when it signs in so).
+    env: Vec<(&'static str, String)>,
 }
 
 impl Berth {
@@ -133,6 +143,16 @@ impl Berth {
     }
 
     fn with_kubeconfig(namespace: &str, kubeconfig: &Path) -> Self {
+        Self::configured(namespace, kubeconfig, false)
+    }
+
+    /// As scripts/sandbox configures it: signed in as the service principal through Entra, with
+    /// the registry's ARM coordinates, so berth can mint credentials (rotation, secret fixes).
+    fn with_service_principal(namespace: &str) -> Self {
+        Self::configured(namespace, &Env::get().kubeconfig(), true)
+    }
+
+    fn configured(namespace: &str, kubeconfig: &Path, service_principal: bool) -> Self {
         let env = Env::get();
         let dir = tempfile::tempdir().expect("temp dir");
         let password = dir.path().join("acr-password");
@@ -158,18 +178,46 @@ name = "e2e"
 host = "{host}"
 kind = "acr"
 ca_file = "{ca}"
-credential = {{ type = "basic", username = "{user}", password_file = "{password}" }}
+{credential}
 "#,
             audit = q(&dir.path().join("audit.jsonl")),
             log = q(&dir.path().join("berth.log")),
             kubeconfig = q(kubeconfig),
             host = env.acr_host(),
             ca = q(&env.ca_file()),
-            user = env.var("BERTH_ACR_ADMIN_USER"),
-            password = q(&password),
+            credential = if service_principal {
+                format!(
+                    "credential = {{ type = \"client-secret\", tenant_id_env = \"BERTH_TENANT_ID\", \
+                     client_id_env = \"BERTH_SP_CLIENT_ID\", client_secret_env = \"BERTH_SP_CLIENT_SECRET\" }}\n\
+                     [registry.arm]\nsubscription_id = \"{}\"\nresource_group = \"{}\"\n\
+                     registry_name = \"{}\"\nendpoint = \"{url}\"\nauthority_host = \"{url}\"",
+                    env.var("BERTH_SUBSCRIPTION_ID"),
+                    env.var("BERTH_RESOURCE_GROUP"),
+                    env.var("BERTH_ACR_NAME"),
+                    url = env.var("BERTH_AZURE_URL"),
+                )
+            } else {
+                format!(
+                    "credential = {{ type = \"basic\", username = \"{}\", password_file = \"{}\" }}",
+                    env.var("BERTH_ACR_ADMIN_USER"),
+                    q(&password)
+                )
+            },
         );
         std::fs::write(dir.path().join("config.toml"), config).expect("write config.toml");
-        Self { dir }
+        let env = if service_principal {
+            ["BERTH_TENANT_ID", "BERTH_SP_CLIENT_ID"]
+                .into_iter()
+                .map(|k| (k, env.var(k).to_owned()))
+                .chain([(
+                    "BERTH_SP_CLIENT_SECRET",
+                    env.secret("BERTH_SP_CLIENT_SECRET").expose().to_owned(),
+                )])
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Self { dir, env }
     }
 
     fn command(&self, extra: &[&str]) -> Vec<String> {
@@ -183,7 +231,7 @@ credential = {{ type = "basic", username = "{user}", password_file = "{password}
     }
 
     fn start(&self, extra: &[&str]) -> Tmux {
-        Tmux::start(self.dir.path(), &self.command(extra))
+        Tmux::start(self.dir.path(), &self.command(extra), &self.env)
     }
 
     fn audit_records(&self) -> Vec<Value> {
@@ -427,6 +475,120 @@ fn diagnose_a_pull_back_off_and_apply_the_fix_by_keys() {
         image_ids.contains(&digest),
         "a pod should run {digest}; imageIDs: {image_ids}"
     );
+}
+
+/// A namespace with no pull secret at all: `d` says so, and `f` creates a secret with fresh
+/// credentials (the admin user's password2, regenerated over ARM), attaches it to the service
+/// account and restarts the rollout, whose new pod then pulls with it.
+#[test]
+fn no_pull_secret_is_fixed_on_one_key() {
+    let _lock = apiserver_lock(false);
+    let host = Env::get().acr_host();
+    let repo = own_repository();
+    let ns = TestNamespace::new("ui-e2e-nosecret");
+    create(
+        ns.name(),
+        &deployment_json("ledger", &format!("{host}/{repo}:1.0.0"), None, 1),
+    );
+    let berth = Berth::with_service_principal(ns.name());
+    let tui = berth.start(&[]);
+
+    tui.wait("the pod failing to pull without credentials", |s| {
+        line_with(s, &["ledger-", "0/1", "ImagePull"]).map(|_| ())
+    });
+    tui.keys(&["d"]);
+    tui.wait("the diagnosis: no pull secret, and the fix on f", |s| {
+        line_with(s, &["no pull secret for registry"])
+            .and(line_with(s, &["fix", "f", "create pull secret"]))
+            .map(|_| ())
+    });
+    tui.keys(&["f"]);
+    tui.wait_text("the fix's confirmation", "Apply fix");
+    tui.keys(&["y"]);
+    tui.wait("the restarted rollout complete at revision 2", |s| {
+        line_with(s, &["ledger", " r2 ", "complete"]).map(|_| ())
+    });
+
+    // Through kubectl: the service account names the new secret, which holds working
+    // credentials for the registry (skopeo signs in with them), and the pod runs.
+    let attached = kubectl([
+        "-n",
+        ns.name(),
+        "get",
+        "serviceaccount",
+        "default",
+        "-o",
+        "jsonpath={.imagePullSecrets[*].name}",
+    ]);
+    assert!(
+        !attached.is_empty(),
+        "nothing attached to the service account"
+    );
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let config: Value = serde_json::from_slice(
+        &b64.decode(kubectl([
+            "-n",
+            ns.name(),
+            "get",
+            "secret",
+            attached.as_str(),
+            "-o",
+            "jsonpath={.data.\\.dockerconfigjson}",
+        ]))
+        .expect("base64 secret data"),
+    )
+    .expect("dockerconfigjson");
+    let entry = &config["auths"][host];
+    let (user, password) = (
+        entry["username"].as_str().expect("username"),
+        entry["password"].as_str().expect("password"),
+    );
+    assert_ne!(
+        password,
+        Env::get().var("BERTH_ACR_ADMIN_PASSWORD"),
+        "the fix must mint the other slot, never the one the other secrets use"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let auth_file = dir.path().join("auth.json");
+    let auth = b64.encode(format!("{user}:{password}"));
+    std::fs::write(
+        &auth_file,
+        json!({"auths": {host: {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
+    let out = Command::new("skopeo")
+        .args(["inspect", "--authfile"])
+        .arg(&auth_file)
+        .arg("--cert-dir")
+        .arg(Env::get().cert_dir())
+        .arg(format!("docker://{host}/{repo}:1.0.0"))
+        .output()
+        .expect("run skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo with the secret's credentials: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The old pod (Pending in its back-off) may still be going away.
+    wait_for("only the new, running pod left", SCREEN, || {
+        let phases = kubectl([
+            "-n",
+            ns.name(),
+            "get",
+            "pods",
+            "-o",
+            "jsonpath={.items[*].status.phase}",
+        ]);
+        if phases == "Running" {
+            Ok(())
+        } else {
+            Err(format!("pod phases: {phases}"))
+        }
+    });
+    // The secret's password never reached the screen or berth's log.
+    assert!(!tui.screen().contains(password));
+    let log = std::fs::read_to_string(berth.dir.path().join("berth.log")).unwrap_or_default();
+    assert!(!log.contains(password), "the password is in berth's log");
 }
 
 /// One kubeconfig with both identities' contexts (admin current), as `kubectl config view
