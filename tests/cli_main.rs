@@ -113,6 +113,13 @@ fn top_level_kubeconfig_reaches_rollout_status_and_read_only_refuses_a_restart()
     let before = generation();
     let audit = tempfile::tempdir().unwrap();
     let config = audit.path().join("config.toml");
+    let restart = || {
+        Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["--config", config.to_str().unwrap(), "--kubeconfig", kc])
+            .args(["rollout", "restart", "web", "-n", ns.name()])
+            .output()
+            .unwrap()
+    };
     std::fs::write(
         &config,
         format!(
@@ -121,20 +128,7 @@ fn top_level_kubeconfig_reaches_rollout_status_and_read_only_refuses_a_restart()
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--kubeconfig",
-            kc,
-            "rollout",
-            "restart",
-            "web",
-            "-n",
-            ns.name(),
-        ])
-        .output()
-        .unwrap();
+    let out = restart();
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("read-only"), "{stderr}");
@@ -157,20 +151,7 @@ fn top_level_kubeconfig_reaches_rollout_status_and_read_only_refuses_a_restart()
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--kubeconfig",
-            kc,
-            "rollout",
-            "restart",
-            "web",
-            "-n",
-            ns.name(),
-        ])
-        .output()
-        .unwrap();
+    let out = restart();
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_ne!(generation(), before, "the restart changed nothing");

@@ -237,6 +237,65 @@ async fn source_and_target(
     Ok((m, old))
 }
 
+/// What a retag has to do once source and target are read. Lives for one call: the size
+/// difference of the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum Plan {
+    /// The target already points at the source's digest: nothing to write.
+    Done(RetagOutcome),
+    /// Write `m` (the source manifest) over `old` (the target's digest, if the tag exists).
+    Write { m: Manifest, old: Option<String> },
+}
+
+/// Reads source and target concurrently and applies the overwrite rule.
+#[allow(clippy::too_many_arguments)]
+async fn plan(
+    src: &RegistryClient,
+    source: &Reference,
+    src_scopes: &[String],
+    dst: &RegistryClient,
+    repo: &str,
+    tag: &str,
+    dst_scopes: &[String],
+    options: RetagOptions,
+) -> Result<Plan, RegistryError> {
+    let (m, old) = source_and_target(
+        src,
+        source,
+        src_scopes.to_vec(),
+        dst,
+        repo,
+        tag,
+        dst_scopes.to_vec(),
+    )
+    .await?;
+    if check_target(dst, repo, tag, old.as_deref(), &m.digest, options)? {
+        let done = outcome(source, dst, repo, tag, RetagMethod::AlreadyTagged, old, &m);
+        return Ok(Plan::Done(done));
+    }
+    Ok(Plan::Write { m, old })
+}
+
+/// The image manifests an index points at (none for an image manifest).
+async fn children(
+    src: &RegistryClient,
+    source: &Reference,
+    m: &Manifest,
+    scopes: &[String],
+) -> Result<Vec<Manifest>, RegistryError> {
+    let mut images = Vec::new();
+    for child in m.children() {
+        let cm = src
+            .get_manifest_scoped(source.repository(), &child.digest, scopes.to_vec())
+            .await?;
+        if cm.is_index() {
+            return Err(nested_index(src, source));
+        }
+        images.push(cm);
+    }
+    Ok(images)
+}
+
 /// Same repository: 2 requests after the token (GET source ∥ HEAD target, then PUT).
 async fn same_repository(
     client: &RegistryClient,
@@ -247,27 +306,10 @@ async fn same_repository(
     let repo = source.repository();
     let scopes = vec![repo_scope(repo, "pull,push")];
     client.prepare(&scopes, repo).await?;
-    let (m, old) = source_and_target(
-        client,
-        source,
-        scopes.clone(),
-        client,
-        repo,
-        tag,
-        scopes.clone(),
-    )
-    .await?;
-    if check_target(client, repo, tag, old.as_deref(), &m.digest, options)? {
-        return Ok(outcome(
-            source,
-            client,
-            repo,
-            tag,
-            RetagMethod::AlreadyTagged,
-            old,
-            &m,
-        ));
-    }
+    let (m, old) = match plan(client, source, &scopes, client, repo, tag, &scopes, options).await? {
+        Plan::Done(done) => return Ok(done),
+        Plan::Write { m, old } => (m, old),
+    };
     client.put_manifest(repo, tag, &m, scopes).await?;
     Ok(outcome(
         source,
@@ -291,38 +333,12 @@ async fn mount(
     let from = source.repository();
     let scopes = vec![repo_scope(repo, "pull,push"), repo_scope(from, "pull")];
     client.prepare(&scopes, repo).await?;
-    let (m, old) = source_and_target(
-        client,
-        source,
-        scopes.clone(),
-        client,
-        repo,
-        tag,
-        scopes.clone(),
-    )
-    .await?;
-    if check_target(client, repo, tag, old.as_deref(), &m.digest, options)? {
-        return Ok(outcome(
-            source,
-            client,
-            repo,
-            tag,
-            RetagMethod::AlreadyTagged,
-            old,
-            &m,
-        ));
-    }
+    let (m, old) = match plan(client, source, &scopes, client, repo, tag, &scopes, options).await? {
+        Plan::Done(done) => return Ok(done),
+        Plan::Write { m, old } => (m, old),
+    };
     let mut out = outcome(source, client, repo, tag, RetagMethod::Mount, old, &m);
-    let mut images = Vec::new();
-    for child in m.children() {
-        let cm = client
-            .get_manifest_scoped(from, &child.digest, scopes.clone())
-            .await?;
-        if cm.is_index() {
-            return Err(nested_index(client, source));
-        }
-        images.push(cm);
-    }
+    let images = children(client, source, &m, &scopes).await?;
     for image in images
         .iter()
         .chain(std::iter::once(&m).filter(|m| !m.is_index()))
@@ -407,38 +423,23 @@ async fn copy(
     let dst_scopes = vec![repo_scope(repo, "pull,push")];
     src.prepare(&src_scopes, from).await?;
     dst.prepare(&dst_scopes, repo).await?;
-    let (m, old) = source_and_target(
+    let (m, old) = match plan(
         src,
         source,
-        src_scopes.clone(),
+        &src_scopes,
         dst,
         repo,
         tag,
-        dst_scopes.clone(),
+        &dst_scopes,
+        options,
     )
-    .await?;
-    if check_target(dst, repo, tag, old.as_deref(), &m.digest, options)? {
-        return Ok(outcome(
-            source,
-            dst,
-            repo,
-            tag,
-            RetagMethod::AlreadyTagged,
-            old,
-            &m,
-        ));
-    }
+    .await?
+    {
+        Plan::Done(done) => return Ok(done),
+        Plan::Write { m, old } => (m, old),
+    };
     let mut out = outcome(source, dst, repo, tag, RetagMethod::Copy, old, &m);
-    let mut images = Vec::new();
-    for child in m.children() {
-        let cm = src
-            .get_manifest_scoped(from, &child.digest, src_scopes.clone())
-            .await?;
-        if cm.is_index() {
-            return Err(nested_index(src, source));
-        }
-        images.push(cm);
-    }
+    let images = children(src, source, &m, &src_scopes).await?;
     let limit = dst.config().concurrency.max(1);
     let mut blobs: Vec<Descriptor> = Vec::new();
     for image in images
