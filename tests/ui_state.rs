@@ -125,6 +125,14 @@ fn retag_onto_an_existing_tag_needs_force() {
         panic!("confirmation expected")
     };
     assert!(c.overwrites.is_some());
+    // The demo's shop/web names web:1.0.28: moving it changes what its next pods run.
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.starts_with("shop/web runs web:1.0.28 by tag: running pods keep")),
+        "{:?}",
+        c.notes
+    );
     assert!(press(&mut s, "y").is_empty(), "no force, no retag");
     let Dialog::Confirm(c) = top(&s) else {
         panic!("confirmation stays")

@@ -859,6 +859,27 @@ fn open_retag(state: &mut State) {
     }));
 }
 
+/// Deployments (`namespace/name`) whose containers name the image by this tag: moving the tag
+/// changes what their next pods run without any rollout.
+fn deployments_naming(state: &State, image: &ImageLocation) -> Vec<String> {
+    state
+        .cluster
+        .deployments
+        .values()
+        .filter(|d| {
+            d.containers.iter().any(|c| {
+                crate::reference::Reference::parse(&c.image).is_ok_and(|r| {
+                    crate::reference::same_host(r.registry(), &image.registry)
+                        && r.repository() == image.repository
+                        && r.digest().is_none()
+                        && r.tag() == Some(image.reference.as_str())
+                })
+            })
+        })
+        .map(|d| format!("{}/{}", d.namespace, d.name))
+        .collect()
+}
+
 fn retag_confirm(
     state: &State,
     src: ImageLocation,
@@ -888,6 +909,18 @@ fn retag_confirm(
                 "{}:{} exists and would move: press f to allow the overwrite",
                 dst.repository, dst.reference
             ));
+            let naming = deployments_naming(state, &dst);
+            if !naming.is_empty() {
+                let (who, verb) = match naming.as_slice() {
+                    [one] => (one.clone(), "runs"),
+                    many => (many.join(", "), "run"),
+                };
+                notes.push(format!(
+                    "{who} {verb} {}:{} by tag: running pods keep the old digest, new ones \
+                     (scale-up, restart, eviction) would get the moved tag",
+                    dst.repository, dst.reference
+                ));
+            }
             Some(
                 t.digest
                     .as_deref()

@@ -429,7 +429,14 @@ fn confirm(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, c: &Confi
             } else {
                 theme.dim
             };
-            lines.push(Line::from(Span::styled(format!("• {n}"), style)));
+            // Wrapped here (not by the paragraph) so continuation lines hang under the text.
+            for (i, row) in wrap(n, inner.saturating_sub(2).max(8))
+                .into_iter()
+                .enumerate()
+            {
+                let bullet = if i == 0 { "• " } else { "  " };
+                lines.push(Line::from(Span::styled(format!("{bullet}{row}"), style)));
+            }
         }
     }
     lines.push(Line::raw(""));
