@@ -583,3 +583,75 @@ fn headless_rollout_commands_and_exit_codes() {
         .collect();
     assert_eq!(outcomes, ["refused", "failed", "ok"], "{recs:?}");
 }
+
+/// The optimistic-concurrency guard refuses a write whose read is stale in its spec, but not one
+/// whose read is stale only in metadata or status (which the controllers rewrite constantly:
+/// a pause right after a rollout used to fail on the controller's status update).
+#[test]
+fn a_stale_spec_conflicts_but_a_status_or_metadata_change_does_not() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let _lock = apiserver_lock(false);
+    let ns = TestNamespace::new("cl-conflict");
+    let t = admin();
+    let audit = Audit::new();
+    create(
+        ns.name(),
+        &deployment_json("web", &acr_image("web:1.0.13"), None, 0),
+    );
+    let ctx = action_ctx(&t, &audit, false);
+    let api: kube::Api<Deployment> = kube::Api::namespaced(t.client.clone(), ns.name());
+    let paused = || {
+        kubectl([
+            "-n",
+            ns.name(),
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.paused}",
+        ])
+    };
+
+    // Metadata changes after the read (an annotation, which bumps a Deployment's generation
+    // too): the write still goes through.
+    let read = rt().block_on(api.get("web")).unwrap();
+    kubectl([
+        "-n",
+        ns.name(),
+        "annotate",
+        "deploy",
+        "web",
+        "berth-test/touch=1",
+    ]);
+    rt().block_on(actions::write_patch(
+        &ctx,
+        ns.name(),
+        "web",
+        &read,
+        serde_json::json!({"spec": {"paused": true}}),
+    ))
+    .expect("a metadata-only change since the read is not a conflict");
+    assert_eq!(paused(), "true");
+
+    // The spec changes after the read: refused, and nothing written.
+    let read = rt().block_on(api.get("web")).unwrap();
+    kubectl([
+        "-n",
+        ns.name(),
+        "set",
+        "image",
+        "deploy/web",
+        &format!("app={}", acr_image("web:1.0.14")),
+    ]);
+    let e = rt()
+        .block_on(actions::write_patch(
+            &ctx,
+            ns.name(),
+            "web",
+            &read,
+            serde_json::json!({"spec": {"paused": false}}),
+        ))
+        .unwrap_err();
+    assert!(matches!(e, ActionError::Conflict { .. }), "{e}");
+    assert_eq!(paused(), "true", "a refused write changed the deployment");
+}

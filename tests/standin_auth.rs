@@ -264,8 +264,18 @@ async fn web_only_token_is_denied_other_repositories_with_403() {
     let r = upload(pull_only).await.unwrap();
     assert_eq!(r.status(), 401);
     let challenge = r.headers()["www-authenticate"].to_str().unwrap();
-    assert!(
-        challenge.contains("scope=\"repository:web:pull,push\""),
+    // The registry lists the actions in Go map order: `pull,push` or `push,pull`.
+    let scope = challenge
+        .split("scope=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no scope in {challenge}"));
+    let (resource, actions) = scope.rsplit_once(':').unwrap();
+    let mut actions: Vec<&str> = actions.split(',').collect();
+    actions.sort_unstable();
+    assert_eq!(
+        (resource, actions),
+        ("repository:web", vec!["pull", "push"]),
         "{challenge}"
     );
     let asked = registry_token(user, pass, &["repository:web:pull,push"])

@@ -297,22 +297,47 @@ fn patch_perm(ns: &str, name: &str) -> Permission {
     Permission::new("patch", "apps", "deployments", ns).named(name)
 }
 
-async fn write_patch(
+/// Patches a deployment `read` moments ago, refused (409 Conflict) when its spec changed since
+/// that read (metadata and status changes are not conflicts). Every deployment action writes through this.
+pub async fn write_patch(
     ctx: &ActionContext,
     ns: &str,
     name: &str,
-    resource_version: &str,
-    mut patch: serde_json::Value,
+    read: &Deployment,
+    patch: serde_json::Value,
 ) -> Result<Deployment, ActionError> {
     // The read resourceVersion inside the patch makes the apiserver refuse (409) a write based
-    // on a stale read.
-    patch["metadata"]["resourceVersion"] = serde_json::Value::String(resource_version.to_owned());
-    deployments(ctx, ns)
-        .patch(name, &ctx.patch_params(), &Patch::Strategic(patch))
-        .await
-        .map_err(|e| {
-            ActionError::from_kube(&format!("deployment {ns}/{name}"), resource_version, e)
-        })
+    // on a stale read. But the deployment controller rewrites status and its revision
+    // annotation all the time (a pause or a new template triggers exactly that), and such a
+    // write does not make our decision stale: only a spec change does. Not `generation`: the
+    // apiserver bumps it for annotation changes of a Deployment too. So on a conflict, read
+    // again and retry while the spec is the one we decided on.
+    const ATTEMPTS: usize = 5;
+    let mut resource_version = rv(read);
+    for attempt in 1..=ATTEMPTS {
+        let mut body = patch.clone();
+        body["metadata"]["resourceVersion"] = serde_json::Value::String(resource_version.clone());
+        match deployments(ctx, ns)
+            .patch(name, &ctx.patch_params(), &Patch::Strategic(body))
+            .await
+            .map_err(|e| {
+                ActionError::from_kube(&format!("deployment {ns}/{name}"), &resource_version, e)
+            }) {
+            Err(ActionError::Conflict { .. }) if attempt < ATTEMPTS => {
+                let fresh = get_deployment(ctx, ns, name).await?;
+                if fresh.spec != read.spec {
+                    return Err(ActionError::Conflict {
+                        what: format!("deployment {ns}/{name}"),
+                        resource_version,
+                    });
+                }
+                tracing::debug!(%ns, %name, attempt, "status-only change since the read; retrying");
+                resource_version = rv(&fresh);
+            }
+            other => return other,
+        }
+    }
+    unreachable!("the last attempt returns")
 }
 
 fn report(
@@ -375,7 +400,7 @@ pub async fn restart(
             let patch = serde_json::json!({
                 "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}
             });
-            write_patch(ctx, ns, name, &rv(&d), patch).await?;
+            write_patch(ctx, ns, name, &d, patch).await?;
             Ok(report(ctx, action, &target, &planned, format!("deployment {target} restarted")))
         }
         .await;
@@ -525,7 +550,7 @@ pub async fn set_image(
             let patch = serde_json::json!({
                 "spec": {"template": {"spec": {field: [{"name": container, "image": new}]}}}
             });
-            write_patch(ctx, ns, name, &rv(&d), patch).await?;
+            write_patch(ctx, ns, name, &d, patch).await?;
             Ok(report(
                 ctx,
                 action,
@@ -572,7 +597,7 @@ pub async fn set_paused(
                 ctx,
                 ns,
                 name,
-                &rv(&d),
+                &d,
                 serde_json::json!({"spec": {"paused": paused}}),
             )
             .await?;
