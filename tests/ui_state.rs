@@ -805,8 +805,11 @@ fn same_second_events_show_in_creation_order_not_uid_order() {
         .cluster
         .events
         .values()
-        .find(|e| e.involved_kind == "Pod" && e.namespace == "shop")
-        .expect("a pod event in the demo")
+        // A pod of `web` (the map's order is random: not any pod of the namespace).
+        .find(|e| {
+            e.involved_kind == "Pod" && e.namespace == "shop" && e.involved_name.starts_with("web-")
+        })
+        .expect("an event of a web pod in the demo")
         .clone();
     let at = jiff::Timestamp::now();
     // uids sort the other way round from creation.
