@@ -180,6 +180,26 @@ pub struct Confirm {
     pub error: Option<String>,
 }
 
+impl Confirm {
+    /// A confirmation with no digest choice, no overwrite and no error yet.
+    pub fn new(
+        title: impl Into<String>,
+        effect: Effect,
+        changes: Vec<Change>,
+        notes: Vec<String>,
+    ) -> Self {
+        Self {
+            title: title.into(),
+            effect,
+            changes,
+            notes,
+            pin: None,
+            overwrites: None,
+            error: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PromptKind {
     /// `t`: the new tag, or `repo:tag`, or `host/repo:tag` for the selected tag.

@@ -1119,9 +1119,13 @@ fn open_restart(state: &mut State) {
     };
     push_confirm(
         state,
-        Confirm {
-            title: "Rollout restart".into(),
-            changes: vec![
+        Confirm::new(
+            "Rollout restart",
+            Effect::Restart {
+                deployment: deployment_ref(&dep),
+                dry_run: false,
+            },
+            vec![
                 Change {
                     label: "deployment".into(),
                     old: None,
@@ -1133,7 +1137,7 @@ fn open_restart(state: &mut State) {
                     new: state.now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
                 },
             ],
-            notes: vec![format!(
+            vec![format!(
                 "replaces all {} pod{} following the rollout strategy; the image stays {}",
                 dep.desired,
                 if dep.desired == 1 { "" } else { "s" },
@@ -1141,14 +1145,7 @@ fn open_restart(state: &mut State) {
                     .first()
                     .map_or("unchanged", |c| c.image.as_str())
             )],
-            effect: Effect::Restart {
-                deployment: deployment_ref(&dep),
-                dry_run: false,
-            },
-            pin: None,
-            overwrites: None,
-            error: None,
-        },
+        ),
     );
 }
 
@@ -1208,19 +1205,16 @@ fn open_undo(state: &mut State) {
     let to_revision = prev.revision;
     push_confirm(
         state,
-        Confirm {
-            title: "Rollout undo".into(),
-            changes,
-            notes: vec![format!("pod template of ReplicaSet {}", prev.name)],
-            effect: Effect::Undo {
+        Confirm::new(
+            "Rollout undo",
+            Effect::Undo {
                 deployment: deployment_ref(&dep),
                 to_revision,
                 dry_run: false,
             },
-            pin: None,
-            overwrites: None,
-            error: None,
-        },
+            changes,
+            vec![format!("pod template of ReplicaSet {}", prev.name)],
+        ),
     );
 }
 
@@ -1258,9 +1252,10 @@ fn open_pause_resume(state: &mut State) {
     };
     push_confirm(
         state,
-        Confirm {
-            title: title.into(),
-            changes: vec![
+        Confirm::new(
+            title,
+            effect,
+            vec![
                 Change {
                     label: "deployment".into(),
                     old: None,
@@ -1272,12 +1267,8 @@ fn open_pause_resume(state: &mut State) {
                     new: new.into(),
                 },
             ],
-            notes: vec![note.into()],
-            effect,
-            pin: None,
-            overwrites: None,
-            error: None,
-        },
+            vec![note.into()],
+        ),
     );
 }
 
@@ -1328,13 +1319,21 @@ fn open_rotate(state: &mut State) {
     };
     push_confirm(
         state,
-        Confirm {
-            title: "Rotate pull secret".into(),
-            changes: vec![
+        Confirm::new(
+            "Rotate pull secret",
+            Effect::RotateSecret {
+                registry: registry.clone(),
+                secret: secret.clone(),
+                namespaces,
+                slot,
+                attach: None,
+                dry_run: false,
+            },
+            vec![
                 Change {
                     label: "registry".into(),
                     old: None,
-                    new: registry.clone(),
+                    new: registry,
                 },
                 Change {
                     label: "password slot".into(),
@@ -1344,7 +1343,7 @@ fn open_rotate(state: &mut State) {
                 Change {
                     label: "secret".into(),
                     old: None,
-                    new: secret.clone(),
+                    new: secret,
                 },
                 Change {
                     label: "namespaces".into(),
@@ -1353,18 +1352,7 @@ fn open_rotate(state: &mut State) {
                 },
             ],
             notes,
-            effect: Effect::RotateSecret {
-                registry,
-                secret,
-                namespaces,
-                slot,
-                attach: None,
-                dry_run: false,
-            },
-            pin: None,
-            overwrites: None,
-            error: None,
-        },
+        ),
     );
 }
 
@@ -1422,15 +1410,21 @@ fn open_attach(state: &mut State) {
             key.namespace
         ));
     }
+    let sa_label = format!("{}/{}", key.namespace, key.name);
     push_confirm(
         state,
-        Confirm {
-            title: "Attach pull secret".into(),
-            changes: vec![
+        Confirm::new(
+            "Attach pull secret",
+            Effect::AttachSecret {
+                service_account: key,
+                secret,
+                dry_run: false,
+            },
+            vec![
                 Change {
                     label: "serviceaccount".into(),
                     old: None,
-                    new: format!("{}/{}", key.namespace, key.name),
+                    new: sa_label,
                 },
                 Change {
                     label: "imagePullSecrets".into(),
@@ -1439,15 +1433,7 @@ fn open_attach(state: &mut State) {
                 },
             ],
             notes,
-            effect: Effect::AttachSecret {
-                service_account: key,
-                secret,
-                dry_run: false,
-            },
-            pin: None,
-            overwrites: None,
-            error: None,
-        },
+        ),
     );
 }
 
@@ -1643,15 +1629,7 @@ fn fix_confirm(fix: super::diagnosis::Fix) -> Confirm {
         }
         _ => {}
     }
-    Confirm {
-        title: "Apply fix".into(),
-        effect: fix.effect,
-        changes,
-        notes: Vec::new(),
-        pin: None,
-        overwrites: None,
-        error: None,
-    }
+    Confirm::new("Apply fix", fix.effect, changes, Vec::new())
 }
 
 // ---------------------------------------------------------------------------------------------
