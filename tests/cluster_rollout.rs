@@ -85,19 +85,31 @@ fn history_revisions(ns: &str, name: &str) -> Vec<i64> {
         .collect()
 }
 
-#[test]
-fn restart_makes_a_new_replica_set_and_the_rollout_completes() {
-    let _lock = apiserver_lock(false);
-    let ns = TestNamespace::new("cl-restart");
-    let t = admin();
-    let audit = Audit::new();
+/// A namespace of its own with `web` on `image` (`replicas` pods, the admin pull secret), the
+/// live model watching it, and the first rollout complete.
+fn web_rolled_out(
+    t: &berth::cluster::connect::KubeTarget,
+    prefix: &str,
+    image: &str,
+    replicas: i32,
+) -> (TestNamespace, LiveModel) {
+    let ns = TestNamespace::new(prefix);
     admin_pull_secret(ns.name(), "acr");
     create(
         ns.name(),
-        &deployment_json("web", &acr_image("web:1.0.10"), Some("acr"), 2),
+        &deployment_json("web", &acr_image(image), Some("acr"), replicas),
     );
-    let live = LiveModel::start(&t, Some(vec![ns.name().to_owned()]), &KINDS);
+    let live = LiveModel::start(t, Some(vec![ns.name().to_owned()]), &KINDS);
     wait_complete(&live, ns.name(), "web", 1);
+    (ns, live)
+}
+
+#[test]
+fn restart_makes_a_new_replica_set_and_the_rollout_completes() {
+    let _lock = apiserver_lock(false);
+    let t = admin();
+    let audit = Audit::new();
+    let (ns, live) = web_rolled_out(&t, "cl-restart", "web:1.0.10", 2);
 
     let ctx = action_ctx(&t, &audit, false);
     let report = rt()
@@ -160,16 +172,9 @@ fn restart_makes_a_new_replica_set_and_the_rollout_completes() {
 #[test]
 fn set_image_missing_tag_is_stuck_and_undo_returns() {
     let _lock = apiserver_lock(false);
-    let ns = TestNamespace::new("cl-setimage");
     let t = admin();
     let audit = Audit::new();
-    admin_pull_secret(ns.name(), "acr");
-    create(
-        ns.name(),
-        &deployment_json("web", &acr_image("web:1.0.11"), Some("acr"), 1),
-    );
-    let live = LiveModel::start(&t, Some(vec![ns.name().to_owned()]), &KINDS);
-    wait_complete(&live, ns.name(), "web", 1);
+    let (ns, live) = web_rolled_out(&t, "cl-setimage", "web:1.0.11", 1);
     let ctx = action_ctx(&t, &audit, false);
 
     // An existing tag: the rollout completes on it.
@@ -285,16 +290,9 @@ fn set_image_missing_tag_is_stuck_and_undo_returns() {
 #[test]
 fn pause_dry_run_and_resume() {
     let _lock = apiserver_lock(false);
-    let ns = TestNamespace::new("cl-pause");
     let t = admin();
     let audit = Audit::new();
-    admin_pull_secret(ns.name(), "acr");
-    create(
-        ns.name(),
-        &deployment_json("web", &acr_image("web:1.0.13"), Some("acr"), 1),
-    );
-    let live = LiveModel::start(&t, Some(vec![ns.name().to_owned()]), &KINDS);
-    wait_complete(&live, ns.name(), "web", 1);
+    let (ns, live) = web_rolled_out(&t, "cl-pause", "web:1.0.13", 1);
     let ctx = action_ctx(&t, &audit, false);
     let dry = action_ctx(&t, &audit, true);
     let generation = || {
