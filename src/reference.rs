@@ -445,6 +445,15 @@ pub fn validate_digest(digest: &str) -> Result<(), ReferenceError> {
     }
 }
 
+/// The digest of a resolved image id as a pod's status reports it (`host/repo@sha256:…`,
+/// `docker-pullable://…@sha256:…`), if it carries one.
+pub fn digest_of_image_id(image_id: &str) -> Option<&str> {
+    image_id
+        .rfind("sha256:")
+        .map(|i| &image_id[i..])
+        .filter(|d| d.len() > "sha256:".len())
+}
+
 /// Does a pull-secret key (a `.dockerconfigjson` `auths` key) apply to images on `image_host`?
 ///
 /// Keys are matched the way kubelet does: a scheme (`https://`) and any path (`/v1/`) are

@@ -505,7 +505,7 @@ fn palette_switches_namespace_context_and_repository() {
         }
     );
     assert!(
-        s.cluster.deployments.is_empty(),
+        s.cluster.deployments().next().is_none(),
         "the old context's rows are gone"
     );
 
@@ -582,7 +582,7 @@ fn navigation_keys_mouse_and_live_updates_keep_the_cursor() {
 
     select_deployment(&mut s, "web");
     // A new deployment sorting before `web` arrives: the cursor stays on `web`.
-    let mut d = s.cluster.deployments[&obj("shop", "web")].clone();
+    let mut d = s.cluster.deployment("shop", "web").unwrap().clone();
     d.name = "aaa".into();
     d.uid = "uid-aaa".into();
     update(
@@ -803,9 +803,8 @@ fn same_second_events_show_in_creation_order_not_uid_order() {
     select_deployment(&mut s, "web");
     let pod = s
         .cluster
-        .events
-        .values()
-        // A pod of `web` (the map's order is random: not any pod of the namespace).
+        .events()
+        // A pod of `web`, not any pod of the namespace.
         .find(|e| {
             e.involved_kind == "Pod" && e.namespace == "shop" && e.involved_name.starts_with("web-")
         })

@@ -46,8 +46,11 @@ fn outcome(effect: &Effect) -> TaskOutcome {
     if let Effect::Diagnose { pod } = effect {
         let deployment = crate::cluster::model::ObjectRef {
             namespace: pod.namespace.clone(),
-            name: crate::app::store::workload_of_pod_name(&pod.name, pod.name.split('-').nth(1))
-                .to_owned(),
+            name: crate::cluster::store::workload_of_pod_name(
+                &pod.name,
+                pod.name.split('-').nth(1),
+            )
+            .to_owned(),
         };
         let image = format!("{}/api:2.3.0", super::fixtures::REGISTRY);
         return TaskOutcome::Diagnosis(Box::new(DiagnosisView {

@@ -137,7 +137,9 @@ struct Dep<'a> {
     desired: i32,
     ready: i32,
     revision: i64,
-    rollout: RolloutState,
+    /// The Progressing condition (status, reason, message), as the controller sets it; the
+    /// rollout state itself is derived by the model from this and the pods, never set here.
+    progressing: Option<(&'a str, &'a str, &'a str)>,
     paused: bool,
 }
 
@@ -161,11 +163,13 @@ fn deployment(ns: &str, d: &Dep<'_>) -> DeploymentRow {
             image: d.image.into(),
             init: false,
         }],
-        progressing: None,
+        progressing: d
+            .progressing
+            .map(|(s, r, m)| (s.to_owned(), r.to_owned(), m.to_owned())),
         progress_deadline_seconds: Some(600),
         resource_version: "1000".into(),
         created: ago(30 * 86400),
-        rollout: d.rollout.clone(),
+        rollout: RolloutState::default(),
     }
 }
 
@@ -290,10 +294,12 @@ pub fn cluster_actions() -> Vec<Action> {
             desired: 2,
             ready: 1,
             revision: 3,
-            rollout: RolloutState::Stuck {
-                reason: "ProgressDeadlineExceeded".into(),
-                message: "ReplicaSet \"api-5f7d9c8b6\" has timed out progressing.".into(),
-            },
+            // Its new pod waits in ImagePullBackOff: the model calls that stuck at once.
+            progressing: Some((
+                "True",
+                "ReplicaSetUpdated",
+                "ReplicaSet \"api-5f7d9c8b6\" is progressing.",
+            )),
             paused: false,
         },
         Dep {
@@ -302,9 +308,11 @@ pub fn cluster_actions() -> Vec<Action> {
             desired: 3,
             ready: 2,
             revision: 7,
-            rollout: RolloutState::Progressing {
-                message: "ReplicaSet \"checkout-66d9b7f4c\" is progressing.".into(),
-            },
+            progressing: Some((
+                "True",
+                "ReplicaSetUpdated",
+                "ReplicaSet \"checkout-66d9b7f4c\" is progressing.",
+            )),
             paused: false,
         },
         Dep {
@@ -313,16 +321,21 @@ pub fn cluster_actions() -> Vec<Action> {
             desired: 3,
             ready: 3,
             revision: 4,
-            rollout: RolloutState::Complete,
+            progressing: Some((
+                "True",
+                "NewReplicaSetAvailable",
+                "ReplicaSet \"web-7c9f8d6b5\" has successfully progressed.",
+            )),
             paused: false,
         },
         Dep {
             name: "worker",
             image: &img("worker:1.0"),
-            desired: 1,
+            // Paused mid-rollout (a paused deployment that has finished is complete).
+            desired: 2,
             ready: 1,
             revision: 2,
-            rollout: RolloutState::Paused,
+            progressing: Some(("Unknown", "DeploymentPaused", "Deployment is paused")),
             paused: true,
         },
     ];

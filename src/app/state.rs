@@ -8,8 +8,9 @@ use super::action::{ConnState, Level, Notice, Permission, StepUpdate, TaskError}
 use super::diagnosis::DiagnosisView;
 use super::effects::{Effect, ImageLocation, MutationKind, PasswordSlot, TaskId};
 use super::keymap::{Keymap, Layer};
-use super::store::{ClusterStore, RegistryStore};
-use crate::cluster::model::{ConnectionState, ObjectRef, WatchScope};
+use super::store::RegistryStore;
+use crate::cluster::model::{ConnectionState, ObjectRef};
+use crate::cluster::store::ClusterModel;
 
 /// The list that has the keyboard.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -304,16 +305,13 @@ pub struct State {
     /// What the runner learnt; absent = not checked (allowed; the server decides).
     pub permissions: BTreeMap<(MutationKind, Option<String>), Permission>,
 
-    pub cluster: ClusterStore,
+    /// THE cluster model (the one `berth rollout status` reads too); it owns the accepted
+    /// watcher epoch and every watch's connection state.
+    pub cluster: ClusterModel,
     pub registry: RegistryStore,
     pub context: String,
     pub contexts: Vec<String>,
     pub namespace: String,
-    pub cluster_conn: ConnState,
-    /// Watcher generation accepted now: older messages (a previous context's) are dropped.
-    pub cluster_epoch: u64,
-    /// Each watch's state; `cluster_conn` is their summary.
-    pub cluster_watches: BTreeMap<WatchScope, ConnectionState>,
     pub registry_conn: ConnState,
     /// Name of the dockerconfigjson pull secret berth manages.
     pub pull_secret: String,
@@ -338,6 +336,16 @@ pub struct State {
 }
 
 impl State {
+    /// The cluster's connection for the status bar: the model's one summary of its watches.
+    pub fn cluster_conn(&self) -> ConnState {
+        match self.cluster.connection() {
+            ConnectionState::Connecting => ConnState::Connecting,
+            ConnectionState::Live => ConnState::Live,
+            ConnectionState::Reconnecting { .. } => ConnState::Reconnecting,
+            ConnectionState::Forbidden { .. } => ConnState::Forbidden,
+        }
+    }
+
     pub fn new(now: Timestamp) -> Self {
         Self {
             now,
@@ -346,14 +354,11 @@ impl State {
             keymap: Keymap::default(),
             read_only: ReadOnly::Off,
             permissions: BTreeMap::new(),
-            cluster: ClusterStore::default(),
+            cluster: ClusterModel::default(),
             registry: RegistryStore::default(),
             context: String::new(),
             contexts: Vec::new(),
             namespace: "default".to_owned(),
-            cluster_conn: ConnState::Connecting,
-            cluster_epoch: 0,
-            cluster_watches: BTreeMap::new(),
             registry_conn: ConnState::Connecting,
             pull_secret: "acr-pull".to_owned(),
             slot_in_use: None,

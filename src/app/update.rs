@@ -4,7 +4,7 @@
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 
 use super::action::{
-    Action, ClusterUpdate, ConnState, Level, Notice, RegistryUpdate, TaskOutcome, TaskResult,
+    Action, ClusterUpdate, Level, Notice, RegistryUpdate, TaskOutcome, TaskResult,
 };
 use super::effects::{Effect, ImageLocation, PasswordSlot, Task, TaskId};
 use super::keymap::{Command, Key, KeyCodeOrd, Layer};
@@ -14,9 +14,7 @@ use super::state::{
     State, TaskState, TaskView, TextInput, TimedNotice,
 };
 use super::view;
-use crate::cluster::model::{
-    ConnectionState, Kind, ModelEvent, ModelUpdate, ObjectRef, RolloutState, Row, WatchScope,
-};
+use crate::cluster::model::{DeploymentRow, Kind, ModelEvent, ObjectRef, RolloutState, Row};
 use crate::registry::types::TagRow;
 use crate::ui::layout::ScreenLayout;
 
@@ -493,24 +491,23 @@ fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
                 reset_cluster_nav(state);
             }
         }
-        ClusterUpdate::Model(ModelUpdate { epoch, event }) => {
-            if epoch < state.cluster_epoch {
+        ClusterUpdate::Model(update) => {
+            if update.epoch < state.cluster.epoch() {
                 state.dirty = false; // a previous context's watcher, still draining
                 return;
             }
-            if epoch > state.cluster_epoch {
-                state.cluster_epoch = epoch;
-                state.cluster.reset();
-                state.cluster_watches.clear();
+            if update.epoch > state.cluster.epoch() {
+                // A new watcher generation (context switch): its rows replace the old ones.
+                state.cluster.reset(update.epoch);
                 reset_cluster_nav(state);
             }
+            let event = &update.event;
             // Pods that appear or go (a rollout) must not move the cursor off the pod it is on;
             // changes to existing pods do not move rows, so they skip the lookup.
-            let pods_move = match &event {
-                ModelEvent::Upsert(Row::Pod(p)) => !state.cluster.pods.contains_key(&ObjectRef {
-                    namespace: p.namespace.clone(),
-                    name: p.name.clone(),
-                }),
+            let pods_move = match event {
+                ModelEvent::Upsert(Row::Pod(p)) => {
+                    state.cluster.pod(&p.namespace, &p.name).is_none()
+                }
                 ModelEvent::Delete(key) => key.kind() == Kind::Pod,
                 ModelEvent::Resynced { scope, .. } => scope.kind == Kind::Pod,
                 _ => false,
@@ -525,19 +522,13 @@ fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
             } else {
                 None
             };
-            let touches_deployments = match &event {
+            let touches_deployments = match event {
                 ModelEvent::Upsert(Row::Deployment(_)) => true,
                 ModelEvent::Delete(key) => key.kind() == Kind::Deployment,
                 ModelEvent::Resynced { scope, .. } => scope.kind == Kind::Deployment,
                 _ => false,
             };
-            match event {
-                ModelEvent::Connection { scope, state: cs } => {
-                    state.cluster_watches.insert(scope, cs);
-                    state.cluster_conn = summarise(&state.cluster_watches);
-                }
-                other => state.cluster.apply(other),
-            }
+            state.cluster.apply(update);
             if touches_deployments {
                 resync_deployment_selection(state, fx);
             }
@@ -548,23 +539,6 @@ fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
                 keep_visible(state, Focus::Pods);
             }
         }
-    }
-}
-
-/// One connection state for the status bar: forbidden or reconnecting if any watch is,
-/// connecting until every watch has listed once, else live.
-fn summarise(watches: &std::collections::BTreeMap<WatchScope, ConnectionState>) -> ConnState {
-    let any = |f: fn(&ConnectionState) -> bool| watches.values().any(f);
-    if watches.is_empty() {
-        ConnState::Connecting
-    } else if any(|c| matches!(c, ConnectionState::Forbidden { .. })) {
-        ConnState::Forbidden
-    } else if any(|c| matches!(c, ConnectionState::Reconnecting { .. })) {
-        ConnState::Reconnecting
-    } else if any(|c| matches!(c, ConnectionState::Connecting)) {
-        ConnState::Connecting
-    } else {
-        ConnState::Live
     }
 }
 
@@ -864,8 +838,7 @@ fn open_retag(state: &mut State) {
 fn deployments_naming(state: &State, image: &ImageLocation) -> Vec<String> {
     state
         .cluster
-        .deployments
-        .values()
+        .deployments()
         .filter(|d| {
             d.containers.iter().any(|c| {
                 crate::reference::Reference::parse(&c.image).is_ok_and(|r| {
@@ -977,11 +950,15 @@ fn deployment_ref(d: &crate::cluster::model::DeploymentRow) -> ObjectRef {
 }
 
 /// The digest(s) the deployment's pods run for one container, most common first.
-fn running_digest(state: &State, dep_uid: &str, container: &str) -> Option<String> {
+fn running_digest(state: &State, dep: &DeploymentRow, container: &str) -> Option<String> {
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    for p in state.cluster.pods_of_deployment(dep_uid) {
+    for p in state.cluster.pods_of(dep) {
         for c in p.containers.iter().filter(|c| c.name == container) {
-            if let Some(d) = c.image_id.as_deref().and_then(super::store::digest_of) {
+            if let Some(d) = c
+                .image_id
+                .as_deref()
+                .and_then(crate::reference::digest_of_image_id)
+            {
                 *counts.entry(d).or_insert(0) += 1;
             }
         }
@@ -1036,7 +1013,7 @@ fn open_set_image(state: &mut State) {
         );
         return;
     }
-    let old_digest = running_digest(state, &dep.uid, &container.name);
+    let old_digest = running_digest(state, &dep, &container.name);
     let mut changes = vec![
         Change {
             label: "deployment".into(),
@@ -1156,7 +1133,7 @@ fn open_undo(state: &mut State) {
     let Some(dep) = selected_deployment_or_warn(state, "undo") else {
         return;
     };
-    let rss = state.cluster.replicasets_of(&dep.uid);
+    let rss = state.cluster.replica_sets_of(&dep);
     let current = dep
         .revision
         .or_else(|| rss.first().and_then(|r| r.revision));
@@ -1287,8 +1264,7 @@ fn open_rotate(state: &mut State) {
     let secret = state.pull_secret.clone();
     let mut namespaces: Vec<String> = state
         .cluster
-        .secrets
-        .values()
+        .secrets()
         .filter(|s| s.name == secret)
         .map(|s| s.namespace.clone())
         .collect();
@@ -1377,8 +1353,7 @@ fn open_attach(state: &mut State) {
     let secret = state.pull_secret.clone();
     let current: Vec<String> = state
         .cluster
-        .service_accounts
-        .get(&key)
+        .service_account(&key.namespace, &key.name)
         .map(|sa| sa.image_pull_secrets.clone())
         .unwrap_or_default();
     if current.contains(&secret) {
@@ -1401,10 +1376,7 @@ fn open_attach(state: &mut State) {
     let mut after = current.clone();
     after.push(secret.clone());
     let mut notes = vec!["pods created from now on pull with it; running pods keep theirs".into()];
-    if !state.cluster.secrets.contains_key(&ObjectRef {
-        namespace: key.namespace.clone(),
-        name: secret.clone(),
-    }) {
+    if state.cluster.secret(&key.namespace, &secret).is_none() {
         notes.push(format!(
             "secret {secret} is not in {} yet: rotate (s) creates it",
             key.namespace
@@ -1666,7 +1638,7 @@ pub fn palette_suggestions(state: &State, typed: &str) -> Vec<Suggestion> {
     names(
         "ns",
         "switch namespace",
-        &mut state.cluster.namespaces.keys().map(String::as_str),
+        &mut state.cluster.namespaces().map(|n| n.name.as_str()),
     );
     names(
         "ctx",
@@ -1711,11 +1683,11 @@ fn run_palette(state: &mut State, typed: &str, fx: &mut Vec<Task>) -> Result<(),
             if arg.is_empty() {
                 return Err(":ns needs a namespace name, e.g. :ns shop".into());
             }
-            if !state.cluster.namespaces.is_empty() && !state.cluster.namespaces.contains_key(arg) {
+            if state.cluster.count(Kind::Namespace) > 0 && !state.cluster.has_namespace(arg) {
                 return Err(format!(
                     "namespace {arg:?} not found in context {} (known: {})",
                     state.context,
-                    known(state.cluster.namespaces.keys())
+                    known(state.cluster.namespaces().map(|n| &n.name))
                 ));
             }
             if arg != state.namespace {
@@ -1744,12 +1716,10 @@ fn run_palette(state: &mut State, typed: &str, fx: &mut Vec<Task>) -> Result<(),
             }
             if arg != state.context {
                 state.context = arg.to_owned();
-                state.cluster.reset();
-                state.cluster_watches.clear();
                 // The new watchers come with a later epoch: drop the old ones' stragglers.
-                state.cluster_epoch += 1;
+                let next = state.cluster.epoch() + 1;
+                state.cluster.reset(next);
                 state.permissions.clear();
-                state.cluster_conn = ConnState::Connecting;
                 reset_cluster_nav(state);
                 fx.push(spawn(
                     state,

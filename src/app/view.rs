@@ -72,7 +72,7 @@ pub fn selected_deployment(state: &State) -> Option<&DeploymentRow> {
 
 pub fn replicasets(state: &State) -> Vec<&ReplicaSetRow> {
     match selected_deployment(state) {
-        Some(d) => state.cluster.replicasets_of(&d.uid),
+        Some(d) => state.cluster.replica_sets_of(d),
         None => Vec::new(),
     }
 }
@@ -82,22 +82,8 @@ pub fn replicasets(state: &State) -> Vec<&ReplicaSetRow> {
 pub fn pods(state: &State) -> Vec<&PodRow> {
     let f = &state.nav.pods.filter;
     let all: Vec<&PodRow> = match selected_deployment(state) {
-        Some(d) => state.cluster.pods_of_deployment(&d.uid),
-        None => {
-            let ns = state.namespace.as_str();
-            state
-                .cluster
-                .pods
-                .range(
-                    ObjectRef {
-                        namespace: ns.to_owned(),
-                        name: String::new(),
-                    }..,
-                )
-                .take_while(|(k, _)| k.namespace == ns)
-                .map(|(_, p)| p)
-                .collect()
-        }
+        Some(d) => state.cluster.pods_of(d),
+        None => state.cluster.pods_in(&state.namespace).collect(),
     };
     if f.is_empty() {
         return all;
@@ -114,9 +100,7 @@ pub fn pods(state: &State) -> Vec<&PodRow> {
 /// How many rows the pods list has, without building it when no filter is set.
 pub fn pods_count(state: &State) -> usize {
     match selected_deployment(state) {
-        Some(d) if state.nav.pods.filter.is_empty() => {
-            state.cluster.pod_count_of_deployment(&d.uid)
-        }
+        Some(d) if state.nav.pods.filter.is_empty() => state.cluster.pod_count_of_deployment(d),
         _ => pods(state).len(),
     }
 }
@@ -127,10 +111,10 @@ pub fn pods_page(state: &State, start: usize, n: usize) -> Vec<&PodRow> {
     match selected_deployment(state) {
         Some(d) if state.nav.pods.filter.is_empty() => state
             .cluster
-            .pod_keys_of_deployment(&d.uid)
+            .pod_keys_of_deployment(d)
             .skip(start)
             .take(n)
-            .filter_map(|k| state.cluster.pods.get(k))
+            .filter_map(|k| state.cluster.pod_by_key(k))
             .collect(),
         _ => pods(state).into_iter().skip(start).take(n).collect(),
     }
@@ -141,7 +125,7 @@ pub fn pod_position(state: &State, key: &ObjectRef) -> Option<usize> {
     match selected_deployment(state) {
         Some(d) if state.nav.pods.filter.is_empty() => state
             .cluster
-            .pod_keys_of_deployment(&d.uid)
+            .pod_keys_of_deployment(d)
             .position(|k| k == key),
         _ => pods(state)
             .iter()
@@ -275,14 +259,7 @@ pub fn timeline(state: &State) -> Vec<TimelineItem<'_>> {
         }
         None => {
             let ns = &state.namespace;
-            items.extend(
-                state
-                    .cluster
-                    .events
-                    .values()
-                    .filter(|e| &e.namespace == ns)
-                    .map(TimelineItem::Event),
-            );
+            items.extend(state.cluster.events_in(ns).map(TimelineItem::Event));
             items.extend(
                 state
                     .journal

@@ -66,9 +66,25 @@ pub fn kubectl_rollout_state(d: &DeploymentRow) -> RolloutState {
     RolloutState::Complete
 }
 
+/// Container waiting reasons that mean a new revision's pod will not become ready on its own:
+/// the image cannot be pulled, the container cannot be created from its config (a missing
+/// Secret/ConfigMap key), or it crashes as it starts. kubelet sets these (`images.go`,
+/// `kuberuntime_container.go`, `pod_workers`' back-off); a rollout with such a pod is stuck now,
+/// not when its progress deadline passes minutes later.
+pub const STUCK_WAITING_REASONS: [&str; 8] = [
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "CrashLoopBackOff",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+];
+
 /// The full rollout state: kubectl's, then Stuck when an unfinished rollout's new-revision pods
-/// wait on an image pull failure. `new_revision_pods` are the pods of the deployment's newest
-/// ReplicaSet (see [`new_replica_set`]).
+/// wait on one of [`STUCK_WAITING_REASONS`]. `new_revision_pods` are the pods of the
+/// deployment's newest ReplicaSet (see [`new_replica_set`]).
 pub fn rollout_state<'a>(
     d: &DeploymentRow,
     new_revision_pods: impl IntoIterator<Item = &'a PodRow>,
@@ -77,7 +93,7 @@ pub fn rollout_state<'a>(
     if !matches!(base, RolloutState::Progressing { .. }) {
         return base;
     }
-    match first_image_pull_failure(new_revision_pods) {
+    match first_stuck_container(new_revision_pods) {
         Some((pod, container, reason, message)) => RolloutState::Stuck {
             reason: reason.to_owned(),
             message: if message.is_empty() {
@@ -90,9 +106,9 @@ pub fn rollout_state<'a>(
     }
 }
 
-/// The first (by pod name) container waiting on an image pull failure:
+/// The first (by pod name) container waiting on one of [`STUCK_WAITING_REASONS`]:
 /// (pod, container, reason, message).
-pub fn first_image_pull_failure<'a>(
+pub fn first_stuck_container<'a>(
     pods: impl IntoIterator<Item = &'a PodRow>,
 ) -> Option<(&'a str, &'a str, &'a str, &'a str)> {
     pods.into_iter()
@@ -100,7 +116,7 @@ pub fn first_image_pull_failure<'a>(
         .flat_map(|p| {
             p.containers.iter().filter_map(move |c| match &c.state {
                 ContainerState::Waiting { reason, message }
-                    if IMAGE_PULL_FAILURES.contains(&reason.as_str()) =>
+                    if STUCK_WAITING_REASONS.contains(&reason.as_str()) =>
                 {
                     Some((
                         p.name.as_str(),
@@ -308,6 +324,31 @@ mod tests {
             rollout_state(&d, &pods),
             RolloutState::Progressing { .. }
         ));
+    }
+
+    #[test]
+    fn every_stuck_waiting_reason_makes_it_stuck_and_others_do_not() {
+        let d = DeploymentRow {
+            updated: 1,
+            available: 1,
+            replicas: 3,
+            ..dep()
+        };
+        for reason in STUCK_WAITING_REASONS {
+            let pods = [pod("web-b-1", Some(reason))];
+            assert!(
+                matches!(rollout_state(&d, &pods), RolloutState::Stuck { reason: r, .. } if r == reason),
+                "{reason}"
+            );
+        }
+        // Waiting reasons of a pod on its way up are not stuck.
+        for reason in ["ContainerCreating", "PodInitializing"] {
+            let pods = [pod("web-b-1", Some(reason))];
+            assert!(
+                matches!(rollout_state(&d, &pods), RolloutState::Progressing { .. }),
+                "{reason}"
+            );
+        }
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! The model's state: plain data owned by one place (the TUI's `update`, a headless command or a
-//! test), changed only through [`ClusterModel::apply`]. No locks, no I/O.
+//! THE cluster model: plain data owned by one place (the TUI's `update`, a headless command, a
+//! test or a bench), changed only through [`ClusterModel::apply`]. No locks, no I/O. The
+//! dashboard and `berth rollout status` read the same rows, so they cannot disagree.
 //!
 //! Indexes by uid make the owner joins (Deployment → ReplicaSet → Pod, events → their object)
 //! cheap, and each Deployment's `rollout` is recomputed whenever one of its ReplicaSets or pods
-//! changes, so the Stuck-on-ImagePullBackOff rule stays current.
+//! changes, so the early "stuck" rule (see [`super::rollout`]) stays current. Two more indexes
+//! make a frame cost what is visible: where each image digest runs, and the events of each
+//! workload (by name, so they outlive the pods and ReplicaSets they were about).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -14,6 +17,8 @@ use super::model::{
 use super::rollout;
 
 type EventKey = (String, String);
+/// (namespace, workload name).
+type WorkloadKey = (String, String);
 
 /// One revision of a deployment: its ReplicaSet and the pods it owns.
 #[derive(Debug)]
@@ -25,7 +30,7 @@ pub struct RevisionView<'a> {
     pub current: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ClusterModel {
     epoch: u64,
     namespaces: BTreeMap<String, NamespaceRow>,
@@ -42,6 +47,11 @@ pub struct ClusterModel {
     rs_by_owner: HashMap<String, BTreeSet<ObjectRef>>,
     pods_by_owner: HashMap<String, BTreeSet<ObjectRef>>,
     events_by_involved: HashMap<String, BTreeSet<EventKey>>,
+    /// Events of a deployment, its ReplicaSets and its pods, by the workload's name.
+    events_by_workload: HashMap<WorkloadKey, BTreeSet<EventKey>>,
+    /// Image digest (`sha256:…`) → where it runs (`namespace/workload`) → pod count, kept on
+    /// every pod change so the registry pane never walks the pods.
+    digest_where: HashMap<String, HashMap<String, usize>>,
 
     connections: BTreeMap<WatchScope, ConnectionState>,
     /// During a resync, deployments whose rollout must be recomputed once at the end (instead
@@ -96,13 +106,18 @@ impl ClusterModel {
         self.version
     }
 
-    /// Applies one watcher message; returns whether anything changed. Messages from another
-    /// epoch (tasks of a previous context still draining) are ignored.
+    /// Applies one watcher message; returns whether anything changed. Messages of an older
+    /// epoch (tasks of a previous context still draining) are ignored; the first message of a
+    /// newer one (the watchers of a new context) starts the model afresh.
     pub fn apply(&mut self, update: ModelUpdate) -> bool {
-        if update.epoch != self.epoch {
+        if update.epoch < self.epoch {
             return false;
         }
-        let changed = self.apply_event(update.event);
+        let renewed = update.epoch > self.epoch;
+        if renewed {
+            self.reset(update.epoch);
+        }
+        let changed = self.apply_event(update.event) || renewed;
         if changed {
             self.version += 1;
         }
@@ -210,6 +225,7 @@ impl ClusterModel {
                 let key = oref(&r.namespace, &r.name);
                 let old_owner = self.unindex_pod(&key);
                 self.pod_by_uid.insert(r.uid.clone(), key.clone());
+                count_digests(&mut self.digest_where, &r, 1);
                 if let Some(o) = &r.owner_uid {
                     index_insert(&mut self.pods_by_owner, o, key.clone());
                 }
@@ -225,12 +241,15 @@ impl ClusterModel {
             }
             Row::Event(r) => {
                 let key = (r.namespace.clone(), r.uid.clone());
-                if let Some(old) = self.events.get(&key) {
-                    let involved = old.involved_uid.clone();
-                    index_remove(&mut self.events_by_involved, &involved, &key);
-                }
+                self.unindex_event(&key);
                 if !r.involved_uid.is_empty() {
                     index_insert(&mut self.events_by_involved, &r.involved_uid, key.clone());
+                }
+                if let Some(w) = self.workload_of_event(&r) {
+                    self.events_by_workload
+                        .entry((r.namespace.clone(), w))
+                        .or_default()
+                        .insert(key.clone());
                 }
                 replace(&mut self.events, key, r)
             }
@@ -250,6 +269,7 @@ impl ClusterModel {
 
     fn unindex_pod(&mut self, key: &ObjectRef) -> Option<String> {
         let old = self.pods.get(key)?;
+        count_digests(&mut self.digest_where, old, -1);
         let (uid, owner) = (old.uid.clone(), old.owner_uid.clone());
         self.pod_by_uid.remove(&uid);
         if let Some(o) = &owner {
@@ -284,14 +304,52 @@ impl ClusterModel {
             }
             RowKey::Event { namespace, uid } => {
                 let key = (namespace.clone(), uid.clone());
-                match self.events.remove(&key) {
-                    Some(old) => {
-                        index_remove(&mut self.events_by_involved, &old.involved_uid, &key);
-                        true
-                    }
-                    None => false,
+                self.unindex_event(&key);
+                self.events.remove(&key).is_some()
+            }
+        }
+    }
+
+    fn unindex_event(&mut self, key: &EventKey) {
+        let Some(old) = self.events.get(key) else {
+            return;
+        };
+        let involved = old.involved_uid.clone();
+        let workload = self.workload_of_event(old);
+        index_remove(&mut self.events_by_involved, &involved, key);
+        if let Some(w) = workload {
+            let wk = (key.0.clone(), w);
+            if let Some(set) = self.events_by_workload.get_mut(&wk) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.events_by_workload.remove(&wk);
                 }
             }
+        }
+    }
+
+    /// The workload (by name) an event is about, directly or through its ReplicaSet or pod:
+    /// by name, because the timeline must keep the events of pods already replaced.
+    fn workload_of_event(&self, e: &EventRow) -> Option<String> {
+        match e.involved_kind.as_str() {
+            "Deployment" => Some(e.involved_name.clone()),
+            "ReplicaSet" => Some(workload_of_rs_name(&e.involved_name).to_owned()),
+            "Pod" => {
+                let name = &e.involved_name;
+                let hash = self
+                    .pods
+                    .get(&oref(&e.namespace, name))
+                    .and_then(|p| p.pod_template_hash.as_deref());
+                Some(match hash {
+                    Some(h) => workload_of_pod_name(name, Some(h)).to_owned(),
+                    // Pod gone or not seen yet: drop the generated `-<hash>-<suffix>`.
+                    None => match name.rsplitn(3, '-').collect::<Vec<_>>().as_slice() {
+                        [_, _, w] => (*w).to_owned(),
+                        _ => name.clone(),
+                    },
+                })
+            }
+            _ => None,
         }
     }
 
@@ -440,57 +498,75 @@ impl ClusterModel {
             .collect()
     }
 
-    /// Events of a deployment, its ReplicaSets and their pods, oldest first. Events about pods
-    /// or ReplicaSets already gone from the model are matched by name (`<deploy>-<hash>` and
-    /// `<deploy>-<hash>-<suffix>`), so a pod that failed and was replaced keeps its history.
+    /// Events of a deployment, its ReplicaSets and their pods, oldest first. Matched by name
+    /// (`<deploy>-<hash>` and `<deploy>-<hash>-<suffix>`), so a pod that failed and was
+    /// replaced keeps its history.
     pub fn events_of_deployment(&self, d: &DeploymentRow) -> Vec<&EventRow> {
-        let mut keys: BTreeSet<&EventKey> = BTreeSet::new();
-        let mut add = |uid: &str| {
-            if let Some(set) = self.events_by_involved.get(uid) {
-                keys.extend(set.iter());
-            }
-        };
-        add(&d.uid);
-        for rs in self.replica_sets_of_uid(&d.uid) {
-            add(&rs.uid);
-            for p in self.pods_of_uid(&rs.uid) {
-                add(&p.uid);
-            }
-        }
-        let mut out: Vec<&EventRow> = keys
-            .into_iter()
-            .filter_map(|k| self.events.get(k))
-            .collect();
-        let prefix = format!("{}-", d.name);
-        let orphans = self
-            .events
-            .range((d.namespace.clone(), String::new())..)
-            .take_while(|((ns, _), _)| *ns == d.namespace)
-            .map(|(_, e)| e)
-            .filter(|e| {
-                let known = match e.involved_kind.as_str() {
-                    "Pod" => self.pod_by_uid.contains_key(&e.involved_uid),
-                    "ReplicaSet" => self.rs_by_uid.contains_key(&e.involved_uid),
-                    _ => true,
-                };
-                if known {
-                    return false;
-                }
-                let Some(rest) = e.involved_name.strip_prefix(&prefix) else {
-                    return false;
-                };
-                let parts = rest.split('-').count();
-                (e.involved_kind == "ReplicaSet" && parts == 1)
-                    || (e.involved_kind == "Pod" && parts == 2)
-            });
-        out.extend(orphans);
+        let mut out: Vec<&EventRow> = self.events_of_workload(&d.namespace, &d.name).collect();
         out.sort_by(|a, b| a.last_seen.cmp(&b.last_seen).then(a.uid.cmp(&b.uid)));
-        out.dedup_by(|a, b| a.uid == b.uid && a.namespace == b.namespace);
         out
+    }
+
+    /// Events about a workload, its ReplicaSets and its pods, in no particular order (one
+    /// lookup: callers sort what they show).
+    pub fn events_of_workload<'a>(
+        &'a self,
+        namespace: &str,
+        workload: &str,
+    ) -> impl Iterator<Item = &'a EventRow> + 'a {
+        self.events_by_workload
+            .get(&(namespace.to_owned(), workload.to_owned()))
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.events.get(k))
+    }
+
+    /// Keys of a deployment's pods, newest ReplicaSet first, without touching the rows.
+    pub fn pod_keys_of_deployment<'a>(
+        &'a self,
+        d: &DeploymentRow,
+    ) -> impl Iterator<Item = &'a ObjectRef> + 'a {
+        self.replica_sets_of(d)
+            .into_iter()
+            .flat_map(move |rs| self.pods_by_owner.get(&rs.uid).into_iter().flatten())
+    }
+
+    pub fn pod_count_of_deployment(&self, d: &DeploymentRow) -> usize {
+        self.replica_sets_of_uid(&d.uid)
+            .iter()
+            .map(|rs| self.pods_by_owner.get(&rs.uid).map_or(0, BTreeSet::len))
+            .sum()
+    }
+
+    pub fn pod_by_key(&self, key: &ObjectRef) -> Option<&PodRow> {
+        self.pods.get(key)
+    }
+
+    pub fn has_namespace(&self, name: &str) -> bool {
+        self.namespaces.contains_key(name)
+    }
+
+    /// Where a digest runs: `namespace/deployment` (or the pod for bare pods) → pod count.
+    pub fn where_running(&self, digest: &str) -> BTreeMap<String, usize> {
+        self.digest_where
+            .get(digest)
+            .map(|m| m.iter().map(|(k, n)| (k.clone(), *n)).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn is_running(&self, digest: &str) -> bool {
+        self.digest_where.get(digest).is_some_and(|m| !m.is_empty())
     }
 
     pub fn events(&self) -> impl Iterator<Item = &EventRow> {
         self.events.values()
+    }
+
+    pub fn events_in<'a>(&'a self, ns: &'a str) -> impl Iterator<Item = &'a EventRow> {
+        self.events
+            .range((ns.to_owned(), String::new())..)
+            .take_while(move |((n, _), _)| n == ns)
+            .map(|(_, e)| e)
     }
 
     /// Events about one object (by uid), oldest first.
@@ -569,6 +645,55 @@ impl ClusterModel {
             }
         }
         worst
+    }
+}
+
+/// The deployment a ReplicaSet belongs to by name: `<deployment>-<pod-template-hash>`.
+fn workload_of_rs_name(name: &str) -> &str {
+    name.rsplit_once('-').map_or(name, |(w, _)| w)
+}
+
+/// The deployment a pod belongs to by name: `<deployment>-<pod-template-hash>-<suffix>` (the
+/// names the ReplicaSet controller generates), or the pod itself when it is not one of those.
+pub fn workload_of_pod_name<'a>(name: &'a str, pod_template_hash: Option<&str>) -> &'a str {
+    if let Some(h) = pod_template_hash
+        && let Some(i) = name.find(&format!("-{h}-"))
+    {
+        return &name[..i];
+    }
+    name
+}
+
+/// Adds (`delta` 1) or removes (-1) a pod's running digests in the where-running index.
+fn count_digests(index: &mut HashMap<String, HashMap<String, usize>>, pod: &PodRow, delta: i8) {
+    let place = format!(
+        "{}/{}",
+        pod.namespace,
+        workload_of_pod_name(&pod.name, pod.pod_template_hash.as_deref())
+    );
+    let digests = pod.containers.iter().filter_map(|c| {
+        c.image_id
+            .as_deref()
+            .and_then(crate::reference::digest_of_image_id)
+    });
+    for d in digests {
+        if delta > 0 {
+            *index
+                .entry(d.to_owned())
+                .or_default()
+                .entry(place.clone())
+                .or_insert(0) += 1;
+        } else if let Some(places) = index.get_mut(d) {
+            if let Some(n) = places.get_mut(&place) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    places.remove(&place);
+                }
+            }
+            if places.is_empty() {
+                index.remove(d);
+            }
+        }
     }
 }
 
@@ -784,21 +909,75 @@ mod tests {
     }
 
     #[test]
-    fn other_epoch_is_ignored_and_reset_clears() {
+    fn older_epoch_is_ignored_newer_starts_afresh_and_reset_clears() {
         let mut m = model();
+        m.reset(3);
+        for row in model().deployments().cloned() {
+            m.apply(ModelUpdate {
+                epoch: 3,
+                event: ModelEvent::Upsert(Row::Deployment(row)),
+            });
+        }
         let v = m.version();
+        // A straggler of the previous context changes nothing.
         assert!(!m.apply(ModelUpdate {
-            epoch: 7,
+            epoch: 2,
             event: ModelEvent::Delete(RowKey::Deployment(oref("ns", "web"))),
         }));
         assert_eq!(m.version(), v);
-        m.reset(7);
-        assert_eq!(m.count(Kind::Pod), 0);
+        assert_eq!(m.count(Kind::Deployment), 1);
+        // The first message of a newer generation drops the old rows.
+        assert!(m.apply(ModelUpdate {
+            epoch: 4,
+            event: ModelEvent::Upsert(Row::Namespace(NamespaceRow {
+                name: "other".into(),
+                ..Default::default()
+            })),
+        }));
+        assert_eq!(m.epoch(), 4);
+        assert_eq!(m.count(Kind::Deployment), 0);
+        assert_eq!(m.count(Kind::Namespace), 1);
         assert!(m.version() > v);
+        m.reset(7);
+        assert_eq!(m.count(Kind::Namespace), 0);
         assert!(m.apply(ModelUpdate {
             epoch: 7,
             event: ModelEvent::Upsert(Row::Deployment(dep(2))),
         }));
+    }
+
+    #[test]
+    fn digest_index_follows_pods_and_events_follow_workload_by_name() {
+        let mut m = model();
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let mut p = pod("web-new-b", "p4", "r2", None);
+        p.containers[0].image_id = Some(format!("reg.io/web@{digest}"));
+        m.apply(up(ModelEvent::Upsert(Row::Pod(p.clone()))));
+        assert_eq!(m.where_running(&digest).get("ns/web-new-b"), Some(&1));
+        p.pod_template_hash = Some("new".into());
+        m.apply(up(ModelEvent::Upsert(Row::Pod(p))));
+        assert_eq!(
+            m.where_running(&digest).into_iter().collect::<Vec<_>>(),
+            vec![("ns/web".to_owned(), 1)],
+            "re-counted under its workload, the old place dropped"
+        );
+        m.apply(up(ModelEvent::Delete(RowKey::Pod(oref("ns", "web-new-b")))));
+        assert!(!m.is_running(&digest));
+        // An event of a pod already gone still lands on its deployment's timeline.
+        m.apply(up(ModelEvent::Upsert(Row::Event(event(
+            "e9",
+            "Pod",
+            "web-5d8f-zz9x",
+            "gone",
+            5,
+        )))));
+        let d = m.deployment("ns", "web").unwrap().clone();
+        assert!(m.events_of_deployment(&d).iter().any(|e| e.uid == "e9"));
+        m.apply(up(ModelEvent::Delete(RowKey::Event {
+            namespace: "ns".into(),
+            uid: "e9".into(),
+        })));
+        assert!(!m.events_of_deployment(&d).iter().any(|e| e.uid == "e9"));
     }
 
     #[test]

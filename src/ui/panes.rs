@@ -372,7 +372,7 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
         let msg = if !nav.filter.is_empty() {
             format!("no deployment matches /{}", nav.filter)
         } else {
-            match state.cluster_conn {
+            match state.cluster_conn() {
                 ConnState::Live => format!("no deployments in {}", state.namespace),
                 c => format!("{} {}…", spinner(state), c.label()),
             }
@@ -494,7 +494,11 @@ fn pod_digest(p: &PodRow) -> String {
     p.containers
         .iter()
         .filter(|c| !c.init)
-        .find_map(|c| c.image_id.as_deref().and_then(crate::app::store::digest_of))
+        .find_map(|c| {
+            c.image_id
+                .as_deref()
+                .and_then(crate::reference::digest_of_image_id)
+        })
         .map_or("-".into(), short_digest)
 }
 

@@ -185,7 +185,7 @@ pub fn status_bar(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
             state.context.clone()
         }),
         Span::raw(" "),
-        conn(state.cluster_conn),
+        conn(state.cluster_conn()),
         sep(),
         Span::styled("ns ", theme.dim),
         Span::raw(state.namespace.clone()),
