@@ -47,11 +47,75 @@ KUBELET_DIR="$BERTH_ENV_DIR/kubelet"
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# is_ours PID: the process is alive and its command line names our env dir (guards against a
-# recycled pid belonging to something else).
+# Process identity. A pid file holds "PID START": START is field 22 of /proc/PID/stat (the
+# process's start time in clock ticks since boot), read by the starting shell right after the fork.
+# It is set at fork and kept across exec, so it names the process from its first instant on (also
+# while the forked shell has not yet exec'd the program and its command line still names the
+# starting script, which is what broke the older command-line check under load) and tells it
+# apart from a later process that got the same pid.
+
+# proc_stat PID: sets PROC_STATE (field 3) and PROC_START (field 22) of /proc/PID/stat; fails when
+# there is no such process. Field 2 (comm) may hold spaces and parentheses, so fields are counted
+# after its last ')'.
+proc_stat() {
+    local pid=$1 line rest
+    local -a f
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    read -r line 2>/dev/null <"/proc/$pid/stat" || return 1
+    rest=${line##*) }
+    read -r -a f <<<"$rest"
+    ((${#f[@]} >= 20)) || return 1
+    PROC_STATE=${f[0]}
+    PROC_START=${f[19]}
+}
+
+# is_ours PID [START]: the process we started is still alive: PID exists, is not a zombie (an
+# exited child its parent has not reaped yet) and, given START, started at that very time. Without
+# START (a pid file of an older scripts/env/up) its command line must name our env dir.
 is_ours() {
-    local pid=$1 cmd
-    [[ -r /proc/$pid/cmdline ]] || return 1
+    local pid=$1 start=${2:-} cmd
+    proc_stat "$pid" || return 1
+    [[ $PROC_STATE != [ZXx] ]] || return 1
+    if [[ -n $start ]]; then
+        [[ $PROC_START == "$start" ]]
+        return
+    fi
     cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
     [[ $cmd == *"$BERTH_ENV_DIR"* ]]
+}
+
+# read_pidfile FILE: sets PIDFILE_PID and PIDFILE_START (empty in an older one-field file).
+read_pidfile() {
+    PIDFILE_PID='' PIDFILE_START=''
+    [[ -f $1 ]] || return 1
+    read -r PIDFILE_PID PIDFILE_START <"$1" 2>/dev/null || [[ -n $PIDFILE_PID ]]
+}
+
+# pidfile_ours FILE: FILE names a process that is still ours (see is_ours).
+pidfile_ours() {
+    read_pidfile "$1" || return 1
+    is_ours "$PIDFILE_PID" "$PIDFILE_START"
+}
+
+# record_pid NAME PID: writes $PIDS/NAME.pid for PID, a child of this shell that was just started.
+# A child that is gone already (exited and reaped) is recorded as such, so it never counts as ours.
+record_pid() {
+    local name=$1 pid=$2 start=gone
+    if proc_stat "$pid"; then start=$PROC_START; fi
+    mkdir -p "$PIDS"
+    printf '%s %s\n' "$pid" "$start" >"$PIDS/$name.pid.tmp"
+    mv -f "$PIDS/$name.pid.tmp" "$PIDS/$name.pid"
+}
+
+# spawn NAME LOGFILE CMD...: runs CMD in a session of its own (a ^C at the terminal that started
+# up does not reach it), output to LOGFILE, and records its pid and start time in $PIDS/NAME.pid.
+# The pid is the program's own: the forked shell execs setsid, which execs CMD without forking
+# again (setsid forks only when it leads a process group, and an async child of a shell without
+# job control never does).
+spawn() {
+    local name=$1 logfile=$2
+    shift 2
+    [[ $- != *m* ]] || die "spawn $name: job control is on, so setsid would fork and the pid would not be the program's"
+    setsid "$@" >"$logfile" 2>&1 </dev/null &
+    record_pid "$name" $!
 }
