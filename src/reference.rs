@@ -200,18 +200,24 @@ impl Reference {
         format!("{}/{}", self.registry, self.repository)
     }
 
-    /// The short form docker shows (`busybox:1.36` for `docker.io/library/busybox:1.36`).
+    /// The short form docker shows (`busybox:1.36` for `docker.io/library/busybox:1.36`), when
+    /// it names the same image; else the full form (`docker.io/ker.io/k` shortened would be
+    /// `ker.io/k`, registry `ker.io`).
     pub fn familiar(&self) -> String {
-        let name = if self.registry == DOCKER_HUB {
-            self.repository
-                .strip_prefix("library/")
-                .filter(|r| !r.contains('/'))
-                .unwrap_or(&self.repository)
-                .to_owned()
+        if self.registry != DOCKER_HUB {
+            return self.to_string();
+        }
+        let name = self
+            .repository
+            .strip_prefix("library/")
+            .filter(|r| !r.contains('/'))
+            .unwrap_or(&self.repository);
+        let short = format!("{name}{}", self.suffix());
+        if Reference::parse(&short).as_ref() == Ok(self) {
+            short
         } else {
-            self.name()
-        };
-        format!("{name}{}", self.suffix())
+            self.to_string()
+        }
     }
 
     fn suffix(&self) -> String {
@@ -585,6 +591,13 @@ mod tests {
         assert_eq!(p("docker.io/bitnami/nginx:1").repository(), "bitnami/nginx");
         assert_eq!(p("bitnami/nginx").registry(), "docker.io");
         assert_eq!(p("bitnami/nginx").familiar(), "bitnami/nginx");
+        // Found by tests/fuzz_parsers.rs: the short form named registry ker.io.
+        assert_eq!(p("docker.io/ker.io/k").familiar(), "docker.io/ker.io/k");
+        assert_eq!(
+            p("docker.io/localhost/k:1").familiar(),
+            "docker.io/localhost/k:1"
+        );
+        assert_eq!(p("docker.io/library/a.b").familiar(), "a.b");
     }
 
     #[test]
