@@ -282,8 +282,15 @@ fn jwt_lifetime(token: &str) -> Option<Duration> {
     Some(Duration::from_secs(exp.saturating_sub(now).max(0) as u64))
 }
 
+/// Longest token lifetime honoured; a token said to live longer is refreshed after this.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// Refresh a little before the end: a fifth of the lifetime, at most 60 s early.
+///
+/// The lifetime comes from the server (`expires_in`, a JWT's `exp`) and is capped at
+/// [`MAX_TOKEN_LIFETIME`]: `expires_in: 18446744073709551615` overflowed `Instant` (a panic).
 pub fn refresh_at(lifetime: Duration) -> Instant {
+    let lifetime = lifetime.min(MAX_TOKEN_LIFETIME);
     let margin = (lifetime / 5).min(Duration::from_secs(60));
     Instant::now() + lifetime.saturating_sub(margin)
 }
@@ -1207,6 +1214,22 @@ mod tests {
         assert!(at > now + Duration::from_secs(40) && at < now + Duration::from_secs(60));
         let at = refresh_at(Duration::from_secs(3600));
         assert!(at < now + Duration::from_secs(3600 - 59));
+    }
+
+    #[test]
+    fn absurd_token_lifetimes_do_not_overflow() {
+        // `expires_in: u64::MAX` panicked in `Instant + Duration` (found by
+        // tests/fuzz_parsers.rs).
+        let (_, lifetime) =
+            read_token_answer(br#"{"token":"t","expires_in":18446744073709551615}"#).unwrap();
+        let at = refresh_at(lifetime);
+        assert!(at <= Instant::now() + MAX_TOKEN_LIFETIME);
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("{{\"exp\":{}}}", i64::MAX));
+        let (_, lifetime) =
+            read_token_answer(format!(r#"{{"token":"h.{payload}.s"}}"#).as_bytes()).unwrap();
+        refresh_at(lifetime);
+        refresh_at(Duration::MAX);
     }
 
     #[test]
