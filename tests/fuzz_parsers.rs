@@ -17,7 +17,7 @@
 //! passwords; `config.toml` and its key names; registry error bodies, statuses, token and
 //! exchange answers, listing pages, manifests, `Retry-After`; ARM and Entra answers; the
 //! diagnosis over any node messages and registry words, and which containers it picks from
-//! a pod's waiting reasons and events; the TUI's retag prompt.
+//! a pod's waiting reasons and events; the TUI's retag prompt and `set image` targets.
 //!
 //! Hangs: each parser also gets pathological inputs of [`size`] bytes (256 KiB by default,
 //! `FUZZ_SIZING_BYTES` to change), in the test's own thread. No wall-clock assertion (the
@@ -1608,6 +1608,29 @@ proptest! {
             Err(m) => prop_assert!(!m.trim().is_empty()),
         }
     }
+
+    /// `cluster::actions::retarget_image` (and its `split_image`): a container's image as the
+    /// pod spec has it, pointed at a new tag, digest or reference.
+    #[test]
+    fn set_image_targets(current in mixed(REFERENCES, REFERENCE_TOKENS),
+                         target in mixed(&["1.2.0", DIGEST, "other.io/web:2", "v1/x", " "], REFERENCE_TOKENS)) {
+        use berth::cluster::actions::{ImageTarget, retarget_image, split_image};
+        let _ = split_image(&current);
+        let parsed = Reference::parse(&current);
+        for t in [ImageTarget::Tag(target.clone()), ImageTarget::Digest(target.clone()), ImageTarget::Reference(target.clone())] {
+            match retarget_image(&current, &t) {
+                Ok(image) => {
+                    // A valid image pointed at a valid tag or digest stays the same repository.
+                    if let (Ok(before), ImageTarget::Tag(_) | ImageTarget::Digest(_)) = (&parsed, &t) {
+                        let after = Reference::parse(&image)
+                            .unwrap_or_else(|e| panic!("{current:?} with {t:?} gave {image:?}: {e}"));
+                        prop_assert_eq!(after.name(), before.name());
+                    }
+                }
+                Err(e) => assert_message(&e.to_string(), "nothing was changed"),
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1649,6 +1672,7 @@ fn long_references() {
         ("", "A", "/x"),
     ]) {
         check_reference(&s);
+        let _ = berth::cluster::actions::split_image(&s);
         let _ = reference::validate_tag(&s);
         let _ = reference::validate_digest(&s);
         let _ = reference::digest_of_image_id(&s);
