@@ -477,6 +477,74 @@ fn diagnose_a_pull_back_off_and_apply_the_fix_by_keys() {
     );
 }
 
+/// The dashboard and `berth rollout status` read one model: a rollout on a missing tag is
+/// "stuck" with the pull failure's reason on both as soon as its pod fails to pull, long before
+/// the progress deadline (600 s: the Progressing condition still says nothing of it when the
+/// screen does); and a healthy rollout beside it is "complete" on both.
+#[test]
+fn a_rollout_stuck_on_a_missing_tag_is_stuck_at_once_and_the_cli_agrees() {
+    let _lock = apiserver_lock(false);
+    let host = Env::get().acr_host();
+    let repo = own_repository();
+    let ns = TestNamespace::new("ui-e2e-stuck");
+    admin_pull_secret(ns.name(), "acr");
+    create(
+        ns.name(),
+        &deployment_json("cart", &format!("{host}/{repo}:9.9.9"), Some("acr"), 1),
+    );
+    create(
+        ns.name(),
+        &deployment_json("web", &format!("{host}/{repo}:1.0.0"), Some("acr"), 1),
+    );
+    let berth = Berth::new(ns.name());
+    let tui = berth.start(&[]);
+
+    // `cart` sorts first, so it is selected: its pane names the failing pod and the reason.
+    let reason = tui.wait("cart stuck, with the pull failure's reason", |s| {
+        line_with(s, &["cart", " stuck "])?;
+        ["ErrImagePull", "ImagePullBackOff"]
+            .into_iter()
+            .find(|r| line_with(s, &[r, "pod cart-"]).is_some())
+    });
+    let progressing = kubectl([
+        "-n",
+        ns.name(),
+        "get",
+        "deployment",
+        "cart",
+        "-o",
+        r#"jsonpath={.status.conditions[?(@.type=="Progressing")].reason}"#,
+    ]);
+    assert_ne!(
+        progressing.trim(),
+        "ProgressDeadlineExceeded",
+        "stuck must show before the deadline, from the pod's {reason}"
+    );
+    tui.wait("web complete", |s| line_with(s, &["web", " complete "]).map(|_| ()));
+
+    let status = |name: &str| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(&berth.command(&["rollout", "status", name, "-n", ns.name(), "--json"])[1..])
+            .output()
+            .expect("run berth rollout status");
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "rollout status {name} --json: {e}; stdout {:?} stderr {:?}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    };
+    let cart = status("cart");
+    assert_eq!(cart["state"], "stuck", "{cart}");
+    assert!(
+        ["ErrImagePull", "ImagePullBackOff"].contains(&cart["reason"].as_str().unwrap_or("")),
+        "{cart}"
+    );
+    let web = status("web");
+    assert_eq!(web["state"], "complete", "{web}");
+}
+
 /// A namespace with no pull secret at all: `d` says so, and `f` creates a secret with fresh
 /// credentials (the admin user's password2, regenerated over ARM), attaches it to the service
 /// account and restarts the rollout, whose new pod then pulls with it.
