@@ -438,6 +438,7 @@ fn diagnose_from_a_deployment_picks_its_failing_pod_and_reports_failures() {
                 what: "diagnosis".into(),
                 why: "registry unreachable".into(),
                 hint: "check the network".into(),
+                sticky: false,
             }),
         },
     );
@@ -657,6 +658,7 @@ fn failed_task_reports_what_why_and_what_to_do() {
                 what: "restart shop/web".into(),
                 why: "the deployment changed since it was read (resourceVersion 1000)".into(),
                 hint: "press r again to retry on the current version".into(),
+                sticky: false,
             }),
         },
     );
