@@ -59,10 +59,12 @@ pub const EXIT_AUDIT_UNWRITABLE: u8 = 9;
 pub const EXIT_NOT_AUDITED: u8 = 10;
 
 /// The exit statuses above, for the `--help` of the commands that change something.
-pub const EXIT_HELP: &str = "Audit: every change is recorded in the audit log (general.audit_log, \
-     $BERTH_AUDIT_LOG) before it is made. Exit status 9: the audit log could not be written, so \
-     nothing was changed. Exit status 10: applied, but not audited (the change was made, its \
-     result record could not be written; check the change and make the audit log writable).";
+pub const EXIT_HELP: &str =
+    "Audit log: every change is recorded in the audit log (general.audit_log \
+in config.toml, or $BERTH_AUDIT_LOG) before it is made, and its result after.
+Exit status 9: the audit log could not be written, so nothing was changed.
+Exit status 10: applied, but not audited: the change was made, its result record could not be \
+written; check the change, and make the audit log writable.";
 
 /// Writing the log failed.
 #[derive(Debug, thiserror::Error)]
@@ -327,7 +329,9 @@ impl AuditLog {
             let last = i + 1 == lines.len();
             match serde_json::from_str::<AuditRecord>(line) {
                 Ok(r) if !last || complete => out.records.push(r),
-                Ok(_) => out.skipped.push((i + 1, "no end of line (torn)".to_owned())),
+                Ok(_) => out
+                    .skipped
+                    .push((i + 1, "no end of line (torn)".to_owned())),
                 Err(e) => out.skipped.push((i + 1, e.to_string())),
             }
         }
@@ -570,7 +574,10 @@ where
         // Nothing was written to the cluster or registry; say that the log is unwritable.
         Err(source) if result.is_ok() => Err(AuditFailure::NothingChanged { source }.into()),
         Err(source) => {
-            tracing::error!("the record of {} could not be written: {source}", record.describe());
+            tracing::error!(
+                "the record of {} could not be written: {source}",
+                record.describe()
+            );
             result
         }
     }

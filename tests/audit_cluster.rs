@@ -118,7 +118,11 @@ fn an_unwritable_audit_log_refuses_the_restart_before_any_write() {
         msg.contains("No space left on device") && msg.contains("nothing was changed"),
         "{msg}"
     );
-    assert_eq!(deployment_state(ns.name()), before, "the deployment changed");
+    assert_eq!(
+        deployment_state(ns.name()),
+        before,
+        "the deployment changed"
+    );
 
     // The binary, with /dev/full and with a directory where the file should be.
     let dir = tempfile::tempdir().unwrap();
@@ -197,7 +201,8 @@ fn a_result_record_that_does_not_fit_is_applied_but_not_audited() {
     let log_path = dir.path().join("audit.jsonl");
     // An earlier record fills the file up to ROOM bytes short of the limit.
     let limit = LIMIT_BLOCKS * 1024;
-    let base = AuditRecord::new("earlier", "retag", "acr/web:1").outcome(Outcome::Failed(String::new()));
+    let base =
+        AuditRecord::new("earlier", "retag", "acr/web:1").outcome(Outcome::Failed(String::new()));
     let base_len = serde_json::to_string(&base).unwrap().len() as u64 + 1;
     let filler = base.outcome(Outcome::Failed(
         "x".repeat((limit - ROOM - base_len) as usize),

@@ -120,7 +120,9 @@ async fn same_repository_retag_moves_no_blob() {
     let a = audit_lines(&log);
     assert_eq!(a.len(), 1);
     let read = log.read_records().unwrap();
-    let intent = read.intent_of(&read.records[1]).expect("an intent before the write");
+    let intent = read
+        .intent_of(&read.records[1])
+        .expect("an intent before the write");
     assert_eq!(intent.new.as_deref(), Some(src_digest.as_str()));
     assert_eq!(a[0]["action"], "retag");
     assert_eq!(a[0]["new"], src_digest.as_str());

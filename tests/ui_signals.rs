@@ -69,7 +69,9 @@ fn wait<T>(desc: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
     loop {
         match check() {
             Ok(v) => return v,
-            Err(last) if Instant::now() > deadline => panic!("timed out waiting for {desc}: {last}"),
+            Err(last) if Instant::now() > deadline => {
+                panic!("timed out waiting for {desc}: {last}")
+            }
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
     }
@@ -130,8 +132,16 @@ fn ended_by(signal: &str, expected: i32) {
         s.contains("berth-has-exited").then_some(()).ok_or(s)
     });
     // The terminal is back: main screen, no mouse reporting, cursor shown, cooked mode.
-    assert_eq!(t.pane("#{alternate_on}"), "0", "SIG{signal}: still on the alternate screen");
-    assert_eq!(t.pane("#{mouse_any_flag}"), "0", "SIG{signal}: mouse capture left on");
+    assert_eq!(
+        t.pane("#{alternate_on}"),
+        "0",
+        "SIG{signal}: still on the alternate screen"
+    );
+    assert_eq!(
+        t.pane("#{mouse_any_flag}"),
+        "0",
+        "SIG{signal}: mouse capture left on"
+    );
     assert_eq!(t.pane("#{cursor_flag}"), "1", "SIG{signal}: cursor hidden");
     let stty = std::fs::read_to_string(&tty).unwrap();
     let words: Vec<&str> = stty.split_whitespace().collect();

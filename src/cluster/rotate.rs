@@ -3,6 +3,8 @@
 //! Order, each step only if the previous succeeded:
 //! 1. permission checks in every namespace (SelfSubjectAccessReview) and a read of every existing
 //!    secret (a secret of another type refuses the rotation) — before any credential is minted;
+//!    Then, unless a dry run, the intent record of every namespace goes to the audit log: if
+//!    the log cannot take them, nothing is minted or written;
 //! 2. fresh credentials from the [`CredentialSource`] (for slot sources: the slot not in use);
 //! 3. verification of those credentials against the registry — if it fails nothing is written;
 //! 4. create-or-update of the secret in each namespace with bounded concurrency, each write a
@@ -10,8 +12,13 @@
 //!    namespace holds either its old or its new secret, never a mix;
 //! 5. optional: attach to a service account; restart deployments whose pods fail to pull from
 //!    that registry;
-//! 6. only when every namespace was written: invalidate the old slot (if asked). Otherwise the
-//!    old credentials keep working for the namespaces that were not updated.
+//! 6. only when every namespace was written: invalidate the old slot (if asked; its own intent
+//!    record first). Otherwise the old credentials keep working for the namespaces that were not
+//!    updated.
+//!
+//! Each namespace's result record follows with its intent's id; a change whose result record
+//! cannot be written ends the rotation with [`AuditFailure::NotAudited`] ("applied, but not
+//! audited").
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -489,8 +496,7 @@ pub async fn rotate(
                         }
                     }
                     Err(e) => {
-                        invalidate_skipped =
-                            Some(format!("invalidating the old slot failed: {e}"));
+                        invalidate_skipped = Some(format!("invalidating the old slot failed: {e}"));
                         let _ = intent.finish(Outcome::Failed(e.to_string()));
                     }
                 },

@@ -367,6 +367,40 @@ mod tests {
     }
 
     #[test]
+    fn audit_failures_say_whether_the_change_was_made() {
+        let io = || std::io::Error::from_raw_os_error(28);
+        let source = || crate::audit::AuditError::Write {
+            path: "/dev/full".into(),
+            source: io(),
+        };
+        let before = ActionError::Audit(AuditFailure::NothingChanged { source: source() });
+        let t = action_error("restart shop/web", &before);
+        assert!(!t.sticky);
+        assert!(t.why.contains("nothing was changed"), "{}", t.why);
+        let after = ActionError::Audit(AuditFailure::NotAudited {
+            applied: "rollout.restart shop/web: a → b".into(),
+            id: "1-2-3".into(),
+            source: source(),
+        });
+        let t = action_error("restart shop/web", &after);
+        assert!(
+            t.sticky,
+            "an applied change without its record must stay on screen"
+        );
+        assert!(t.why.starts_with("applied, but not audited"), "{}", t.why);
+        assert!(t.hint.contains("the change was made"), "{}", t.hint);
+        let r = registry_error(
+            "retag",
+            &RegistryError::Audit(AuditFailure::NotAudited {
+                applied: "retag acr/web:2".into(),
+                id: "1".into(),
+                source: source(),
+            }),
+        );
+        assert!(r.sticky);
+    }
+
+    #[test]
     fn retags_say_how() {
         let o = RetagOutcome {
             source: "h/web:1.0.5".into(),

@@ -70,7 +70,10 @@ pub fn finished_records(log: &AuditLog) -> Vec<Value> {
     let read = log.read_records().expect("read the audit log");
     assert!(read.skipped.is_empty(), "torn lines: {:?}", read.skipped);
     let unfinished = read.unfinished();
-    assert!(unfinished.is_empty(), "intents without a result: {unfinished:?}");
+    assert!(
+        unfinished.is_empty(),
+        "intents without a result: {unfinished:?}"
+    );
     read.finished()
         .into_iter()
         .map(|r| serde_json::to_value(r).expect("a record is JSON"))
