@@ -9,7 +9,7 @@ use berth::cluster::cli::{RolloutArgs, RolloutCommand, SecretArgs, SecretCommand
 use berth::config::Config;
 use berth::diagnose::cli::DiagnoseArgs;
 use berth::registry::cli::{RegistryArgs, RetagArgs};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -83,8 +83,40 @@ impl Command {
 /// Exit code of a refused mutation (read-only mode), matching the cluster commands' "refused".
 const EXIT_READ_ONLY: u8 = 4;
 
+/// The CLI with the audit exit statuses in the `--help` of every command that changes something
+/// (appended, so help text written on the commands themselves stays).
+fn cli_command() -> clap::Command {
+    fn with_audit_help(c: clap::Command) -> clap::Command {
+        let join = |h: Option<&clap::builder::StyledStr>| match h {
+            Some(h) => format!("{h}\n\n{}", berth::audit::EXIT_HELP),
+            None => berth::audit::EXIT_HELP.to_owned(),
+        };
+        let short = join(c.get_after_help());
+        let long = c.get_after_long_help().map(|h| join(Some(h)));
+        let c = c.after_help(short);
+        match long {
+            Some(l) => c.after_long_help(l),
+            None => c,
+        }
+    }
+    Cli::command()
+        .mut_subcommand("retag", with_audit_help)
+        .mut_subcommand("rollout", |c| {
+            with_audit_help(c).mut_subcommands(|s| {
+                if s.get_name() == "status" {
+                    s
+                } else {
+                    with_audit_help(s)
+                }
+            })
+        })
+        .mut_subcommand("secret", |c| {
+            with_audit_help(c).mut_subcommands(with_audit_help)
+        })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&cli_command().get_matches()).unwrap_or_else(|e| e.exit());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -132,7 +164,8 @@ async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
             namespaces: config.cluster.namespaces.clone(),
         };
         berth::live::run(target, kube, &config, read_only, audit).await?;
-        return Ok(ExitCode::SUCCESS);
+        // Ended by SIGTERM, SIGINT or SIGHUP: 143, 130, 129 (the terminal is restored by now).
+        return Ok(ExitCode::from(berth::tui::exit_status()));
     };
 
     if read_only && let Some(what) = command.mutation() {
@@ -173,7 +206,7 @@ async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
         }
         Command::Demo => {
             berth::tui::run_demo().await?;
-            ExitCode::SUCCESS
+            ExitCode::from(berth::tui::exit_status())
         }
     })
 }

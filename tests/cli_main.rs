@@ -158,3 +158,34 @@ fn top_level_kubeconfig_reaches_rollout_status_and_read_only_refuses_a_restart()
     let audit_text = std::fs::read_to_string(audit.path().join("audit.jsonl")).unwrap();
     assert!(audit_text.contains("restart"), "{audit_text}");
 }
+
+#[test]
+fn the_help_of_every_changing_command_lists_the_audit_exit_statuses() {
+    for cmd in [
+        &["retag"][..],
+        &["rollout", "restart"],
+        &["rollout", "set-image"],
+        &["rollout", "undo"],
+        &["rollout", "pause"],
+        &["rollout", "resume"],
+        &["secret", "rotate"],
+        &["secret", "attach"],
+    ] {
+        let mut args = cmd.to_vec();
+        args.push("--help");
+        let out = berth(&args);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{cmd:?}: {stderr}");
+        assert!(
+            stdout.contains(
+                "Exit status 9: the audit log could not be written, so nothing was changed"
+            ) && stdout.contains("Exit status 10: applied, but not audited"),
+            "{cmd:?}: {stdout}"
+        );
+    }
+    let (stdout, _) = text(&berth(&["rollout", "status", "--help"]));
+    assert!(
+        !stdout.contains("Exit status 10"),
+        "status changes nothing: {stdout}"
+    );
+}

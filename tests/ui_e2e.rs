@@ -234,12 +234,10 @@ ca_file = "{ca}"
         Tmux::start(self.dir.path(), &self.command(extra), &self.env)
     }
 
+    /// The records that end each action (the intents before writes are left out).
     fn audit_records(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.path().join("audit.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
-            .collect()
+        let log = berth::audit::AuditLog::new(self.dir.path().join("audit.jsonl"));
+        cluster_common::finished_records(&log)
     }
 }
 

@@ -438,6 +438,7 @@ fn diagnose_from_a_deployment_picks_its_failing_pod_and_reports_failures() {
                 what: "diagnosis".into(),
                 why: "registry unreachable".into(),
                 hint: "check the network".into(),
+                sticky: false,
             }),
         },
     );
@@ -657,6 +658,7 @@ fn failed_task_reports_what_why_and_what_to_do() {
                 what: "restart shop/web".into(),
                 why: "the deployment changed since it was read (resourceVersion 1000)".into(),
                 hint: "press r again to retry on the current version".into(),
+                sticky: false,
             }),
         },
     );
@@ -832,4 +834,43 @@ fn same_second_events_show_in_creation_order_not_uid_order() {
         })
         .collect();
     assert_eq!(reasons, ["Pulling", "Started"]);
+}
+
+#[test]
+fn applied_but_not_audited_stays_on_screen() {
+    let mut s = demo_state(120, 40);
+    select_deployment(&mut s, "web");
+    press(&mut s, "r");
+    let tasks = press(&mut s, "y");
+    update(
+        &mut s,
+        Action::TaskDone {
+            id: tasks[0].id,
+            result: Err(TaskError {
+                what: "restart shop/web".into(),
+                why: "applied, but not audited: rollout.restart shop/web".into(),
+                hint: "the change was made: check it".into(),
+                sticky: true,
+            }),
+        },
+    );
+    // Other notices come and go; this one outlives them and every expiry.
+    for i in 0..6 {
+        update(
+            &mut s,
+            Action::Notice(berth::app::action::Notice::error(format!("other {i}"))),
+        );
+    }
+    update(
+        &mut s,
+        Action::Tick(now() + jiff::SignedDuration::from_secs(3600)),
+    );
+    assert_eq!(s.notices.len(), 1, "{:?}", s.notices);
+    assert!(
+        s.notices[0]
+            .notice
+            .text
+            .contains("applied, but not audited")
+    );
+    assert_eq!(s.notices[0].notice.level, Level::Error);
 }

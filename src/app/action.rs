@@ -161,6 +161,8 @@ pub struct TaskError {
     pub what: String,
     pub why: String,
     pub hint: String,
+    /// Stays on screen until berth exits (a change was made that the audit log lacks).
+    pub sticky: bool,
 }
 
 impl std::fmt::Display for TaskError {

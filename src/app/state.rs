@@ -272,6 +272,8 @@ impl TaskView {
 pub struct TimedNotice {
     pub notice: Notice,
     pub at: Timestamp,
+    /// Does not expire (see [`super::update::notify_sticky`]).
+    pub sticky: bool,
 }
 
 /// berth's own actions and their results, shown in the rollout timeline.

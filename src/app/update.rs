@@ -44,6 +44,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Task> {
             state.now = now;
             state.spinner = state.spinner.wrapping_add(1);
             state.notices.retain(|n| {
+                if n.sticky {
+                    return true;
+                }
                 let secs = if n.notice.level == Level::Error {
                     ERROR_NOTICE_SECS
                 } else {
@@ -662,6 +665,7 @@ fn on_task_done(state: &mut State, id: TaskId, result: TaskResult) {
                 what: format!("diagnosis of {}/{}", pod.namespace, pod.name),
                 why: format!("the runner answered without a diagnosis ({summary})"),
                 hint: "this is a bug in berth; please report it".to_owned(),
+                sticky: false,
             }),
             Err(e) => Err(e),
         };
@@ -691,6 +695,7 @@ fn on_task_done(state: &mut State, id: TaskId, result: TaskResult) {
         Ok(TaskOutcome::Diagnosis(v)) => (Notice::info(v.cause.clone()), Level::Info),
         Err(e) => (Notice::error(e.to_string()), Level::Error),
     };
+    let sticky = matches!(&result, Err(e) if e.sticky);
     if result.is_ok()
         && let Effect::Retag {
             src,
@@ -713,7 +718,9 @@ fn on_task_done(state: &mut State, id: TaskId, result: TaskResult) {
         state.last_result = Some(notice.clone());
     }
     // Loads that worked are visible in the panes; only their failures need a notice.
-    if shows || level == Level::Error {
+    if sticky {
+        notify_sticky(state, notice);
+    } else if shows || level == Level::Error {
         notify(state, notice);
     }
 }
@@ -756,13 +763,24 @@ fn mirror_retag(state: &mut State, src: &ImageLocation, dst: &ImageLocation) {
 }
 
 pub fn notify(state: &mut State, notice: Notice) {
+    push_notice(state, notice, false);
+}
+
+/// A notice that stays until berth exits (an applied change the audit log lacks).
+pub fn notify_sticky(state: &mut State, notice: Notice) {
+    push_notice(state, notice, true);
+}
+
+fn push_notice(state: &mut State, notice: Notice, sticky: bool) {
     state.notices.push(TimedNotice {
         notice,
         at: state.now,
+        sticky,
     });
-    if state.notices.len() > MAX_NOTICES {
-        let excess = state.notices.len() - MAX_NOTICES;
-        state.notices.drain(..excess);
+    // Over the limit the oldest passing notices go first; sticky ones only when all are.
+    while state.notices.len() > MAX_NOTICES {
+        let i = state.notices.iter().position(|n| !n.sticky).unwrap_or(0);
+        state.notices.remove(i);
     }
 }
 

@@ -46,6 +46,10 @@ pub const EXIT_STUCK: i32 = 5;
 pub const EXIT_NOT_READY: i32 = 6;
 /// Rotation done in some namespaces but not all (see the per-namespace report).
 pub const EXIT_PARTIAL: i32 = 7;
+/// The audit log could not take the intent record: nothing was changed.
+pub const EXIT_AUDIT_UNWRITABLE: i32 = crate::audit::EXIT_AUDIT_UNWRITABLE as i32;
+/// Applied, but not audited: the change was made, its result record could not be written.
+pub const EXIT_NOT_AUDITED: i32 = crate::audit::EXIT_NOT_AUDITED as i32;
 
 #[derive(Args, Debug, Clone)]
 pub struct KubeArgs {
@@ -292,7 +296,8 @@ fn action_exit(e: &ActionError) -> i32 {
         ActionError::Forbidden { .. } => EXIT_REFUSED,
         ActionError::Conflict { .. } => EXIT_CONFLICT,
         ActionError::Invalid(_) | ActionError::NotFound { .. } => EXIT_INVALID,
-        ActionError::Api { .. } | ActionError::Audit(_) => EXIT_FAILED,
+        ActionError::Api { .. } => EXIT_FAILED,
+        ActionError::Audit(f) => i32::from(f.exit_code()),
     }
 }
 
@@ -725,7 +730,8 @@ fn rotate_exit(e: &RotateError) -> i32 {
         RotateError::Refused(_) => EXIT_REFUSED,
         RotateError::Preflight { .. } | RotateError::NoNamespaces => EXIT_INVALID,
         RotateError::Verification { .. } => EXIT_STUCK,
-        RotateError::Obtain { .. } | RotateError::Audit(_) => EXIT_FAILED,
+        RotateError::Obtain { .. } => EXIT_FAILED,
+        RotateError::Audit(f) => i32::from(f.exit_code()),
     }
 }
 

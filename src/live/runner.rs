@@ -306,6 +306,13 @@ async fn execute(shared: &Shared, kube: &KubeNow, effect: &Effect, rep: &Reporte
                 }
                 Err(e) => {
                     rep.step("rotate", StepStatus::Failed, "");
+                    // Applied, but not audited: some secret holds the new slot all the same.
+                    if !dry_run && matches!(&e, rotate::RotateError::Audit(f) if f.applied()) {
+                        shared.set_slot_in_use(*slot);
+                        let _ = rep
+                            .tx
+                            .send(Action::Registry(RegistryUpdate::SlotInUse(*slot)));
+                    }
                     Err(rotate_error(&title, &e))
                 }
             }

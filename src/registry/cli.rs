@@ -23,7 +23,8 @@
 //!
 //! Exit codes: 0 ok; 2 bad input (reference, tag, config); 3 not found; 4 credentials
 //! rejected or access denied; 5 target tag exists (use `--force`); 6 network/TLS; 7 rate
-//! limited or registry failing; 1 anything else.
+//! limited or registry failing; 9 the audit log cannot be written (nothing was changed);
+//! 10 applied, but not audited; 1 anything else.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -121,6 +122,7 @@ pub fn exit_code(e: &RegistryError) -> u8 {
         RegistryError::TargetExists { .. } => 5,
         RegistryError::Network { .. } => 6,
         RegistryError::RateLimited { .. } | RegistryError::Server { .. } => 7,
+        RegistryError::Audit(f) => f.exit_code(),
         _ => 1,
     }
 }
