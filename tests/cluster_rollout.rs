@@ -539,7 +539,8 @@ fn headless_rollout_commands_and_exit_codes() {
             env.kubeconfig(),
             RolloutCommand::SetImage {
                 deployment: "web".into(),
-                container: "nope".into(),
+                container: Some("nope".into()),
+                more: vec![],
                 tag: Some("1.0.19".into()),
                 digest: None,
                 image: None,
@@ -553,7 +554,8 @@ fn headless_rollout_commands_and_exit_codes() {
             env.kubeconfig(),
             RolloutCommand::SetImage {
                 deployment: "web".into(),
-                container: "app".into(),
+                container: Some("app".into()),
+                more: vec![],
                 tag: Some("0.0.0-missing".into()),
                 digest: None,
                 image: None,
