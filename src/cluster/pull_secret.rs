@@ -578,7 +578,8 @@ mod tests {
         // "u?>:p" has '?' and '>' so its URL-safe form differs from the standard one.
         let odd = "u?>:p~~";
         assert_ne!(std(odd), url(odd));
-        let cases: Vec<(String, Result<(&str, &str), &str>)> = vec![
+        type Want = Result<(&'static str, &'static str), &'static str>;
+        let cases: Vec<(String, Want)> = vec![
             // username/password as written.
             (r#"{"username":"u","password":"p"}"#.into(), Ok(("u", "p"))),
             // A non-empty auth replaces both (UnmarshalJSON: "if len(tmp.Auth) == 0 ... ").

@@ -310,7 +310,7 @@ mod tests {
         );
         let cases = [
             // `Add` strips /v2/ for every host.
-            format!(r#"{{"auths":{{"https://reg.io:5000/v2/":{{"username":"tok","password":"pw1"}}}}}}"#),
+            r#"{"auths":{"https://reg.io:5000/v2/":{"username":"tok","password":"pw1"}}}"#.to_owned(),
             // `decodeDockerConfigFieldAuth` decodes unpadded data with RawStdEncoding.
             format!(r#"{{"auths":{{"reg.io:5000":{{"auth":"{unpadded}"}}}}}}"#),
             // An entry with only an email is an entry with empty credentials, not an error.
