@@ -797,6 +797,38 @@ mod tests {
         assert_eq!(c.credentials_for("other.io").unwrap().username, "b");
     }
 
+    proptest::proptest! {
+        /// `decodeDockerConfigFieldAuth`: padded or not, with CR/LF anywhere, `auth` gives back
+        /// the user (no ':') and the password (any); the URL-safe alphabet is refused whenever
+        /// it differs from the standard one.
+        #[test]
+        fn auth_round_trips_as_the_kubelet_decodes_it(
+            user in "[^:\\r\\n]{0,12}",
+            pass in "\\PC{0,24}",
+            pad in proptest::bool::ANY,
+            breaks in proptest::collection::vec(0usize..64, 0..3),
+        ) {
+            use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE};
+            let plain = format!("{user}:{pass}");
+            let mut auth = if pad { B64.encode(&plain) } else { STANDARD_NO_PAD.encode(&plain) };
+            for b in breaks {
+                let at = b.min(auth.len());
+                auth.insert_str(at, "\r\n");
+            }
+            let json = serde_json::json!({"auths": {"r.io": {"auth": auth}}}).to_string();
+            let c = DockerConfig::parse_dockerconfigjson(json.as_bytes(), "s").unwrap();
+            let a = &c.auths["r.io"];
+            proptest::prop_assert_eq!(&a.username, &user);
+            proptest::prop_assert_eq!(a.password.expose(), pass.as_str());
+
+            let url = URL_SAFE.encode(&plain);
+            if url != B64.encode(&plain) {
+                let json = serde_json::json!({"auths": {"r.io": {"auth": url}}}).to_string();
+                proptest::prop_assert!(DockerConfig::parse_dockerconfigjson(json.as_bytes(), "s").is_err());
+            }
+        }
+    }
+
     #[test]
     fn debug_never_shows_passwords() {
         let c = DockerConfig::single("r", "u", Secret::new("hunter2"));
