@@ -342,3 +342,28 @@ fn an_email_only_entry_beside_a_good_one() {
         .to_string()
     });
 }
+
+/// `URLsMatch` compares paths with `strings.HasPrefix`: a key for `HOST/we` applies to
+/// `HOST/web`.
+#[test]
+fn a_key_path_is_a_string_prefix_of_the_repository() {
+    the_node_pulls_with("diag-keyprefix", "1.0.24", token(), &|host, user, pass| {
+        serde_json::json!({"auths": {format!("{host}/we"): {"username": user, "password": pass}}})
+            .to_string()
+    });
+}
+
+/// `BasicDockerKeyring.Add` ignores a key `url.Parse` rejects, alone: the rest of the secret
+/// still works. The rejected key (a trailing tab, a control character) sorts before the good
+/// one in the node's order, so a berth that trimmed it would probe with its wrong
+/// credentials first.
+#[test]
+fn a_key_that_is_not_a_url_is_ignored_alone() {
+    the_node_pulls_with("diag-badkey", "1.0.26", token(), &|host, user, pass| {
+        serde_json::json!({"auths": {
+            format!("{host}\t"): {"username": "wrong", "password": "wrong"},
+            host: {"username": user, "password": pass},
+        }})
+        .to_string()
+    });
+}
