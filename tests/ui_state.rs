@@ -874,3 +874,99 @@ fn applied_but_not_audited_stays_on_screen() {
     );
     assert_eq!(s.notices[0].notice.level, Level::Error);
 }
+
+#[test]
+fn an_unreachable_apiserver_shows_stale_since_and_refuses_cluster_writes() {
+    use berth::app::fixtures::model;
+    use berth::cluster::model::Probe;
+    let mut s = demo_state(120, 40);
+    select_deployment(&mut s, "web");
+    let at = |secs: i64| {
+        now()
+            .checked_add(jiff::SignedDuration::from_secs(secs))
+            .unwrap()
+    };
+    let probe = |secs: i64, error: Option<&str>| {
+        model(ModelEvent::Probe(Probe {
+            at: at(secs),
+            error: error.map(str::to_owned),
+        }))
+    };
+    update(&mut s, probe(0, None));
+    assert!(render(&s).contains("ctx aks-prod ● live"));
+    // A confirmation opened before the outage is refused at the last moment.
+    press(&mut s, "r");
+    update(
+        &mut s,
+        probe(1, Some("not answering (no reply to /readyz within 1.5 s)")),
+    );
+    assert!(press(&mut s, "y").is_empty());
+    let Dialog::Confirm(c) = top(&s) else {
+        panic!("confirmation stays open")
+    };
+    assert!(
+        c.error
+            .as_deref()
+            .unwrap()
+            .contains("cluster is unreachable"),
+        "{:?}",
+        c.error
+    );
+    press(&mut s, "esc");
+
+    let label = berth::app::state::stale_label(Some(at(0)));
+    let screen = render(&s);
+    assert!(
+        screen.contains(&format!("ctx aks-prod ● {label}")),
+        "{screen}"
+    );
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("Deployments") && l.contains(&label)),
+        "the deployments pane says so too:\n{screen}"
+    );
+    // Every cluster write is refused with the reason; a retag (registry only) is not.
+    for k in ["i", "r", "u", "p", "s", "a"] {
+        assert!(press(&mut s, k).is_empty(), "{k}");
+        assert!(s.dialogs.is_empty(), "{k} opened a dialog");
+        let n = last_notice(&s);
+        assert!(
+            n.contains("refused") && n.contains("not answering"),
+            "{k}: {n}"
+        );
+        assert!(n.contains(&label), "{k}: {n}");
+    }
+    select_tag(&mut s, "1.0.29");
+    press(&mut s, "t");
+    assert!(!s.dialogs.is_empty(), "retag still opens");
+    press(&mut s, "esc");
+
+    // It answers again: stale (relisting) but writable, with a warning; live after relists.
+    update(&mut s, probe(5, None));
+    assert!(render(&s).contains(&format!("ctx aks-prod ● {label}")));
+    select_deployment(&mut s, "web");
+    press(&mut s, "r");
+    assert!(matches!(confirm_effect(&s), Effect::Restart { .. }));
+    assert!(last_notice(&s).contains("relisting"), "{}", last_notice(&s));
+    press(&mut s, "esc");
+    let rows: Vec<Row> = s
+        .cluster
+        .deployments()
+        .cloned()
+        .map(Row::Deployment)
+        .collect();
+    for kind in berth::cluster::model::Kind::ALL {
+        let scope = berth::cluster::model::WatchScope::new(kind, None);
+        let rows = rows.iter().filter(|r| r.kind() == kind).cloned().collect();
+        update(&mut s, model(ModelEvent::Resynced { scope, rows }));
+    }
+    let screen = render(&s);
+    assert!(screen.contains("ctx aks-prod ● live"), "{screen}");
+    assert!(
+        !screen
+            .lines()
+            .any(|l| l.contains("Deployments") && l.contains("stale")),
+        "{screen}"
+    );
+}

@@ -50,6 +50,9 @@ pub enum ConnState {
     /// The identity may not list/watch something (HTTP 403).
     Forbidden,
     Offline,
+    /// Rows kept but not confirmed current (apiserver down, a watch broken or relisting);
+    /// `State::cluster_stale` says since when and why.
+    Stale,
 }
 
 impl ConnState {
@@ -60,6 +63,7 @@ impl ConnState {
             Self::Reconnecting => "reconnecting",
             Self::Forbidden => "forbidden",
             Self::Offline => "offline",
+            Self::Stale => "stale",
         }
     }
 }

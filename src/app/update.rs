@@ -806,7 +806,22 @@ fn refuse(state: &mut State, cmd: Command) -> bool {
             );
             true
         }
-        None => false,
+        None => {
+            // The apiserver answers (else it is refused above) but some watch is broken or
+            // relisting: the write reaches it, the rows it is confirmed from may be old.
+            if cmd.mutation() != Some(super::effects::MutationKind::Retag)
+                && let Some((label, why)) = state.cluster_stale()
+            {
+                notify(
+                    state,
+                    Notice::warning(format!(
+                        "{}: cluster data {label} ({why}); check before confirming",
+                        cmd.hint()
+                    )),
+                );
+            }
+            false
+        }
     }
 }
 

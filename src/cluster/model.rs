@@ -349,6 +349,11 @@ impl std::fmt::Display for WatchScope {
 }
 
 /// The state of one watch (or, aggregated, of the whole model's connection).
+///
+/// Watchers report `Connecting`, `Live`, `Reconnecting` and `Forbidden`. The model reports what
+/// its rows are worth (see `ClusterModel::connections`): a watch that is `Reconnecting`, or
+/// `Live` while the apiserver does not answer the liveness probe, or not yet relisted after the
+/// apiserver came back, is `Stale`. `Live` is never said of data older than a loss.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ConnectionState {
     /// Listing for the first time.
@@ -357,9 +362,25 @@ pub enum ConnectionState {
     /// Listed and watching: the rows are current.
     Live,
     /// The watch broke; rows are kept (possibly stale) until the relist replaces them.
+    /// (A watcher's report; the model shows it as `Stale`.)
     Reconnecting { error: String },
     /// The identity may not list/watch this kind (HTTP 403); retried slowly.
     Forbidden { error: String },
+    /// The rows are kept but cannot be confirmed current: `since` is the last time they were
+    /// (the last probe the apiserver answered while the watch was live; `None`: never).
+    Stale {
+        since: Option<Timestamp>,
+        error: String,
+    },
+}
+
+/// One answer (or non-answer) of the per-context apiserver liveness probe
+/// (`cluster::liveness`), stamped with the time it was asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    pub at: Timestamp,
+    /// `None`: the apiserver answered ready; else why not (timeout, refused, not ready).
+    pub error: Option<String>,
 }
 
 /// A small message from a watcher task to whoever owns the [`crate::cluster::store::ClusterModel`].
@@ -379,6 +400,8 @@ pub enum ModelEvent {
         scope: WatchScope,
         state: ConnectionState,
     },
+    /// The context's apiserver liveness probe (one per context, about every second).
+    Probe(Probe),
 }
 
 /// A [`ModelEvent`] stamped with the watcher generation that sent it, so that messages still in

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::model::{
     ConnectionState, DeploymentRow, EventRow, Kind, ModelEvent, ModelUpdate, NamespaceRow,
-    ObjectRef, PodRow, ReplicaSetRow, Row, RowKey, SecretMetaRow, ServiceAccountRow, WatchScope,
+    ObjectRef, PodRow, Probe, ReplicaSetRow, Row, RowKey, SecretMetaRow, ServiceAccountRow,
+    WatchScope,
 };
 use super::rollout;
 
@@ -53,7 +54,19 @@ pub struct ClusterModel {
     /// every pod change so the registry pane never walks the pods.
     digest_where: HashMap<String, HashMap<String, usize>>,
 
+    /// Each watch's state as its watcher reported it (owner: the watcher); what the model
+    /// reports is derived, see [`Self::connections`].
     connections: BTreeMap<WatchScope, ConnectionState>,
+    /// The liveness probe's last answer (owner: the probe); `None` until one arrives (or when
+    /// no probe runs, as in a short headless command).
+    apiserver: Option<Probe>,
+    /// Per watch, the last time its rows were confirmed current: a probe the apiserver
+    /// answered while the watch was live (and relisted since any loss).
+    synced: BTreeMap<WatchScope, jiff::Timestamp>,
+    /// Watches that must relist before they count as live again: marked when the probe fails
+    /// (after an outage nobody knows whether a watch connection survived), cleared by the
+    /// watch's next `Resynced`.
+    relist_pending: BTreeSet<WatchScope>,
     /// During a resync, deployments whose rollout must be recomputed once at the end (instead
     /// of once per pod: quadratic for a deployment with thousands of pods).
     deferred_rollouts: Option<BTreeSet<String>>,
@@ -137,6 +150,7 @@ impl ClusterModel {
                     .collect();
                 let mut changed = false;
                 self.deferred_rollouts = Some(BTreeSet::new());
+                changed |= self.relist_pending.remove(&scope);
                 for k in stale {
                     changed |= self.delete(&k);
                 }
@@ -151,7 +165,62 @@ impl ClusterModel {
             ModelEvent::Connection { scope, state } => {
                 self.connections.insert(scope, state.clone()) != Some(state)
             }
+            ModelEvent::Probe(probe) => self.apply_probe(probe),
         }
+    }
+
+    /// The probe's answer: a failure marks every watch with rows for a relist; a success
+    /// confirms the rows of the watches that are live (and relisted since any loss). Changed =
+    /// visible: up ↔ down, or another reason while down (a confirmation alone redraws nothing).
+    fn apply_probe(&mut self, probe: Probe) -> bool {
+        let before = self.apiserver.as_ref().and_then(|p| p.error.clone());
+        if probe.error.is_some() {
+            for (scope, state) in &self.connections {
+                if matches!(
+                    state,
+                    ConnectionState::Live | ConnectionState::Reconnecting { .. }
+                ) {
+                    self.relist_pending.insert(scope.clone());
+                }
+            }
+        } else {
+            for (scope, state) in &self.connections {
+                if *state == ConnectionState::Live && !self.relist_pending.contains(scope) {
+                    self.synced.insert(scope.clone(), probe.at);
+                }
+            }
+        }
+        let changed = before != probe.error;
+        self.apiserver = Some(probe);
+        changed
+    }
+
+    /// What a watch's rows are worth now, from its watcher's report and the probe's.
+    fn derived_state(&self, scope: &WatchScope, reported: &ConnectionState) -> ConnectionState {
+        let since = self.synced.get(scope).copied();
+        match reported {
+            ConnectionState::Live => match self.apiserver_down() {
+                Some(error) => ConnectionState::Stale { since, error },
+                None if self.relist_pending.contains(scope) => ConnectionState::Stale {
+                    since,
+                    error: "relisting after the apiserver came back".to_owned(),
+                },
+                None => ConnectionState::Live,
+            },
+            ConnectionState::Reconnecting { error } => ConnectionState::Stale {
+                since,
+                error: error.clone(),
+            },
+            other => other.clone(),
+        }
+    }
+
+    /// Why the apiserver is down, when the probe's last answer says so.
+    pub fn apiserver_down(&self) -> Option<String> {
+        self.apiserver
+            .as_ref()
+            .and_then(|p| p.error.as_ref())
+            .map(|e| format!("apiserver {e}"))
     }
 
     /// Keys of the rows a watch scope covers.
@@ -612,29 +681,43 @@ impl ClusterModel {
         }
     }
 
-    /// The state of each watch.
-    pub fn connections(&self) -> &BTreeMap<WatchScope, ConnectionState> {
-        &self.connections
+    /// The state of each watch, as far as its rows can be trusted: a watch is `Live` only when
+    /// its watcher says so, the probe's last answer was yes and it has relisted since any loss;
+    /// else `Stale` with the time of its last confirmed sync.
+    pub fn connections(&self) -> BTreeMap<WatchScope, ConnectionState> {
+        self.connections
+            .iter()
+            .map(|(scope, s)| (scope.clone(), self.derived_state(scope, s)))
+            .collect()
     }
 
-    /// One state for the status bar: Forbidden/Reconnecting if any watch is, Connecting until
-    /// every watch has listed once, else Live.
+    /// One state for the status bar: Stale if any watch is (since its oldest confirmed sync;
+    /// the probe's reason when the apiserver is down), else Forbidden if any watch is,
+    /// Connecting until every watch has listed once, else Live.
     pub fn connection(&self) -> ConnectionState {
-        let mut worst = if self.connections.is_empty() {
+        let states = self.connections();
+        let rank = |s: &ConnectionState| match s {
+            ConnectionState::Live => 0,
+            ConnectionState::Connecting => 1,
+            ConnectionState::Forbidden { .. } => 2,
+            ConnectionState::Reconnecting { .. } | ConnectionState::Stale { .. } => 3,
+        };
+        let mut worst = if states.is_empty() {
             ConnectionState::Connecting
         } else {
             ConnectionState::Live
         };
-        for (scope, s) in &self.connections {
-            let rank = |s: &ConnectionState| match s {
-                ConnectionState::Live => 0,
-                ConnectionState::Connecting => 1,
-                ConnectionState::Forbidden { .. } => 2,
-                ConnectionState::Reconnecting { .. } => 3,
-            };
+        // A watch never confirmed listed after the last confirmation of the others, so the
+        // oldest known time is the summary's (None only when nothing was ever confirmed).
+        let mut oldest: Option<jiff::Timestamp> = None;
+        for (scope, s) in &states {
+            if let ConnectionState::Stale { since: Some(t), .. } = s {
+                oldest = Some(oldest.map_or(*t, |o| o.min(*t)));
+            }
             if rank(s) > rank(&worst) {
                 worst = match s {
-                    ConnectionState::Reconnecting { error } => ConnectionState::Reconnecting {
+                    ConnectionState::Stale { since, error } => ConnectionState::Stale {
+                        since: *since,
                         error: format!("{scope}: {error}"),
                     },
                     ConnectionState::Forbidden { error } => ConnectionState::Forbidden {
@@ -642,6 +725,12 @@ impl ClusterModel {
                     },
                     other => other.clone(),
                 };
+            }
+        }
+        if let ConnectionState::Stale { since, error } = &mut worst {
+            *since = oldest;
+            if let Some(down) = self.apiserver_down() {
+                *error = down;
             }
         }
         worst
@@ -1033,9 +1122,175 @@ mod tests {
                 error: "connection refused".into(),
             },
         }));
-        let ConnectionState::Reconnecting { error } = m.connection() else {
+        // A broken watch's rows are reported as what they are: stale.
+        let ConnectionState::Stale { error, .. } = m.connection() else {
             panic!()
         };
         assert!(error.contains("pods in all namespaces"), "{error}");
+    }
+
+    fn probe(secs: i64, error: Option<&str>) -> ModelEvent {
+        ModelEvent::Probe(Probe {
+            at: jiff::Timestamp::from_second(secs).unwrap(),
+            error: error.map(str::to_owned),
+        })
+    }
+
+    fn live(m: &mut ClusterModel, scope: &WatchScope) {
+        m.apply(up(ModelEvent::Resynced {
+            scope: scope.clone(),
+            rows: vec![],
+        }));
+        m.apply(up(ModelEvent::Connection {
+            scope: scope.clone(),
+            state: ConnectionState::Live,
+        }));
+    }
+
+    fn since(secs: i64) -> Option<jiff::Timestamp> {
+        Some(jiff::Timestamp::from_second(secs).unwrap())
+    }
+
+    #[test]
+    fn a_failed_probe_makes_every_live_watch_stale_until_it_relists() {
+        let mut m = ClusterModel::new(0);
+        let (pods, events) = (
+            WatchScope::new(Kind::Pod, None),
+            WatchScope::new(Kind::Event, None),
+        );
+        live(&mut m, &pods);
+        live(&mut m, &events);
+        assert_eq!(m.connection(), ConnectionState::Live);
+        // Confirmations change nothing visible (no redraw a second), but are recorded.
+        assert!(!m.apply(up(probe(10, None))));
+        assert!(!m.apply(up(probe(11, None))));
+        assert_eq!(m.connection(), ConnectionState::Live);
+
+        // The apiserver stops answering: stale since the last answer, with the probe's reason.
+        assert!(m.apply(up(probe(12, Some("not answering")))));
+        let ConnectionState::Stale { since: s, error } = m.connection() else {
+            panic!("{:?}", m.connection())
+        };
+        assert_eq!(s, since(11));
+        assert_eq!(error, "apiserver not answering");
+        assert!(m.apiserver_down().is_some());
+        assert!(
+            m.connections()
+                .values()
+                .all(|c| matches!(c, ConnectionState::Stale { since: s, .. } if *s == since(11)))
+        );
+        // Another failure: same picture, nothing to redraw; a failure never confirms.
+        assert!(!m.apply(up(probe(13, Some("not answering")))));
+
+        // It answers again: still stale until each watch has relisted.
+        assert!(m.apply(up(probe(14, None))));
+        assert!(m.apiserver_down().is_none());
+        let ConnectionState::Stale { since: s, error } = m.connection() else {
+            panic!("{:?}", m.connection())
+        };
+        assert_eq!(s, since(11), "the answer confirms no unrelisted watch");
+        assert!(error.contains("relisting"), "{error}");
+        // The pods relist: live; the events are still waiting.
+        live(&mut m, &pods);
+        assert_eq!(m.connections()[&pods], ConnectionState::Live);
+        assert!(matches!(
+            &m.connections()[&events],
+            ConnectionState::Stale { .. }
+        ));
+        live(&mut m, &events);
+        assert_eq!(m.connection(), ConnectionState::Live);
+        // The next answer confirms both again.
+        m.apply(up(probe(15, None)));
+        m.apply(up(probe(16, Some("unreachable: connection refused"))));
+        let ConnectionState::Stale { since: s, error } = m.connection() else {
+            panic!()
+        };
+        assert_eq!(
+            (s, error.as_str()),
+            (since(15), "apiserver unreachable: connection refused")
+        );
+    }
+
+    #[test]
+    fn a_broken_watch_is_stale_since_its_own_last_confirmation() {
+        let mut m = ClusterModel::new(0);
+        let (pods, events, secrets) = (
+            WatchScope::new(Kind::Pod, None),
+            WatchScope::new(Kind::Event, None),
+            WatchScope::new(Kind::SecretMeta, None),
+        );
+        live(&mut m, &pods);
+        m.apply(up(probe(10, None)));
+        // The events watch goes live after that answer: not yet confirmed.
+        live(&mut m, &events);
+        m.apply(up(ModelEvent::Connection {
+            scope: secrets.clone(),
+            state: ConnectionState::Forbidden {
+                error: "403".into(),
+            },
+        }));
+        assert!(matches!(m.connection(), ConnectionState::Forbidden { .. }));
+        // The events watch breaks, the apiserver still answers: stale, never confirmed.
+        m.apply(up(ModelEvent::Connection {
+            scope: events.clone(),
+            state: ConnectionState::Reconnecting {
+                error: "watch ended".into(),
+            },
+        }));
+        m.apply(up(probe(11, None)));
+        assert_eq!(
+            m.connections()[&events],
+            ConnectionState::Stale {
+                since: None,
+                error: "watch ended".into()
+            }
+        );
+        assert_eq!(m.connections()[&pods], ConnectionState::Live);
+        assert_eq!(
+            m.connections()[&secrets],
+            ConnectionState::Forbidden {
+                error: "403".into()
+            }
+        );
+        // The summary: stale outranks forbidden; an unconfirmed watch listed after the others'
+        // last confirmation, so the time shown is the oldest known one... here none is stale
+        // but events, which was never confirmed.
+        let ConnectionState::Stale { since: s, error } = m.connection() else {
+            panic!("{:?}", m.connection())
+        };
+        assert_eq!(s, None);
+        assert!(
+            error.starts_with("events in all namespaces: watch ended"),
+            "{error}"
+        );
+        assert!(m.apiserver_down().is_none(), "the apiserver answers");
+        // The pods break too: their confirmation (11) is the summary's.
+        m.apply(up(ModelEvent::Connection {
+            scope: pods.clone(),
+            state: ConnectionState::Reconnecting {
+                error: "connection reset".into(),
+            },
+        }));
+        assert!(
+            matches!(m.connection(), ConnectionState::Stale { since: s, .. } if s == since(11))
+        );
+        // A relist (a 410 Gone, a new etcd) replaces the rows and is live at once.
+        live(&mut m, &pods);
+        live(&mut m, &events);
+        assert!(matches!(m.connection(), ConnectionState::Forbidden { .. }));
+    }
+
+    #[test]
+    fn without_a_probe_the_watchers_word_stands() {
+        let mut m = ClusterModel::new(0);
+        let pods = WatchScope::new(Kind::Pod, None);
+        live(&mut m, &pods);
+        assert_eq!(m.connection(), ConnectionState::Live);
+        assert!(m.apiserver_down().is_none());
+        // A context switch forgets the probe's word too.
+        m.apply(up(probe(1, Some("not answering"))));
+        m.reset(1);
+        assert!(m.apiserver_down().is_none());
+        assert_eq!(m.connection(), ConnectionState::Connecting);
     }
 }
