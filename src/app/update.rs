@@ -531,7 +531,13 @@ fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
                 ModelEvent::Resynced { scope, .. } => scope.kind == Kind::Deployment,
                 _ => false,
             };
-            state.cluster.apply(update);
+            // The liveness probe confirms about once a second; only a change of its verdict is
+            // worth a frame.
+            let probe = matches!(event, ModelEvent::Probe(_));
+            if !state.cluster.apply(update) && probe {
+                state.dirty = false;
+                return;
+            }
             if touches_deployments {
                 resync_deployment_selection(state, fx);
             }
