@@ -6,7 +6,9 @@
 //! `Reconnecting`/`Forbidden`, then, after kube-rs' `DefaultBackoff` delay, started again from a
 //! fresh list. A fresh list ends in a `Resynced` message that replaces every row of the scope,
 //! so no stale row survives an outage, and it is also the one unambiguous "live again" signal
-//! (a resumed watch on a quiet cluster sends nothing).
+//! (a resumed watch on a quiet cluster sends nothing). With [`Watchers::spawn_relisting`], the
+//! context's liveness probe (`super::liveness`) also makes every watch relist at once when the
+//! apiserver answers again after an outage (a watch that "survived" may be a dead connection).
 //!
 //! Context switch: drop (or [`Watchers::abort`]) the old `Watchers`, `ClusterModel::reset` with a
 //! new epoch, spawn new ones with that epoch; messages still in flight from the old tasks carry
