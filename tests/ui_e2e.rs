@@ -518,7 +518,9 @@ fn a_rollout_stuck_on_a_missing_tag_is_stuck_at_once_and_the_cli_agrees() {
         "ProgressDeadlineExceeded",
         "stuck must show before the deadline, from the pod's {reason}"
     );
-    tui.wait("web complete", |s| line_with(s, &["web", " complete "]).map(|_| ()));
+    tui.wait("web complete", |s| {
+        line_with(s, &["web", " complete "]).map(|_| ())
+    });
 
     let status = |name: &str| -> Value {
         let out = Command::new(env!("CARGO_BIN_EXE_berth"))

@@ -588,7 +588,7 @@ fn navigation_keys_mouse_and_live_updates_keep_the_cursor() {
     d.uid = "uid-aaa".into();
     update(
         &mut s,
-        berth::app::fixtures::model(ModelEvent::Upsert(Row::Deployment(d))),
+        berth::app::fixtures::model(ModelEvent::Upsert(Row::Workload(d))),
     );
     assert_eq!(view::selected_deployment(&s).unwrap().name, "web");
 

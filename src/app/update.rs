@@ -526,7 +526,7 @@ fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
                 None
             };
             let touches_deployments = match event {
-                ModelEvent::Upsert(Row::Deployment(_)) => true,
+                ModelEvent::Upsert(Row::Workload(_)) => true,
                 ModelEvent::Delete(key) => key.kind() == Kind::Deployment,
                 ModelEvent::Resynced { scope, .. } => scope.kind == Kind::Deployment,
                 _ => false,
@@ -1008,6 +1008,9 @@ fn open_set_image(state: &mut State) {
         );
         return;
     };
+    if !deployment_only_action_allowed(state, "set image", &dep) {
+        return;
+    }
     let Some(container) = view::container_for(&dep, Some(&tag.repository)).cloned() else {
         notify(
             state,
@@ -1096,13 +1099,47 @@ fn selected_deployment_or_warn(
     what: &str,
 ) -> Option<crate::cluster::model::DeploymentRow> {
     let d = view::selected_deployment(state).cloned();
-    if d.is_none() {
-        notify(
+    match &d {
+        None => notify(
             state,
             Notice::warning(format!("{what}: select a deployment first")),
-        );
+        ),
+        Some(w) if !deployment_only_action_allowed(state, what, w) => return None,
+        Some(_) => {}
     }
     d
+}
+
+/// The actions berth runs are built for Deployments; on a StatefulSet or DaemonSet it says so
+/// (and what to use) instead of acting on the wrong API. Pause exists for Deployments only.
+fn deployment_only_action_allowed(
+    state: &mut State,
+    what: &str,
+    w: &crate::cluster::model::DeploymentRow,
+) -> bool {
+    use crate::cluster::model::WorkloadKind;
+    if w.kind == WorkloadKind::Deployment {
+        return true;
+    }
+    let msg = if what == "pause" {
+        format!(
+            "pause: only Deployments can be paused; {} {} has no pause (its updateStrategy \
+             OnDelete or a partition holds a rollout back)",
+            w.kind.noun(),
+            w.name
+        )
+    } else {
+        format!(
+            "{what}: berth shows {}s' rollouts but does not change them yet; use \
+             kubectl rollout {what} {}/{} -n {}",
+            w.kind.noun(),
+            w.kind.short(),
+            w.name,
+            w.namespace
+        )
+    };
+    notify(state, Notice::warning(msg));
+    false
 }
 
 fn open_restart(state: &mut State) {

@@ -88,24 +88,7 @@ pub struct RolloutArgs {
     pub command: RolloutCommand,
 }
 
-/// The kinds of workload a `TYPE/NAME` argument can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkloadKind {
-    Deployment,
-    StatefulSet,
-    DaemonSet,
-}
-
-impl WorkloadKind {
-    /// The singular resource name (`deployment`), as kubectl prints it.
-    pub fn noun(self) -> &'static str {
-        match self {
-            WorkloadKind::Deployment => "deployment",
-            WorkloadKind::StatefulSet => "statefulset",
-            WorkloadKind::DaemonSet => "daemonset",
-        }
-    }
-}
+pub use super::model::WorkloadKind;
 
 /// A workload argument: `NAME` (a deployment) or kubectl's `TYPE/NAME`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -657,13 +640,16 @@ fn print_action(json: bool, r: &Result<ActionReport, ActionError>) -> i32 {
 pub async fn run_rollout(args: RolloutArgs) -> i32 {
     let json = args.kube.json;
     let workload = args.command.workload();
-    if workload.kind != WorkloadKind::Deployment {
+    // Status reads every kind; the actions on StatefulSets and DaemonSets are not built yet.
+    if workload.kind != WorkloadKind::Deployment
+        && !matches!(args.command, RolloutCommand::Status { .. })
+    {
         return fail(
             json,
             "invalid",
             &format!(
-                "{workload}: {}s are not supported yet; berth rolls out deployments only \
-                 (NAME or deploy/NAME)",
+                "{workload}: changing {}s is not supported yet (berth reads their rollout \
+                 status; use kubectl rollout for this one)",
                 workload.kind.noun()
             ),
             EXIT_INVALID,
@@ -711,6 +697,7 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             status(
                 target,
                 &ns,
+                deployment.kind,
                 &deployment.name,
                 wait,
                 Duration::from_secs(timeout),
@@ -843,6 +830,7 @@ struct PodJson {
 async fn status(
     target: &KubeTarget,
     ns: &str,
+    kind: WorkloadKind,
     name: &str,
     wait: bool,
     timeout: Duration,
@@ -851,7 +839,10 @@ async fn status(
     let (tx, mut rx) = mpsc::channel::<ModelUpdate>(1024);
     let options = WatchOptions {
         namespaces: Some(vec![ns.to_owned()]),
-        kinds: vec![Kind::Deployment, Kind::ReplicaSet, Kind::Pod],
+        kinds: match kind {
+            WorkloadKind::Deployment => vec![Kind::Deployment, Kind::ReplicaSet, Kind::Pod],
+            other => vec![other.watch_kind(), Kind::ControllerRevision, Kind::Pod],
+        },
     };
     let watchers = Watchers::spawn(target.client.clone(), &options, 1, tx);
     let mut model = ClusterModel::new(watchers.epoch());
@@ -865,7 +856,7 @@ async fn status(
                 .values()
                 .all(|s| *s == ConnectionState::Live);
         if live {
-            let done = match model.deployment(ns, name) {
+            let done = match model.workload(kind, ns, name) {
                 None => true,
                 Some(d) => {
                     !wait
@@ -898,13 +889,14 @@ async fn status(
         }
     }
     drop(watchers);
-    let Some(d) = model.deployment(ns, name) else {
+    let noun = kind.noun();
+    let Some(d) = model.workload(kind, ns, name) else {
         if timed_out {
             return fail(
                 json,
                 "timeout",
                 &format!(
-                    "could not list deployments in {ns} within {timeout:?}: {:?}",
+                    "could not list {noun}s in {ns} within {timeout:?}: {:?}",
                     model.connection()
                 ),
                 EXIT_FAILED,
@@ -913,7 +905,7 @@ async fn status(
         return fail(
             json,
             "not_found",
-            &format!("deployment {ns}/{name} not found (check the namespace and name)"),
+            &format!("{noun} {ns}/{name} not found (check the namespace and name)"),
             EXIT_INVALID,
         );
     };
@@ -949,13 +941,13 @@ async fn status(
         .collect();
     let (message, reason) = match &d.rollout {
         RolloutState::Pending => (
-            "Waiting for deployment spec update to be observed...".to_owned(),
+            format!("Waiting for {noun} spec update to be observed..."),
             None,
         ),
         RolloutState::Progressing { message } => (message.clone(), None),
-        RolloutState::Complete => (format!("deployment {name:?} successfully rolled out"), None),
+        RolloutState::Complete => (format!("{noun} {name:?} successfully rolled out"), None),
         RolloutState::Stuck { reason, message } => (message.clone(), Some(reason.clone())),
-        RolloutState::Paused => (format!("deployment {name:?} is paused"), None),
+        RolloutState::Paused => (format!("{noun} {name:?} is paused"), None),
     };
     let code = match &d.rollout {
         RolloutState::Complete => EXIT_OK,
@@ -966,6 +958,7 @@ async fn status(
         print_json(&json!({
             "namespace": ns,
             "deployment": name,
+            "kind": noun,
             "state": state_label(&d.rollout),
             "reason": reason,
             "message": message,

@@ -1,0 +1,186 @@
+//! StatefulSets and DaemonSets on the real node: berth's one model (the same the dashboard
+//! reads) follows their rollouts, and `berth rollout status sts/NAME|ds/NAME` agrees with
+//! `kubectl rollout status/history`: complete when kubectl says so, at the revision kubectl
+//! lists, and stuck (with the pod's pull failure) as soon as the new revision cannot pull,
+//! while kubectl is still waiting.
+
+mod cluster_common;
+mod support;
+
+use std::process::Command;
+
+use berth::cluster::model::{Kind, RolloutState, WorkloadKind};
+use cluster_common::{LiveModel, acr_image, admin, admin_pull_secret, apiserver_lock, create};
+use serde_json::{Value, json};
+use support::{Env, TestNamespace, kubectl, try_kubectl};
+
+fn pod_spec(image: &str) -> Value {
+    json!({
+        "terminationGracePeriodSeconds": 1,
+        "imagePullSecrets": [{"name": "acr"}],
+        "containers": [{"name": "app", "image": image, "imagePullPolicy": "IfNotPresent"}]
+    })
+}
+
+fn stateful_set(name: &str, image: &str, replicas: i32) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": pod_spec(image)}
+        }
+    })
+}
+
+fn daemon_set(name: &str, image: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": name},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": pod_spec(image)}
+        }
+    })
+}
+
+/// `berth rollout status WORKLOAD -n NS --json --wait`: returns when complete or stuck.
+fn berth_status(ns: &str, workload: &str) -> (Value, Option<i32>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["--kubeconfig"])
+        .arg(Env::get().kubeconfig())
+        .args([
+            "rollout",
+            "status",
+            workload,
+            "-n",
+            ns,
+            "--json",
+            "--wait",
+            "--timeout",
+            "180",
+        ])
+        .output()
+        .expect("run berth");
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "berth rollout status {workload} --json: {e}; stdout {:?} stderr {:?}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out.status.code())
+}
+
+fn history_revisions(ns: &str, workload: &str) -> Vec<i64> {
+    kubectl(["-n", ns, "rollout", "history", workload])
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+fn current_revision(status: &Value) -> Option<i64> {
+    status["revisions"]
+        .as_array()?
+        .iter()
+        .find(|r| r["current"] == true)?["revision"]
+        .as_i64()
+}
+
+/// Complete, then stuck on a missing tag, both ways, for one workload.
+fn complete_then_stuck(ns: &str, workload: &str, kubectl_name: &str) {
+    kubectl([
+        "-n",
+        ns,
+        "rollout",
+        "status",
+        kubectl_name,
+        "--timeout=180s",
+    ]);
+    let (done, code) = berth_status(ns, workload);
+    assert_eq!(done["state"], "complete", "{workload}: {done}");
+    assert_eq!(code, Some(0), "{done}");
+    assert_eq!(history_revisions(ns, kubectl_name), vec![1]);
+    assert_eq!(current_revision(&done), Some(1), "{done}");
+
+    kubectl([
+        "-n",
+        ns,
+        "set",
+        "image",
+        kubectl_name,
+        &format!("app={}", acr_image("web:9.9.9")),
+    ]);
+    let (stuck, code) = berth_status(ns, workload);
+    assert_eq!(stuck["state"], "stuck", "{workload}: {stuck}");
+    assert!(
+        ["ErrImagePull", "ImagePullBackOff"].contains(&stuck["reason"].as_str().unwrap_or("")),
+        "{stuck}"
+    );
+    assert_ne!(code, Some(0), "stuck is not success: {stuck}");
+    // kubectl, which only reads the workload's counts, is still waiting.
+    assert!(
+        try_kubectl(["-n", ns, "rollout", "status", kubectl_name, "--timeout=2s"]).is_err(),
+        "kubectl considers {kubectl_name} rolled out"
+    );
+    assert_eq!(history_revisions(ns, kubectl_name), vec![1, 2]);
+    assert_eq!(current_revision(&stuck), Some(2), "{stuck}");
+}
+
+#[test]
+fn statefulset_and_daemonset_rollouts_agree_with_kubectl() {
+    let _lock = apiserver_lock(false);
+    let ns = TestNamespace::new("workloads");
+    admin_pull_secret(ns.name(), "acr");
+    create(ns.name(), &stateful_set("db", &acr_image("web:1.0.11"), 2));
+    create(ns.name(), &daemon_set("agent", &acr_image("web:1.0.11")));
+
+    // The library model (the dashboard's) joins the pods to their owners directly.
+    let live = LiveModel::start(
+        &admin(),
+        Some(vec![ns.name().to_owned()]),
+        &[
+            Kind::StatefulSet,
+            Kind::DaemonSet,
+            Kind::ControllerRevision,
+            Kind::Pod,
+        ],
+    );
+    live.wait(
+        "both workloads complete in the model, with their pods",
+        std::time::Duration::from_secs(180),
+        |m| {
+            let db = m
+                .workload(WorkloadKind::StatefulSet, ns.name(), "db")
+                .ok_or("no db")?;
+            let agent = m
+                .workload(WorkloadKind::DaemonSet, ns.name(), "agent")
+                .ok_or("no agent")?;
+            let (db_pods, agent_pods) = (m.pods_of(db).len(), m.pods_of(agent).len());
+            let owner = m
+                .pod(ns.name(), "db-0")
+                .and_then(|p| m.deployment_of_pod(p))
+                .map(|w| (w.kind, w.name.clone()));
+            if db.rollout == RolloutState::Complete
+                && agent.rollout == RolloutState::Complete
+                && db_pods == 2
+                && agent_pods == 1
+                && owner == Some((WorkloadKind::StatefulSet, "db".to_owned()))
+                && db.revision == Some(1)
+            {
+                Ok(())
+            } else {
+                Err(format!(
+                    "db {:?} r{:?} ({db_pods} pods), agent {:?} ({agent_pods} pods), db-0's owner {owner:?}",
+                    db.rollout, db.revision, agent.rollout
+                ))
+            }
+        },
+    );
+
+    complete_then_stuck(ns.name(), "sts/db", "statefulset/db");
+    complete_then_stuck(ns.name(), "ds/agent", "daemonset/agent");
+}
