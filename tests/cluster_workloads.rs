@@ -47,6 +47,140 @@ fn daemon_set(name: &str, image: &str) -> Value {
     })
 }
 
+/// `berth rollout ACTION… -n NS --json` with an audit log of its own; (output, exit code).
+fn berth_action(ns: &str, audit: &std::path::Path, args: &[&str]) -> (Value, Option<i32>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["--kubeconfig"])
+        .arg(Env::get().kubeconfig())
+        .arg("rollout")
+        .args(args)
+        .args(["-n", ns, "--json"])
+        .env("BERTH_AUDIT_LOG", audit)
+        .output()
+        .expect("run berth");
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "berth rollout {args:?} --json: {e}; stdout {:?} stderr {:?}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out.status.code())
+}
+
+fn template_image(ns: &str, kubectl_name: &str) -> String {
+    kubectl([
+        "-n",
+        ns,
+        "get",
+        kubectl_name,
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ])
+    .trim()
+    .to_owned()
+}
+
+/// After [`complete_then_stuck`]: undo goes back to revision 1's image and completes (kubectl
+/// renumbers that revision 3), restart stamps the template, set-image rolls to a new tag, and
+/// pause is refused (Deployments only) with nothing changed.
+fn undo_restart_set_image(ns: &str, workload: &str, kubectl_name: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let audit = dir.path().join("audit.jsonl");
+
+    let (undo, code) = berth_action(ns, &audit, &["undo", workload]);
+    assert_eq!(code, Some(0), "{undo}");
+    assert_eq!(template_image(ns, kubectl_name), acr_image("web:1.0.11"));
+    let (done, _) = berth_status(ns, workload);
+    assert_eq!(done["state"], "complete", "after undo: {done}");
+    kubectl([
+        "-n",
+        ns,
+        "rollout",
+        "status",
+        kubectl_name,
+        "--timeout=180s",
+    ]);
+    assert_eq!(history_revisions(ns, kubectl_name), vec![2, 3]);
+    assert_eq!(current_revision(&done), Some(3), "{done}");
+
+    let (restart, code) = berth_action(ns, &audit, &["restart", workload]);
+    assert_eq!(code, Some(0), "{restart}");
+    let stamp = kubectl([
+        "-n",
+        ns,
+        "get",
+        kubectl_name,
+        "-o",
+        "jsonpath={.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}",
+    ]);
+    assert!(!stamp.trim().is_empty(), "no restartedAt after {restart}");
+    kubectl([
+        "-n",
+        ns,
+        "rollout",
+        "status",
+        kubectl_name,
+        "--timeout=180s",
+    ]);
+
+    let (set, code) = berth_action(
+        ns,
+        &audit,
+        &[
+            "set-image",
+            workload,
+            &format!("app={}", acr_image("web:1.0.12")),
+        ],
+    );
+    assert_eq!(code, Some(0), "{set}");
+    assert_eq!(template_image(ns, kubectl_name), acr_image("web:1.0.12"));
+    let (done, _) = berth_status(ns, workload);
+    assert_eq!(done["state"], "complete", "after set-image: {done}");
+    kubectl([
+        "-n",
+        ns,
+        "rollout",
+        "status",
+        kubectl_name,
+        "--timeout=180s",
+    ]);
+
+    let before = kubectl([
+        "-n",
+        ns,
+        "get",
+        kubectl_name,
+        "-o",
+        "jsonpath={.metadata.generation}",
+    ]);
+    let (pause, code) = berth_action(ns, &audit, &["pause", workload]);
+    assert_ne!(code, Some(0), "{pause}");
+    assert!(
+        pause.to_string().contains("only deployments can be paused"),
+        "{pause}"
+    );
+    let after = kubectl([
+        "-n",
+        ns,
+        "get",
+        kubectl_name,
+        "-o",
+        "jsonpath={.metadata.generation}",
+    ]);
+    assert_eq!(before, after, "a refused pause changed {kubectl_name}");
+
+    // Each action left its intent and result in the audit log.
+    let log = std::fs::read_to_string(&audit).expect("audit log");
+    for action in ["rollout.undo", "rollout.restart", "rollout.set-image"] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(action) && l.contains("\"status\":\"ok\"")),
+            "{action} not audited as ok:\n{log}"
+        );
+    }
+}
+
 /// `berth rollout status WORKLOAD -n NS --json --wait`: returns when complete or stuck.
 fn berth_status(ns: &str, workload: &str) -> (Value, Option<i32>) {
     let out = Command::new(env!("CARGO_BIN_EXE_berth"))
@@ -183,4 +317,6 @@ fn statefulset_and_daemonset_rollouts_agree_with_kubectl() {
 
     complete_then_stuck(ns.name(), "sts/db", "statefulset/db");
     complete_then_stuck(ns.name(), "ds/agent", "daemonset/agent");
+    undo_restart_set_image(ns.name(), "sts/db", "statefulset/db");
+    undo_restart_set_image(ns.name(), "ds/agent", "daemonset/agent");
 }

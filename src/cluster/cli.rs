@@ -640,21 +640,26 @@ fn print_action(json: bool, r: &Result<ActionReport, ActionError>) -> i32 {
 pub async fn run_rollout(args: RolloutArgs) -> i32 {
     let json = args.kube.json;
     let workload = args.command.workload();
-    // Status reads every kind; the actions on StatefulSets and DaemonSets are not built yet.
+    // Pause exists for Deployments only (the apiserver has no such field elsewhere).
     if workload.kind != WorkloadKind::Deployment
-        && !matches!(args.command, RolloutCommand::Status { .. })
+        && matches!(
+            args.command,
+            RolloutCommand::Pause { .. } | RolloutCommand::Resume { .. }
+        )
     {
         return fail(
             json,
             "invalid",
             &format!(
-                "{workload}: changing {}s is not supported yet (berth reads their rollout \
-                 status; use kubectl rollout for this one)",
+                "{workload}: only deployments can be paused and resumed; a {} holds a rollout \
+                 back with its update strategy (OnDelete, or a StatefulSet's partition); \
+                 nothing was changed",
                 workload.kind.noun()
             ),
             EXIT_INVALID,
         );
     }
+    use super::actions::controller_revision as cr;
     // Read set-image's arguments before connecting: a mistake there needs no cluster.
     let set_image = match &args.command {
         RolloutCommand::SetImage {
@@ -710,7 +715,11 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             dry_run,
         } => {
             let c = ctx(dry_run).await;
-            print_action(json, &actions::restart(&c, &ns, &deployment.name).await)
+            let result = match deployment.kind {
+                WorkloadKind::Deployment => actions::restart(&c, &ns, &deployment.name).await,
+                kind => cr::restart(&c, kind, &ns, &deployment.name).await,
+            };
+            print_action(json, &result)
         }
         RolloutCommand::SetImage {
             deployment,
@@ -720,16 +729,22 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             let request = set_image.expect("read above");
             let container = match request.container {
                 Some(c) => c,
-                None => match sole_container(&target.client, &ns, &deployment.name).await {
+                None => match sole_container(&target.client, &ns, &deployment).await {
                     Ok(c) => c,
                     Err(e) => return fail(json, e.code(), &e.to_string(), action_exit(&e)),
                 },
             };
             let c = ctx(dry_run).await;
-            print_action(
-                json,
-                &actions::set_image(&c, &ns, &deployment.name, &container, &request.target).await,
-            )
+            let result = match deployment.kind {
+                WorkloadKind::Deployment => {
+                    actions::set_image(&c, &ns, &deployment.name, &container, &request.target).await
+                }
+                kind => {
+                    cr::set_image(&c, kind, &ns, &deployment.name, &container, &request.target)
+                        .await
+                }
+            };
+            print_action(json, &result)
         }
         RolloutCommand::Undo {
             deployment,
@@ -737,10 +752,13 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             dry_run,
         } => {
             let c = ctx(dry_run).await;
-            print_action(
-                json,
-                &actions::undo(&c, &ns, &deployment.name, to_revision).await,
-            )
+            let result = match deployment.kind {
+                WorkloadKind::Deployment => {
+                    actions::undo(&c, &ns, &deployment.name, to_revision).await
+                }
+                kind => cr::undo(&c, kind, &ns, &deployment.name, to_revision).await,
+            };
+            print_action(json, &result)
         }
         RolloutCommand::Pause {
             deployment,
@@ -771,11 +789,18 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
 async fn sole_container(
     client: &kube::Client,
     ns: &str,
-    name: &str,
+    workload: &Workload,
 ) -> Result<String, ActionError> {
-    use k8s_openapi::api::apps::v1::Deployment;
-    let what = format!("deployment {ns}/{name}");
-    let d = kube::Api::<Deployment>::namespaced(client.clone(), ns)
+    use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+    use kube::api::{ApiResource, DynamicObject};
+    let name = &workload.name;
+    let what = format!("{} {ns}/{name}", workload.kind.noun());
+    let resource = match workload.kind {
+        WorkloadKind::Deployment => ApiResource::erase::<Deployment>(&()),
+        WorkloadKind::StatefulSet => ApiResource::erase::<StatefulSet>(&()),
+        WorkloadKind::DaemonSet => ApiResource::erase::<DaemonSet>(&()),
+    };
+    let d = kube::Api::<DynamicObject>::namespaced_with(client.clone(), ns, &resource)
         .get(name)
         .await
         .map_err(|e| match e {
@@ -785,18 +810,12 @@ async fn sole_container(
                 source,
             },
         })?;
-    let names: Vec<String> = d
-        .spec
-        .and_then(|s| s.template.spec)
-        .map(|ps| {
-            ps.init_containers
-                .into_iter()
-                .flatten()
-                .chain(ps.containers)
-                .map(|c| c.name)
-                .collect()
-        })
-        .unwrap_or_default();
+    let spec = &d.data["spec"]["template"]["spec"];
+    let names: Vec<String> = ["initContainers", "containers"]
+        .iter()
+        .flat_map(|f| spec[*f].as_array().into_iter().flatten())
+        .filter_map(|c| c["name"].as_str().map(str::to_owned))
+        .collect();
     match names.as_slice() {
         [one] => Ok(one.clone()),
         _ => Err(ActionError::Invalid(format!(

@@ -364,10 +364,12 @@ impl ClusterModel {
             }
             "Pod" => {
                 let name = &e.involved_name;
-                if let Some(p) = self.pods.get(&oref(&e.namespace, name)) {
+                if let Some(p) = self.pods.get(&oref(&e.namespace, name))
+                    && (p.workload.is_some() || p.pod_template_hash.is_some())
+                {
                     return Some(workload_of_pod(p).to_owned());
                 }
-                // Pod gone or not seen yet: a StatefulSet's `<name>-<ordinal>`, else the
+                // Pod gone, not seen yet or without owner facts: a StatefulSet's `<name>-<ordinal>`, else the
                 // generated `-<hash>-<suffix>` of a ReplicaSet's (five characters) or a
                 // DaemonSet's `-<suffix>`.
                 let parts: Vec<&str> = name.rsplitn(3, '-').collect();
