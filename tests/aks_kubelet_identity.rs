@@ -377,7 +377,6 @@ fn pod_without_pull_secret_pulls_through_the_kubelet_identity() {
 #[test]
 fn without_the_acr_pull_role_assignment_new_pods_fail_with_401() {
     let _serial = serial();
-    let env = Env::get();
     let _restore = RestoreAcrPull;
     let pulls: Vec<Value> = kubelet_assignments()
         .into_iter()
@@ -398,9 +397,6 @@ fn without_the_acr_pull_role_assignment_new_pods_fail_with_401() {
     let img = image("web:1.0.3");
     create_pod(ns.name(), "web", &img);
     let msg = pull_failure(ns.name(), "web");
-    let host = env.acr_host();
-    let repo = "aks/web";
-    let _ = (host, repo);
     let want = format!(
         "Failed to pull image \"{img}\": [{}, {}]",
         containerd_error(
@@ -449,9 +445,7 @@ fn identity_not_on_the_node_pool_gives_imds_identity_not_found_and_the_pod_fails
         "Failed to pull image \"{img}\": {}",
         containerd_error(
             &img,
-            &format!(
-                "failed to authorize: failed to fetch anonymous token: unexpected status: 401 Unauthorized"
-            )
+            "failed to authorize: failed to fetch anonymous token: unexpected status: 401 Unauthorized"
         ),
     );
     assert_eq!(msg, want);
