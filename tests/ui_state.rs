@@ -228,6 +228,7 @@ fn restart_undo_pause_resume() {
     assert_eq!(
         confirm_effect(&s),
         &Effect::Restart {
+            kind: berth::cluster::model::WorkloadKind::Deployment,
             deployment: obj("shop", "web"),
             dry_run: false
         }
@@ -242,6 +243,7 @@ fn restart_undo_pause_resume() {
     assert_eq!(
         c.effect,
         Effect::Undo {
+            kind: berth::cluster::model::WorkloadKind::Deployment,
             deployment: obj("shop", "web"),
             to_revision: Some(3),
             dry_run: false

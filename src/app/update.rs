@@ -1118,7 +1118,9 @@ fn deployment_only_action_allowed(
     w: &crate::cluster::model::DeploymentRow,
 ) -> bool {
     use crate::cluster::model::WorkloadKind;
-    if w.kind == WorkloadKind::Deployment {
+    // Restart and undo work on every kind; set image from the dashboard only on Deployments
+    // for now (its precondition reads a Deployment), and only Deployments pause.
+    if w.kind == WorkloadKind::Deployment || matches!(what, "restart" | "undo") {
         return true;
     }
     let msg = if what == "pause" {
@@ -1130,8 +1132,8 @@ fn deployment_only_action_allowed(
         )
     } else {
         format!(
-            "{what}: berth shows {}s' rollouts but does not change them yet; use \
-             kubectl rollout {what} {}/{} -n {}",
+            "{what}: the dashboard sets images of deployments only so far; for this {} use \
+             berth rollout set-image {}/{} CONTAINER=IMAGE -n {}",
             w.kind.noun(),
             w.kind.short(),
             w.name,
@@ -1154,12 +1156,13 @@ fn open_restart(state: &mut State) {
         Confirm::new(
             "Rollout restart",
             Effect::Restart {
+                kind: dep.kind,
                 deployment: deployment_ref(&dep),
                 dry_run: false,
             },
             vec![
                 Change {
-                    label: "deployment".into(),
+                    label: dep.kind.noun().into(),
                     old: None,
                     new: format!("{}/{}", dep.namespace, dep.name),
                 },
@@ -1210,7 +1213,7 @@ fn open_undo(state: &mut State) {
     let images = |imgs: &[String]| imgs.join(", ");
     let changes = vec![
         Change {
-            label: "deployment".into(),
+            label: dep.kind.noun().into(),
             old: None,
             new: format!("{}/{}", dep.namespace, dep.name),
         },
@@ -1240,12 +1243,21 @@ fn open_undo(state: &mut State) {
         Confirm::new(
             "Rollout undo",
             Effect::Undo {
+                kind: dep.kind,
                 deployment: deployment_ref(&dep),
                 to_revision,
                 dry_run: false,
             },
             changes,
-            vec![format!("pod template of ReplicaSet {}", prev.name)],
+            vec![format!(
+                "pod template of {} {}",
+                if prev.controller_revision {
+                    "ControllerRevision"
+                } else {
+                    "ReplicaSet"
+                },
+                prev.name
+            )],
         ),
     );
 }
@@ -1289,7 +1301,7 @@ fn open_pause_resume(state: &mut State) {
             effect,
             vec![
                 Change {
-                    label: "deployment".into(),
+                    label: dep.kind.noun().into(),
                     old: None,
                     new: format!("{}/{}", dep.namespace, dep.name),
                 },
