@@ -47,17 +47,18 @@ fn daemon_set(name: &str, image: &str) -> Value {
     })
 }
 
-/// `berth rollout ACTION… -n NS --json` with an audit log of its own; (output, exit code).
-fn berth_action(ns: &str, audit: &std::path::Path, args: &[&str]) -> (Value, Option<i32>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["--kubeconfig"])
+/// `berth rollout ARGS… -n NS --json` (with an audit log of its own): (output, exit code).
+fn berth_json(ns: &str, audit: Option<&std::path::Path>, args: &[&str]) -> (Value, Option<i32>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+    cmd.arg("--kubeconfig")
         .arg(Env::get().kubeconfig())
         .arg("rollout")
         .args(args)
-        .args(["-n", ns, "--json"])
-        .env("BERTH_AUDIT_LOG", audit)
-        .output()
-        .expect("run berth");
+        .args(["-n", ns, "--json"]);
+    if let Some(a) = audit {
+        cmd.env("BERTH_AUDIT_LOG", a);
+    }
+    let out = cmd.output().expect("run berth");
     let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "berth rollout {args:?} --json: {e}; stdout {:?} stderr {:?}",
@@ -66,6 +67,10 @@ fn berth_action(ns: &str, audit: &std::path::Path, args: &[&str]) -> (Value, Opt
         )
     });
     (v, out.status.code())
+}
+
+fn berth_action(ns: &str, audit: &std::path::Path, args: &[&str]) -> (Value, Option<i32>) {
+    berth_json(ns, Some(audit), args)
 }
 
 fn template_image(ns: &str, kubectl_name: &str) -> String {
@@ -181,32 +186,13 @@ fn undo_restart_set_image(ns: &str, workload: &str, kubectl_name: &str) {
     }
 }
 
-/// `berth rollout status WORKLOAD -n NS --json --wait`: returns when complete or stuck.
+/// `berth rollout status WORKLOAD --wait`: returns when complete or stuck.
 fn berth_status(ns: &str, workload: &str) -> (Value, Option<i32>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["--kubeconfig"])
-        .arg(Env::get().kubeconfig())
-        .args([
-            "rollout",
-            "status",
-            workload,
-            "-n",
-            ns,
-            "--json",
-            "--wait",
-            "--timeout",
-            "180",
-        ])
-        .output()
-        .expect("run berth");
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "berth rollout status {workload} --json: {e}; stdout {:?} stderr {:?}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (v, out.status.code())
+    berth_json(
+        ns,
+        None,
+        &["status", workload, "--wait", "--timeout", "180"],
+    )
 }
 
 fn history_revisions(ns: &str, workload: &str) -> Vec<i64> {
