@@ -301,11 +301,11 @@ fn rollout_argument_mistakes_are_named_before_any_cluster_is_needed() {
         ),
         (
             &["rollout", "set-image", "sts/db", "db=r.io/db:2"][..],
-            "statefulset/db: statefulsets are not supported yet",
+            "statefulset/db: changing statefulsets is not supported yet",
         ),
         (
             &["rollout", "restart", "daemonset/agent"][..],
-            "daemonset/agent: daemonsets are not supported yet",
+            "daemonset/agent: changing daemonsets is not supported yet",
         ),
         (
             &["rollout", "status", "pod/web"][..],

@@ -548,6 +548,106 @@ fn switching_context_changes_who_acts() {
     assert_eq!(restart["outcome"]["status"], "ok", "{restart}");
 }
 
+/// A StatefulSet in the dashboard: listed as `sts/db` with its rollout state and revision (from
+/// its ControllerRevisions), restarted with `r` and rolled back with `u`, checked with kubectl's
+/// rollout history and the template; set image (`i`) says what to use instead of acting.
+#[test]
+fn a_statefulset_is_restarted_and_undone_by_keys() {
+    let _lock = apiserver_lock(false);
+    let host = Env::get().acr_host();
+    let repo = own_repository();
+    let ns = TestNamespace::new("ui-e2e-sts");
+    admin_pull_secret(ns.name(), "acr");
+    let sts = json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "db"},
+        "spec": {
+            "replicas": 1,
+            "serviceName": "db",
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db"}}, "spec": {
+                "terminationGracePeriodSeconds": 1,
+                "imagePullSecrets": [{"name": "acr"}],
+                "containers": [{"name": "app", "image": format!("{host}/{repo}:1.0.0")}]
+            }}
+        }
+    });
+    create(ns.name(), &sts);
+    let history = || -> Vec<String> {
+        kubectl(["-n", ns.name(), "rollout", "history", "statefulset/db"])
+            .lines()
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .next()
+                    .filter(|w| w.parse::<u32>().is_ok())
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let berth = Berth::new(ns.name());
+    let tui = berth.start(&[]);
+    tui.wait("sts/db complete at revision 1", |s| {
+        line_with(s, &["sts/db", " r1 ", "complete"]).map(|_| ())
+    });
+
+    tui.keys(&["r"]);
+    tui.wait_text("the restart confirmation", "restart · confirm");
+    tui.keys(&["y"]);
+    tui.wait("the restart rolled out as revision 2", |s| {
+        line_with(s, &["sts/db", " r2 ", "complete"]).map(|_| ())
+    });
+    let stamp = kubectl([
+        "-n",
+        ns.name(),
+        "get",
+        "statefulset",
+        "db",
+        "-o",
+        "jsonpath={.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}",
+    ]);
+    assert!(!stamp.trim().is_empty(), "the restart left no restartedAt");
+    assert_eq!(history(), ["1", "2"]);
+
+    tui.keys(&["u"]);
+    tui.wait("the undo confirmation naming the ControllerRevision", |s| {
+        line_with(s, &["Rollout undo", "confirm"])
+            .and(line_with(s, &["ControllerRevision db-"]))
+            .map(|_| ())
+    });
+    tui.keys(&["y"]);
+    tui.wait("revision 1's template back, as revision 3", |s| {
+        line_with(s, &["sts/db", " r3 ", "complete"]).map(|_| ())
+    });
+    assert_eq!(
+        history(),
+        ["2", "3"],
+        "kubectl renumbers the revision undo went back to"
+    );
+    let stamp = kubectl([
+        "-n",
+        ns.name(),
+        "get",
+        "statefulset",
+        "db",
+        "-o",
+        "jsonpath={.spec.template.metadata.annotations}",
+    ]);
+    assert!(
+        !stamp.contains("restartedAt"),
+        "undo to revision 1 drops the restart stamp: {stamp}"
+    );
+    let records = berth.audit_records();
+    for action in ["rollout.restart", "rollout.undo"] {
+        assert!(
+            records
+                .iter()
+                .any(|r| r["action"] == action && r["outcome"]["status"] == "ok"),
+            "{action} not audited: {records:#?}"
+        );
+    }
+}
+
 #[test]
 fn read_only_shows_the_marker_and_restart_changes_nothing() {
     let _lock = apiserver_lock(false);

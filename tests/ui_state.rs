@@ -228,6 +228,7 @@ fn restart_undo_pause_resume() {
     assert_eq!(
         confirm_effect(&s),
         &Effect::Restart {
+            kind: berth::cluster::model::WorkloadKind::Deployment,
             deployment: obj("shop", "web"),
             dry_run: false
         }
@@ -242,6 +243,7 @@ fn restart_undo_pause_resume() {
     assert_eq!(
         c.effect,
         Effect::Undo {
+            kind: berth::cluster::model::WorkloadKind::Deployment,
             deployment: obj("shop", "web"),
             to_revision: Some(3),
             dry_run: false
@@ -588,7 +590,7 @@ fn navigation_keys_mouse_and_live_updates_keep_the_cursor() {
     d.uid = "uid-aaa".into();
     update(
         &mut s,
-        berth::app::fixtures::model(ModelEvent::Upsert(Row::Deployment(d))),
+        berth::app::fixtures::model(ModelEvent::Upsert(Row::Workload(d))),
     );
     assert_eq!(view::selected_deployment(&s).unwrap().name, "web");
 
@@ -954,7 +956,7 @@ fn an_unreachable_apiserver_shows_stale_since_and_refuses_cluster_writes() {
         .cluster
         .deployments()
         .cloned()
-        .map(Row::Deployment)
+        .map(Row::Workload)
         .collect();
     for kind in berth::cluster::model::Kind::ALL {
         let scope = berth::cluster::model::WatchScope::new(kind, None);

@@ -9,6 +9,9 @@ use super::keymap::Command;
 use crate::cluster::model::ModelUpdate;
 use crate::registry::types::{RepositoryRow, TagRow};
 
+// `Cluster` (a watch event carrying one slim row) is nearly every message: boxing it to shrink
+// the rare variants would add an allocation per watch event.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// A key press the terminal delivered; `update` maps it through the key map of the layer

@@ -526,7 +526,7 @@ fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
                 None
             };
             let touches_deployments = match event {
-                ModelEvent::Upsert(Row::Deployment(_)) => true,
+                ModelEvent::Upsert(Row::Workload(_)) => true,
                 ModelEvent::Delete(key) => key.kind() == Kind::Deployment,
                 ModelEvent::Resynced { scope, .. } => scope.kind == Kind::Deployment,
                 _ => false,
@@ -1029,6 +1029,9 @@ fn open_set_image(state: &mut State) {
         );
         return;
     };
+    if !deployment_only_action_allowed(state, "set image", &dep) {
+        return;
+    }
     let Some(container) = view::container_for(&dep, Some(&tag.repository)).cloned() else {
         notify(
             state,
@@ -1117,13 +1120,49 @@ fn selected_deployment_or_warn(
     what: &str,
 ) -> Option<crate::cluster::model::DeploymentRow> {
     let d = view::selected_deployment(state).cloned();
-    if d.is_none() {
-        notify(
+    match &d {
+        None => notify(
             state,
             Notice::warning(format!("{what}: select a deployment first")),
-        );
+        ),
+        Some(w) if !deployment_only_action_allowed(state, what, w) => return None,
+        Some(_) => {}
     }
     d
+}
+
+/// The actions berth runs are built for Deployments; on a StatefulSet or DaemonSet it says so
+/// (and what to use) instead of acting on the wrong API. Pause exists for Deployments only.
+fn deployment_only_action_allowed(
+    state: &mut State,
+    what: &str,
+    w: &crate::cluster::model::DeploymentRow,
+) -> bool {
+    use crate::cluster::model::WorkloadKind;
+    // Restart and undo work on every kind; set image from the dashboard only on Deployments
+    // for now (its precondition reads a Deployment), and only Deployments pause.
+    if w.kind == WorkloadKind::Deployment || matches!(what, "restart" | "undo") {
+        return true;
+    }
+    let msg = if what == "pause" {
+        format!(
+            "pause: only Deployments can be paused; {} {} has no pause (its updateStrategy \
+             OnDelete or a partition holds a rollout back)",
+            w.kind.noun(),
+            w.name
+        )
+    } else {
+        format!(
+            "{what}: the dashboard sets images of deployments only so far; for this {} use \
+             berth rollout set-image {}/{} CONTAINER=IMAGE -n {}",
+            w.kind.noun(),
+            w.kind.short(),
+            w.name,
+            w.namespace
+        )
+    };
+    notify(state, Notice::warning(msg));
+    false
 }
 
 fn open_restart(state: &mut State) {
@@ -1138,12 +1177,13 @@ fn open_restart(state: &mut State) {
         Confirm::new(
             "Rollout restart",
             Effect::Restart {
+                kind: dep.kind,
                 deployment: deployment_ref(&dep),
                 dry_run: false,
             },
             vec![
                 Change {
-                    label: "deployment".into(),
+                    label: dep.kind.noun().into(),
                     old: None,
                     new: format!("{}/{}", dep.namespace, dep.name),
                 },
@@ -1194,7 +1234,7 @@ fn open_undo(state: &mut State) {
     let images = |imgs: &[String]| imgs.join(", ");
     let changes = vec![
         Change {
-            label: "deployment".into(),
+            label: dep.kind.noun().into(),
             old: None,
             new: format!("{}/{}", dep.namespace, dep.name),
         },
@@ -1224,12 +1264,21 @@ fn open_undo(state: &mut State) {
         Confirm::new(
             "Rollout undo",
             Effect::Undo {
+                kind: dep.kind,
                 deployment: deployment_ref(&dep),
                 to_revision,
                 dry_run: false,
             },
             changes,
-            vec![format!("pod template of ReplicaSet {}", prev.name)],
+            vec![format!(
+                "pod template of {} {}",
+                if prev.controller_revision {
+                    "ControllerRevision"
+                } else {
+                    "ReplicaSet"
+                },
+                prev.name
+            )],
         ),
     );
 }
@@ -1273,7 +1322,7 @@ fn open_pause_resume(state: &mut State) {
             effect,
             vec![
                 Change {
-                    label: "deployment".into(),
+                    label: dep.kind.noun().into(),
                     old: None,
                     new: format!("{}/{}", dep.namespace, dep.name),
                 },

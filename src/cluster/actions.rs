@@ -10,6 +10,8 @@
 
 use std::collections::BTreeMap;
 
+pub mod controller_revision;
+
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,

@@ -88,24 +88,7 @@ pub struct RolloutArgs {
     pub command: RolloutCommand,
 }
 
-/// The kinds of workload a `TYPE/NAME` argument can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkloadKind {
-    Deployment,
-    StatefulSet,
-    DaemonSet,
-}
-
-impl WorkloadKind {
-    /// The singular resource name (`deployment`), as kubectl prints it.
-    pub fn noun(self) -> &'static str {
-        match self {
-            WorkloadKind::Deployment => "deployment",
-            WorkloadKind::StatefulSet => "statefulset",
-            WorkloadKind::DaemonSet => "daemonset",
-        }
-    }
-}
+pub use super::model::WorkloadKind;
 
 /// A workload argument: `NAME` (a deployment) or kubectl's `TYPE/NAME`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -657,18 +640,26 @@ fn print_action(json: bool, r: &Result<ActionReport, ActionError>) -> i32 {
 pub async fn run_rollout(args: RolloutArgs) -> i32 {
     let json = args.kube.json;
     let workload = args.command.workload();
-    if workload.kind != WorkloadKind::Deployment {
+    // Pause exists for Deployments only (the apiserver has no such field elsewhere).
+    if workload.kind != WorkloadKind::Deployment
+        && matches!(
+            args.command,
+            RolloutCommand::Pause { .. } | RolloutCommand::Resume { .. }
+        )
+    {
         return fail(
             json,
             "invalid",
             &format!(
-                "{workload}: {}s are not supported yet; berth rolls out deployments only \
-                 (NAME or deploy/NAME)",
+                "{workload}: only deployments can be paused and resumed; a {} holds a rollout \
+                 back with its update strategy (OnDelete, or a StatefulSet's partition); \
+                 nothing was changed",
                 workload.kind.noun()
             ),
             EXIT_INVALID,
         );
     }
+    use super::actions::controller_revision as cr;
     // Read set-image's arguments before connecting: a mistake there needs no cluster.
     let set_image = match &args.command {
         RolloutCommand::SetImage {
@@ -711,6 +702,7 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             status(
                 target,
                 &ns,
+                deployment.kind,
                 &deployment.name,
                 wait,
                 Duration::from_secs(timeout),
@@ -723,7 +715,11 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             dry_run,
         } => {
             let c = ctx(dry_run).await;
-            print_action(json, &actions::restart(&c, &ns, &deployment.name).await)
+            let result = match deployment.kind {
+                WorkloadKind::Deployment => actions::restart(&c, &ns, &deployment.name).await,
+                kind => cr::restart(&c, kind, &ns, &deployment.name).await,
+            };
+            print_action(json, &result)
         }
         RolloutCommand::SetImage {
             deployment,
@@ -733,16 +729,22 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             let request = set_image.expect("read above");
             let container = match request.container {
                 Some(c) => c,
-                None => match sole_container(&target.client, &ns, &deployment.name).await {
+                None => match sole_container(&target.client, &ns, &deployment).await {
                     Ok(c) => c,
                     Err(e) => return fail(json, e.code(), &e.to_string(), action_exit(&e)),
                 },
             };
             let c = ctx(dry_run).await;
-            print_action(
-                json,
-                &actions::set_image(&c, &ns, &deployment.name, &container, &request.target).await,
-            )
+            let result = match deployment.kind {
+                WorkloadKind::Deployment => {
+                    actions::set_image(&c, &ns, &deployment.name, &container, &request.target).await
+                }
+                kind => {
+                    cr::set_image(&c, kind, &ns, &deployment.name, &container, &request.target)
+                        .await
+                }
+            };
+            print_action(json, &result)
         }
         RolloutCommand::Undo {
             deployment,
@@ -750,10 +752,13 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             dry_run,
         } => {
             let c = ctx(dry_run).await;
-            print_action(
-                json,
-                &actions::undo(&c, &ns, &deployment.name, to_revision).await,
-            )
+            let result = match deployment.kind {
+                WorkloadKind::Deployment => {
+                    actions::undo(&c, &ns, &deployment.name, to_revision).await
+                }
+                kind => cr::undo(&c, kind, &ns, &deployment.name, to_revision).await,
+            };
+            print_action(json, &result)
         }
         RolloutCommand::Pause {
             deployment,
@@ -784,11 +789,18 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
 async fn sole_container(
     client: &kube::Client,
     ns: &str,
-    name: &str,
+    workload: &Workload,
 ) -> Result<String, ActionError> {
-    use k8s_openapi::api::apps::v1::Deployment;
-    let what = format!("deployment {ns}/{name}");
-    let d = kube::Api::<Deployment>::namespaced(client.clone(), ns)
+    use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+    use kube::api::{ApiResource, DynamicObject};
+    let name = &workload.name;
+    let what = format!("{} {ns}/{name}", workload.kind.noun());
+    let resource = match workload.kind {
+        WorkloadKind::Deployment => ApiResource::erase::<Deployment>(&()),
+        WorkloadKind::StatefulSet => ApiResource::erase::<StatefulSet>(&()),
+        WorkloadKind::DaemonSet => ApiResource::erase::<DaemonSet>(&()),
+    };
+    let d = kube::Api::<DynamicObject>::namespaced_with(client.clone(), ns, &resource)
         .get(name)
         .await
         .map_err(|e| match e {
@@ -798,18 +810,12 @@ async fn sole_container(
                 source,
             },
         })?;
-    let names: Vec<String> = d
-        .spec
-        .and_then(|s| s.template.spec)
-        .map(|ps| {
-            ps.init_containers
-                .into_iter()
-                .flatten()
-                .chain(ps.containers)
-                .map(|c| c.name)
-                .collect()
-        })
-        .unwrap_or_default();
+    let spec = &d.data["spec"]["template"]["spec"];
+    let names: Vec<String> = ["initContainers", "containers"]
+        .iter()
+        .flat_map(|f| spec[*f].as_array().into_iter().flatten())
+        .filter_map(|c| c["name"].as_str().map(str::to_owned))
+        .collect();
     match names.as_slice() {
         [one] => Ok(one.clone()),
         _ => Err(ActionError::Invalid(format!(
@@ -843,6 +849,7 @@ struct PodJson {
 async fn status(
     target: &KubeTarget,
     ns: &str,
+    kind: WorkloadKind,
     name: &str,
     wait: bool,
     timeout: Duration,
@@ -851,7 +858,10 @@ async fn status(
     let (tx, mut rx) = mpsc::channel::<ModelUpdate>(1024);
     let options = WatchOptions {
         namespaces: Some(vec![ns.to_owned()]),
-        kinds: vec![Kind::Deployment, Kind::ReplicaSet, Kind::Pod],
+        kinds: match kind {
+            WorkloadKind::Deployment => vec![Kind::Deployment, Kind::ReplicaSet, Kind::Pod],
+            other => vec![other.watch_kind(), Kind::ControllerRevision, Kind::Pod],
+        },
     };
     let watchers = Watchers::spawn(target.client.clone(), &options, 1, tx);
     let mut model = ClusterModel::new(watchers.epoch());
@@ -865,7 +875,7 @@ async fn status(
                 .values()
                 .all(|s| *s == ConnectionState::Live);
         if live {
-            let done = match model.deployment(ns, name) {
+            let done = match model.workload(kind, ns, name) {
                 None => true,
                 Some(d) => {
                     !wait
@@ -898,13 +908,14 @@ async fn status(
         }
     }
     drop(watchers);
-    let Some(d) = model.deployment(ns, name) else {
+    let noun = kind.noun();
+    let Some(d) = model.workload(kind, ns, name) else {
         if timed_out {
             return fail(
                 json,
                 "timeout",
                 &format!(
-                    "could not list deployments in {ns} within {timeout:?}: {:?}",
+                    "could not list {noun}s in {ns} within {timeout:?}: {:?}",
                     model.connection()
                 ),
                 EXIT_FAILED,
@@ -913,7 +924,7 @@ async fn status(
         return fail(
             json,
             "not_found",
-            &format!("deployment {ns}/{name} not found (check the namespace and name)"),
+            &format!("{noun} {ns}/{name} not found (check the namespace and name)"),
             EXIT_INVALID,
         );
     };
@@ -949,13 +960,13 @@ async fn status(
         .collect();
     let (message, reason) = match &d.rollout {
         RolloutState::Pending => (
-            "Waiting for deployment spec update to be observed...".to_owned(),
+            format!("Waiting for {noun} spec update to be observed..."),
             None,
         ),
         RolloutState::Progressing { message } => (message.clone(), None),
-        RolloutState::Complete => (format!("deployment {name:?} successfully rolled out"), None),
+        RolloutState::Complete => (format!("{noun} {name:?} successfully rolled out"), None),
         RolloutState::Stuck { reason, message } => (message.clone(), Some(reason.clone())),
-        RolloutState::Paused => (format!("deployment {name:?} is paused"), None),
+        RolloutState::Paused => (format!("{noun} {name:?} is paused"), None),
     };
     let code = match &d.rollout {
         RolloutState::Complete => EXIT_OK,
@@ -966,6 +977,7 @@ async fn status(
         print_json(&json!({
             "namespace": ns,
             "deployment": name,
+            "kind": noun,
             "state": state_label(&d.rollout),
             "reason": reason,
             "message": message,

@@ -13,13 +13,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::model::{
     ConnectionState, DeploymentRow, EventRow, Kind, ModelEvent, ModelUpdate, NamespaceRow,
     ObjectRef, PodRow, Probe, ReplicaSetRow, Row, RowKey, SecretMetaRow, ServiceAccountRow,
-    WatchScope,
+    WatchScope, WorkloadKind,
 };
 use super::rollout;
 
 type EventKey = (String, String);
 /// (namespace, workload name).
-type WorkloadKey = (String, String);
+type WorkloadName = (String, String);
+/// A workload's key: a Deployment and a StatefulSet may share a name.
+type WorkloadKey = (ObjectRef, WorkloadKind);
+/// A revision's key: a ReplicaSet and a ControllerRevision (`true`) may share a name.
+type RevisionKey = (ObjectRef, bool);
 
 /// One revision of a deployment: its ReplicaSet and the pods it owns.
 #[derive(Debug)]
@@ -35,21 +39,23 @@ pub struct RevisionView<'a> {
 pub struct ClusterModel {
     epoch: u64,
     namespaces: BTreeMap<String, NamespaceRow>,
-    deployments: BTreeMap<ObjectRef, DeploymentRow>,
-    replica_sets: BTreeMap<ObjectRef, ReplicaSetRow>,
+    /// Workloads of every kind, by namespace, name, kind.
+    deployments: BTreeMap<WorkloadKey, DeploymentRow>,
+    /// ReplicaSets and ControllerRevisions.
+    replica_sets: BTreeMap<RevisionKey, ReplicaSetRow>,
     pods: BTreeMap<ObjectRef, PodRow>,
     events: BTreeMap<EventKey, EventRow>,
     service_accounts: BTreeMap<ObjectRef, ServiceAccountRow>,
     secrets: BTreeMap<ObjectRef, SecretMetaRow>,
 
-    deployment_by_uid: HashMap<String, ObjectRef>,
-    rs_by_uid: HashMap<String, ObjectRef>,
+    deployment_by_uid: HashMap<String, WorkloadKey>,
+    rs_by_uid: HashMap<String, RevisionKey>,
     pod_by_uid: HashMap<String, ObjectRef>,
-    rs_by_owner: HashMap<String, BTreeSet<ObjectRef>>,
+    rs_by_owner: HashMap<String, BTreeSet<RevisionKey>>,
     pods_by_owner: HashMap<String, BTreeSet<ObjectRef>>,
     events_by_involved: HashMap<String, BTreeSet<EventKey>>,
     /// Events of a deployment, its ReplicaSets and its pods, by the workload's name.
-    events_by_workload: HashMap<WorkloadKey, BTreeSet<EventKey>>,
+    events_by_workload: HashMap<WorkloadName, BTreeSet<EventKey>>,
     /// Image digest (`sha256:…`) → where it runs (`namespace/workload`) → pod count, kept on
     /// every pod change so the registry pane never walks the pods.
     digest_where: HashMap<String, HashMap<String, usize>>,
@@ -233,8 +239,26 @@ impl ClusterModel {
                 .filter(|n| in_ns(n))
                 .map(|n| RowKey::Namespace(n.clone()))
                 .collect(),
-            Kind::Deployment => refs_in(&self.deployments, in_ns, RowKey::Deployment),
-            Kind::ReplicaSet => refs_in(&self.replica_sets, in_ns, RowKey::ReplicaSet),
+            Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet => self
+                .deployments
+                .keys()
+                .filter(|(k, kind)| in_ns(&k.namespace) && kind.watch_kind() == scope.kind)
+                .map(|(k, kind)| RowKey::Workload(*kind, k.clone()))
+                .collect(),
+            Kind::ReplicaSet | Kind::ControllerRevision => {
+                let cr = scope.kind == Kind::ControllerRevision;
+                self.replica_sets
+                    .keys()
+                    .filter(|(k, is_cr)| in_ns(&k.namespace) && *is_cr == cr)
+                    .map(|(k, _)| {
+                        if cr {
+                            RowKey::ControllerRevision(k.clone())
+                        } else {
+                            RowKey::ReplicaSet(k.clone())
+                        }
+                    })
+                    .collect()
+            }
             Kind::Pod => refs_in(&self.pods, in_ns, RowKey::Pod),
             Kind::ServiceAccount => refs_in(&self.service_accounts, in_ns, RowKey::ServiceAccount),
             Kind::SecretMeta => self
@@ -264,19 +288,19 @@ impl ClusterModel {
                 replace(&mut self.service_accounts, oref(&r.namespace, &r.name), r)
             }
             Row::SecretMeta(r) => replace(&mut self.secrets, oref(&r.namespace, &r.name), r),
-            Row::Deployment(mut r) => {
-                let key = oref(&r.namespace, &r.name);
+            Row::Workload(mut r) => {
+                let key = (oref(&r.namespace, &r.name), r.kind);
                 if let Some(old) = self.deployments.get(&key)
                     && old.uid != r.uid
                 {
                     self.deployment_by_uid.remove(&old.uid);
                 }
                 self.deployment_by_uid.insert(r.uid.clone(), key.clone());
-                r.rollout = self.compute_rollout(&r);
+                (r.rollout, r.revision) = self.compute_rollout(&r);
                 replace(&mut self.deployments, key, r)
             }
             Row::ReplicaSet(r) => {
-                let key = oref(&r.namespace, &r.name);
+                let key = (oref(&r.namespace, &r.name), r.controller_revision);
                 let old_owner = self.unindex_rs(&key);
                 self.rs_by_uid.insert(r.uid.clone(), key.clone());
                 if let Some(o) = &r.owner_uid {
@@ -326,7 +350,7 @@ impl ClusterModel {
     }
 
     /// Removes a ReplicaSet's index entries; returns its old owner uid.
-    fn unindex_rs(&mut self, key: &ObjectRef) -> Option<String> {
+    fn unindex_rs(&mut self, key: &RevisionKey) -> Option<String> {
         let old = self.replica_sets.get(key)?;
         let (uid, owner) = (old.uid.clone(), old.owner_uid.clone());
         self.rs_by_uid.remove(&uid);
@@ -352,16 +376,17 @@ impl ClusterModel {
             RowKey::Namespace(n) => self.namespaces.remove(n).is_some(),
             RowKey::ServiceAccount(k) => self.service_accounts.remove(k).is_some(),
             RowKey::SecretMeta(k) => self.secrets.remove(k).is_some(),
-            RowKey::Deployment(k) => match self.deployments.remove(k) {
+            RowKey::Workload(kind, k) => match self.deployments.remove(&(k.clone(), *kind)) {
                 Some(old) => {
                     self.deployment_by_uid.remove(&old.uid);
                     true
                 }
                 None => false,
             },
-            RowKey::ReplicaSet(k) => {
-                let owner = self.unindex_rs(k);
-                let removed = self.replica_sets.remove(k).is_some();
+            RowKey::ReplicaSet(k) | RowKey::ControllerRevision(k) => {
+                let key = (k.clone(), matches!(key, RowKey::ControllerRevision(_)));
+                let owner = self.unindex_rs(&key);
+                let removed = self.replica_sets.remove(&key).is_some();
                 self.refresh_rollout(owner.as_deref());
                 removed
             }
@@ -401,33 +426,61 @@ impl ClusterModel {
     /// by name, because the timeline must keep the events of pods already replaced.
     fn workload_of_event(&self, e: &EventRow) -> Option<String> {
         match e.involved_kind.as_str() {
-            "Deployment" => Some(e.involved_name.clone()),
-            "ReplicaSet" => Some(workload_of_rs_name(&e.involved_name).to_owned()),
+            "Deployment" | "StatefulSet" | "DaemonSet" => Some(e.involved_name.clone()),
+            "ReplicaSet" | "ControllerRevision" => {
+                Some(workload_of_rs_name(&e.involved_name).to_owned())
+            }
             "Pod" => {
                 let name = &e.involved_name;
-                let hash = self
-                    .pods
-                    .get(&oref(&e.namespace, name))
-                    .and_then(|p| p.pod_template_hash.as_deref());
-                Some(match hash {
-                    Some(h) => workload_of_pod_name(name, Some(h)).to_owned(),
-                    // Pod gone or not seen yet: drop the generated `-<hash>-<suffix>`.
-                    None => match name.rsplitn(3, '-').collect::<Vec<_>>().as_slice() {
-                        [_, _, w] => (*w).to_owned(),
-                        _ => name.clone(),
-                    },
+                if let Some(p) = self.pods.get(&oref(&e.namespace, name))
+                    && (p.workload.is_some() || p.pod_template_hash.is_some())
+                {
+                    return Some(workload_of_pod(p).to_owned());
+                }
+                // Pod gone, not seen yet or without owner facts: a StatefulSet's `<name>-<ordinal>`, else the
+                // generated `-<hash>-<suffix>` of a ReplicaSet's (five characters) or a
+                // DaemonSet's `-<suffix>`.
+                let parts: Vec<&str> = name.rsplitn(3, '-').collect();
+                Some(match parts.as_slice() {
+                    [ordinal, ..]
+                        if ordinal.len() <= 4 && ordinal.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        name[..name.len() - ordinal.len() - 1].to_owned()
+                    }
+                    [_, _, w] => (*w).to_owned(),
+                    _ => name.clone(),
                 })
             }
             _ => None,
         }
     }
 
-    fn compute_rollout(&self, d: &DeploymentRow) -> super::model::RolloutState {
+    /// The workload's rollout state and revision. A Deployment carries its revision in an
+    /// annotation; a StatefulSet's or DaemonSet's is its current ControllerRevision's.
+    fn compute_rollout(&self, d: &DeploymentRow) -> (super::model::RolloutState, Option<i64>) {
         let owned = self.replica_sets_of_uid(&d.uid);
-        let pods = rollout::new_replica_set(d, owned)
-            .map(|rs| self.pods_of_uid(&rs.uid))
+        let current = rollout::new_replica_set(d, owned);
+        let pods = current
+            .map(|rs| self.pods_of_revision(d, rs))
             .unwrap_or_default();
-        rollout::rollout_state(d, pods)
+        let revision = match d.kind {
+            WorkloadKind::Deployment => d.revision,
+            _ => current.and_then(|rs| rs.revision),
+        };
+        (rollout::rollout_state(d, pods), revision)
+    }
+
+    /// The pods of one revision: a ReplicaSet's own, or those of a StatefulSet's/DaemonSet's
+    /// pods whose `controller-revision-hash` names the ControllerRevision.
+    fn pods_of_revision(&self, d: &DeploymentRow, rs: &ReplicaSetRow) -> Vec<&PodRow> {
+        if rs.controller_revision {
+            self.pods_of_uid(&d.uid)
+                .into_iter()
+                .filter(|p| rollout::runs_revision(p, rs))
+                .collect()
+        } else {
+            self.pods_of_uid(&rs.uid)
+        }
     }
 
     fn refresh_rollout(&mut self, deployment_uid: Option<&str>) {
@@ -440,16 +493,26 @@ impl ClusterModel {
         };
         let key = key.clone();
         if let Some(d) = self.deployments.get(&key) {
-            let state = self.compute_rollout(d);
+            let (state, revision) = self.compute_rollout(d);
             if let Some(d) = self.deployments.get_mut(&key) {
                 d.rollout = state;
+                d.revision = revision;
             }
         }
     }
 
-    fn refresh_rollout_of_rs(&mut self, rs_uid: Option<&str>) {
-        let owner = rs_uid
-            .and_then(|u| self.rs_by_uid.get(u))
+    /// After a pod of `owner_uid` changed: its ReplicaSet's deployment, or the StatefulSet or
+    /// DaemonSet that owns it directly.
+    fn refresh_rollout_of_rs(&mut self, owner_uid: Option<&str>) {
+        let Some(uid) = owner_uid else { return };
+        if self.deployment_by_uid.contains_key(uid) {
+            let uid = uid.to_owned();
+            self.refresh_rollout(Some(&uid));
+            return;
+        }
+        let owner = self
+            .rs_by_uid
+            .get(uid)
             .and_then(|k| self.replica_sets.get(k))
             .and_then(|rs| rs.owner_uid.clone());
         self.refresh_rollout(owner.as_deref());
@@ -484,15 +547,27 @@ impl ClusterModel {
         self.deployments.values()
     }
 
+    /// Workloads of every kind in a namespace, by name (then Deployment, StatefulSet,
+    /// DaemonSet).
     pub fn deployments_in<'a>(&'a self, ns: &'a str) -> impl Iterator<Item = &'a DeploymentRow> {
         self.deployments
-            .range(oref(ns, "")..)
-            .take_while(move |(k, _)| k.namespace == ns)
+            .range((oref(ns, ""), WorkloadKind::Deployment)..)
+            .take_while(move |((k, _), _)| k.namespace == ns)
             .map(|(_, v)| v)
     }
 
+    /// A Deployment by name.
     pub fn deployment(&self, namespace: &str, name: &str) -> Option<&DeploymentRow> {
-        self.deployments.get(&oref(namespace, name))
+        self.workload(WorkloadKind::Deployment, namespace, name)
+    }
+
+    pub fn workload(
+        &self,
+        kind: WorkloadKind,
+        namespace: &str,
+        name: &str,
+    ) -> Option<&DeploymentRow> {
+        self.deployments.get(&(oref(namespace, name), kind))
     }
 
     pub fn deployment_by_uid(&self, uid: &str) -> Option<&DeploymentRow> {
@@ -538,17 +613,26 @@ impl ClusterModel {
         self.pods_of_uid(&rs.uid)
     }
 
-    /// Every pod of a deployment, through its ReplicaSets.
+    /// Every pod of a workload: a deployment's through its ReplicaSets (newest first), a
+    /// StatefulSet's or DaemonSet's its own (by name).
     pub fn pods_of(&self, d: &DeploymentRow) -> Vec<&PodRow> {
+        if d.kind != WorkloadKind::Deployment {
+            return self.pods_of_uid(&d.uid);
+        }
         self.replica_sets_of(d)
             .into_iter()
             .flat_map(|rs| self.pods_of_uid(&rs.uid))
             .collect()
     }
 
-    /// The deployment a pod belongs to (pod → ReplicaSet → Deployment).
+    /// The workload a pod belongs to (pod → ReplicaSet → Deployment, or pod → StatefulSet or
+    /// DaemonSet).
     pub fn deployment_of_pod(&self, pod: &PodRow) -> Option<&DeploymentRow> {
-        let rs = self.replica_set_by_uid(pod.owner_uid.as_deref()?)?;
+        let owner = pod.owner_uid.as_deref()?;
+        if let Some(d) = self.deployment_by_uid(owner) {
+            return Some(d);
+        }
+        let rs = self.replica_set_by_uid(owner)?;
         self.deployment_by_uid(rs.owner_uid.as_deref()?)
     }
 
@@ -561,7 +645,7 @@ impl ClusterModel {
             .map(|rs| RevisionView {
                 revision: rs.revision,
                 replica_set: rs,
-                pods: self.pods_of_uid(&rs.uid),
+                pods: self.pods_of_revision(d, rs),
                 current: current.as_deref() == Some(rs.uid.as_str()),
             })
             .collect()
@@ -595,12 +679,23 @@ impl ClusterModel {
         &'a self,
         d: &DeploymentRow,
     ) -> impl Iterator<Item = &'a ObjectRef> + 'a {
-        self.replica_sets_of(d)
+        let owners: Vec<String> = if d.kind == WorkloadKind::Deployment {
+            self.replica_sets_of(d)
+                .into_iter()
+                .map(|rs| rs.uid.clone())
+                .collect()
+        } else {
+            vec![d.uid.clone()]
+        };
+        owners
             .into_iter()
-            .flat_map(move |rs| self.pods_by_owner.get(&rs.uid).into_iter().flatten())
+            .flat_map(move |o| self.pods_by_owner.get(&o).into_iter().flatten())
     }
 
     pub fn pod_count_of_deployment(&self, d: &DeploymentRow) -> usize {
+        if d.kind != WorkloadKind::Deployment {
+            return self.pods_by_owner.get(&d.uid).map_or(0, BTreeSet::len);
+        }
         self.replica_sets_of_uid(&d.uid)
             .iter()
             .map(|rs| self.pods_by_owner.get(&rs.uid).map_or(0, BTreeSet::len))
@@ -672,8 +767,15 @@ impl ClusterModel {
     pub fn count(&self, kind: Kind) -> usize {
         match kind {
             Kind::Namespace => self.namespaces.len(),
-            Kind::Deployment => self.deployments.len(),
-            Kind::ReplicaSet => self.replica_sets.len(),
+            Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet => self
+                .deployments
+                .keys()
+                .filter(|(_, k)| k.watch_kind() == kind)
+                .count(),
+            Kind::ReplicaSet | Kind::ControllerRevision => {
+                let cr = kind == Kind::ControllerRevision;
+                self.replica_sets.keys().filter(|(_, c)| *c == cr).count()
+            }
             Kind::Pod => self.pods.len(),
             Kind::Event => self.events.len(),
             Kind::ServiceAccount => self.service_accounts.len(),
@@ -753,13 +855,16 @@ pub fn workload_of_pod_name<'a>(name: &'a str, pod_template_hash: Option<&str>) 
     name
 }
 
+/// The workload (by name) a pod belongs to: from its owner reference, else from its name.
+fn workload_of_pod(pod: &PodRow) -> &str {
+    pod.workload
+        .as_deref()
+        .unwrap_or_else(|| workload_of_pod_name(&pod.name, pod.pod_template_hash.as_deref()))
+}
+
 /// Adds (`delta` 1) or removes (-1) a pod's running digests in the where-running index.
 fn count_digests(index: &mut HashMap<String, HashMap<String, usize>>, pod: &PodRow, delta: i8) {
-    let place = format!(
-        "{}/{}",
-        pod.namespace,
-        workload_of_pod_name(&pod.name, pod.pod_template_hash.as_deref())
-    );
+    let place = format!("{}/{}", pod.namespace, workload_of_pod(pod));
     let digests = pod.containers.iter().filter_map(|c| {
         c.image_id
             .as_deref()
@@ -883,7 +988,7 @@ mod tests {
     fn model() -> ClusterModel {
         let mut m = ClusterModel::new(0);
         for row in [
-            Row::Deployment(dep(1)),
+            Row::Workload(dep(1)),
             Row::ReplicaSet(rs("web-old", "r1", 1)),
             Row::ReplicaSet(rs("web-new", "r2", 2)),
             Row::Pod(pod("web-old-a", "p1", "r1", None)),
@@ -1004,14 +1109,17 @@ mod tests {
         for row in model().deployments().cloned() {
             m.apply(ModelUpdate {
                 epoch: 3,
-                event: ModelEvent::Upsert(Row::Deployment(row)),
+                event: ModelEvent::Upsert(Row::Workload(row)),
             });
         }
         let v = m.version();
         // A straggler of the previous context changes nothing.
         assert!(!m.apply(ModelUpdate {
             epoch: 2,
-            event: ModelEvent::Delete(RowKey::Deployment(oref("ns", "web"))),
+            event: ModelEvent::Delete(RowKey::Workload(
+                WorkloadKind::Deployment,
+                oref("ns", "web")
+            )),
         }));
         assert_eq!(m.version(), v);
         assert_eq!(m.count(Kind::Deployment), 1);
@@ -1031,7 +1139,7 @@ mod tests {
         assert_eq!(m.count(Kind::Namespace), 0);
         assert!(m.apply(ModelUpdate {
             epoch: 7,
-            event: ModelEvent::Upsert(Row::Deployment(dep(2))),
+            event: ModelEvent::Upsert(Row::Workload(dep(2))),
         }));
     }
 

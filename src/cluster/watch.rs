@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{
+    ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet,
+};
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret, ServiceAccount};
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher::{self, DefaultBackoff};
@@ -181,10 +183,19 @@ fn row_stream(client: &Client, scope: &WatchScope) -> RowStream {
             })
         }
         Kind::Deployment => rows(watcher(api::<Deployment>(c, ns), cfg), |d| {
-            Row::Deployment(convert::deployment_row(d))
+            Row::Workload(convert::deployment_row(d))
+        }),
+        Kind::StatefulSet => rows(watcher(api::<StatefulSet>(c, ns), cfg), |s| {
+            Row::Workload(convert::stateful_set_row(s))
+        }),
+        Kind::DaemonSet => rows(watcher(api::<DaemonSet>(c, ns), cfg), |d| {
+            Row::Workload(convert::daemon_set_row(d))
         }),
         Kind::ReplicaSet => rows(watcher(api::<ReplicaSet>(c, ns), cfg), |r| {
             Row::ReplicaSet(convert::replica_set_row(r))
+        }),
+        Kind::ControllerRevision => rows(watcher(api::<ControllerRevision>(c, ns), cfg), |r| {
+            Row::ReplicaSet(convert::controller_revision_row(r))
         }),
         Kind::Pod => rows(watcher(api::<Pod>(c, ns), cfg), |p| {
             Row::Pod(convert::pod_row(p))

@@ -437,6 +437,8 @@ mod tests {
             name: "web-1".into(),
             uid: "u".into(),
             owner_uid: None,
+            workload: None,
+            revision_hash: None,
             phase: "Pending".into(),
             node: Some("n".into()),
             service_account: "default".into(),

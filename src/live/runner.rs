@@ -376,6 +376,7 @@ mod tests {
     #[test]
     fn refusals_come_before_any_work() {
         let restart = Effect::Restart {
+            kind: crate::cluster::model::WorkloadKind::Deployment,
             deployment: ObjectRef {
                 namespace: "shop".into(),
                 name: "web".into(),

@@ -141,10 +141,7 @@ pub fn namespaces_to_watch(
 
 /// API group and resource of a watched kind (for the access review).
 pub fn kind_resource(kind: Kind) -> (&'static str, &'static str) {
-    match kind {
-        Kind::Deployment | Kind::ReplicaSet => ("apps", kind.as_str()),
-        _ => ("", kind.as_str()),
-    }
+    (kind.api_group(), kind.as_str())
 }
 
 /// Asks the apiserver what this identity may list, and plans the watches from that: a watch the

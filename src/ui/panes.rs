@@ -414,8 +414,12 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
             } else {
                 theme.text
             };
+            let name = match d.kind {
+                crate::cluster::model::WorkloadKind::Deployment => d.name.clone(),
+                other => format!("{}/{}", other.short(), d.name),
+            };
             vec![
-                (d.name.clone(), theme.text),
+                (name, theme.text),
                 (
                     d.revision.map_or("-".into(), |r| format!("r{r}")),
                     theme.dim,
@@ -637,6 +641,9 @@ fn pods(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
 fn short_kind(kind: &str) -> String {
     match kind {
         "Deployment" => "deploy".into(),
+        "StatefulSet" => "sts".into(),
+        "DaemonSet" => "ds".into(),
+        "ControllerRevision" => "rev".into(),
         "ReplicaSet" => "rs".into(),
         "Pod" => "pod".into(),
         "ServiceAccount" => "sa".into(),
