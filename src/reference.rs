@@ -221,18 +221,24 @@ impl Reference {
         format!("{}/{}", self.registry, self.repository)
     }
 
-    /// The short form docker shows (`busybox:1.36` for `docker.io/library/busybox:1.36`).
+    /// The short form docker shows (`busybox:1.36` for `docker.io/library/busybox:1.36`), when
+    /// it names the same image; else the full form (`docker.io/ker.io/k` shortened would be
+    /// `ker.io/k`, registry `ker.io`).
     pub fn familiar(&self) -> String {
-        let name = if self.registry == DOCKER_HUB {
-            self.repository
-                .strip_prefix("library/")
-                .filter(|r| !r.contains('/'))
-                .unwrap_or(&self.repository)
-                .to_owned()
+        if self.registry != DOCKER_HUB {
+            return self.to_string();
+        }
+        let name = self
+            .repository
+            .strip_prefix("library/")
+            .filter(|r| !r.contains('/'))
+            .unwrap_or(&self.repository);
+        let short = format!("{name}{}", self.suffix());
+        if Reference::parse(&short).as_ref() == Ok(self) {
+            short
         } else {
-            self.name()
-        };
-        format!("{name}{}", self.suffix())
+            self.to_string()
+        }
     }
 
     fn suffix(&self) -> String {
@@ -566,13 +572,36 @@ fn host_matches(key_host: &str, image_host: &str) -> bool {
 }
 
 /// `*` and `?` globbing within one host component (kubelet uses `filepath.Match`).
+///
+/// Iterative, with one backtrack point (the last `*`): O(pattern × text) at worst. (Trying
+/// every split for every `*` recursively took exponential time: a pull-secret key like
+/// `**********************x.io` against a long host name hung the diagnosis.)
 fn glob_match(pat: &[u8], s: &[u8]) -> bool {
-    match pat.split_first() {
-        None => s.is_empty(),
-        Some((b'*', rest)) => (0..=s.len()).any(|i| glob_match(rest, &s[i..])),
-        Some((b'?', rest)) => !s.is_empty() && glob_match(rest, &s[1..]),
-        Some((c, rest)) => s.first() == Some(c) && glob_match(rest, &s[1..]),
+    let (mut p, mut i) = (0, 0);
+    // After the last `*` seen: where the pattern resumes, and where in `s` that `*` ends.
+    let mut star: Option<(usize, usize)> = None;
+    while i < s.len() {
+        match pat.get(p) {
+            Some(b'*') => {
+                p += 1;
+                star = Some((p, i));
+            }
+            Some(&c) if c == b'?' || c == s[i] => {
+                p += 1;
+                i += 1;
+            }
+            _ => match star {
+                // Let the last `*` take one more byte and retry from there.
+                Some((sp, si)) => {
+                    p = sp;
+                    i = si + 1;
+                    star = Some((sp, si + 1));
+                }
+                None => return false,
+            },
+        }
     }
+    pat[p..].iter().all(|&c| c == b'*')
 }
 
 #[cfg(test)]
@@ -602,6 +631,13 @@ mod tests {
         assert_eq!(p("docker.io/bitnami/nginx:1").repository(), "bitnami/nginx");
         assert_eq!(p("bitnami/nginx").registry(), "docker.io");
         assert_eq!(p("bitnami/nginx").familiar(), "bitnami/nginx");
+        // Found by tests/fuzz_parsers.rs: the short form named registry ker.io.
+        assert_eq!(p("docker.io/ker.io/k").familiar(), "docker.io/ker.io/k");
+        assert_eq!(
+            p("docker.io/localhost/k:1").familiar(),
+            "docker.io/localhost/k:1"
+        );
+        assert_eq!(p("docker.io/library/a.b").familiar(), "a.b");
     }
 
     #[test]
@@ -734,6 +770,36 @@ mod tests {
         ));
     }
 
+    /// The recursive definition `glob_match` must agree with (exponential: small inputs only).
+    fn glob_model(pat: &[u8], s: &[u8]) -> bool {
+        match pat.split_first() {
+            None => s.is_empty(),
+            Some((b'*', rest)) => (0..=s.len()).any(|i| glob_model(rest, &s[i..])),
+            Some((b'?', rest)) => !s.is_empty() && glob_model(rest, &s[1..]),
+            Some((c, rest)) => s.first() == Some(c) && glob_model(rest, &s[1..]),
+        }
+    }
+
+    #[test]
+    fn globs_with_many_stars_do_not_take_exponential_time() {
+        // Found by tests/fuzz_parsers.rs: this took ~C(70, 30) steps before.
+        let key = format!("{}x.io", "*".repeat(30));
+        let host = format!("{}.io", "a".repeat(40));
+        assert!(!registry_key_matches(&key, &host));
+        assert!(registry_key_matches(
+            &key,
+            &format!("{}x.io", "a".repeat(40))
+        ));
+        let long = "a".repeat(5000);
+        assert!(!glob_match(
+            "*a*a*a*a*a*a*a*a*a*a*b".as_bytes(),
+            long.as_bytes()
+        ));
+        assert!(glob_match(b"*", b""));
+        assert!(glob_match(b"a*b?c", b"aXXbYc"));
+        assert!(!glob_match(b"a*b?c", b"aXXbc"));
+    }
+
     fn component() -> impl Strategy<Value = String> {
         "[a-z0-9]{1,5}([._-][a-z0-9]{1,5}){0,2}"
     }
@@ -776,6 +842,11 @@ mod tests {
                 && t.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
                 && t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
             prop_assert_eq!(validate_tag(&t).is_ok(), ok);
+        }
+
+        #[test]
+        fn glob_agrees_with_its_recursive_definition(pat in "[ab*?]{0,8}", s in "[ab?]{0,8}") {
+            prop_assert_eq!(glob_match(pat.as_bytes(), s.as_bytes()), glob_model(pat.as_bytes(), s.as_bytes()));
         }
 
         #[test]

@@ -341,19 +341,25 @@ impl Key {
         if rest.is_empty() {
             return Err("empty key name".to_owned());
         }
+        // Each step looks at the prefix only: lower-casing and counting the whole rest per
+        // modifier made `ctrl-ctrl-…-x` quadratic (a 1 MiB name took minutes).
         loop {
-            let lower = rest.to_ascii_lowercase();
-            if rest.chars().count() > 1 && (lower.starts_with("ctrl-") || lower.starts_with("c-")) {
+            let prefix = |p: &str| {
+                rest.get(..p.len())
+                    .is_some_and(|h| h.eq_ignore_ascii_case(p))
+            };
+            // A single character is the key itself (`c`, `-`), never a modifier.
+            if rest.chars().nth(1).is_none() {
+                break;
+            }
+            if prefix("ctrl-") || prefix("c-") {
                 ctrl = true;
-                rest = &rest[rest.find('-').unwrap_or(0) + 1..];
-            } else if rest.chars().count() > 1
-                && (lower.starts_with("alt-") || lower.starts_with("m-"))
-            {
+            } else if prefix("alt-") || prefix("m-") {
                 alt = true;
-                rest = &rest[rest.find('-').unwrap_or(0) + 1..];
             } else {
                 break;
             }
+            rest = &rest[rest.find('-').unwrap_or(0) + 1..];
         }
         let mut chars = rest.chars();
         let code = match (chars.next(), chars.next()) {
@@ -716,6 +722,27 @@ mod tests {
         assert_eq!(cc, Key::ctrl('c'));
         let bt = Key::from_event(&ev(KeyCode::BackTab, KeyModifiers::SHIFT)).unwrap();
         assert_eq!(bt, Key::plain(KeyCodeOrd::BackTab));
+    }
+
+    #[test]
+    fn modifier_prefixes_parse_in_linear_time() {
+        // Found by tests/fuzz_parsers.rs: each modifier re-lowercased and re-counted the whole
+        // name, so `ctrl-ctrl-…-x` was quadratic.
+        let long = format!("{}x", "ctrl-".repeat(200_000));
+        assert_eq!(Key::parse(&long), Ok(Key::ctrl('x')));
+        assert_eq!(
+            Key::parse("C-M-x"),
+            Ok(Key {
+                code: KeyCodeOrd::Char('x'),
+                ctrl: true,
+                alt: true
+            })
+        );
+        assert_eq!(Key::parse("c"), Ok(Key::ch('c')));
+        assert_eq!(Key::parse("ctrl--"), Ok(Key::ctrl('-')));
+        assert!(Key::parse("ctrl-").is_err());
+        assert!(Key::parse("c-é").is_ok());
+        assert!(Key::parse("éé-x").is_err());
     }
 
     #[test]

@@ -91,6 +91,64 @@ pub struct PollPolicy {
     pub timeout: Duration,
 }
 
+impl PollPolicy {
+    /// How long to sleep before the next poll, `elapsed` into the operation, when the service
+    /// asked for `wait`: `None` when waiting that long passes the timeout, else `wait`
+    /// shortened to `max_interval`.
+    ///
+    /// (`elapsed + wait` with plain `+` overflowed on `Retry-After: 18446744073709551615`: a
+    /// panic.)
+    pub fn next_wait(&self, elapsed: Duration, wait: Duration) -> Option<Duration> {
+        (elapsed.saturating_add(wait) <= self.timeout).then(|| wait.min(self.max_interval))
+    }
+}
+
+/// An ARM error body's `error.code` and `error.message`; for a body of another shape,
+/// `HTTP<status>` and an excerpt of the body.
+pub fn error_detail(status: u16, body: &[u8]) -> (String, String) {
+    let detail = serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .and_then(|b| b.error)
+        .unwrap_or_else(|| ErrorDetail {
+            code: format!("HTTP{status}"),
+            message: crate::registry::error::excerpt(body),
+        });
+    (detail.code, detail.message)
+}
+
+/// A success answer's body: `Value::Null` when empty, else JSON.
+pub fn read_body(operation: &str, bytes: &[u8]) -> Result<Value, ArmError> {
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(bytes).map_err(|e| ArmError::Invalid {
+        operation: operation.to_owned(),
+        message: format!("not JSON: {e}"),
+    })
+}
+
+/// One poll of an `Azure-AsyncOperation` URL: `Ok(true)` when the operation succeeded,
+/// `Ok(false)` while it runs, an error when it failed or the answer is not a status.
+pub fn read_operation_status(operation: &str, bytes: &[u8]) -> Result<bool, ArmError> {
+    let st: OperationStatus = serde_json::from_slice(bytes).map_err(|e| ArmError::Invalid {
+        operation: operation.to_owned(),
+        message: format!("operation status is not JSON with `status`: {e}"),
+    })?;
+    match st.status.as_str() {
+        "Succeeded" => Ok(true),
+        "Failed" | "Canceled" | "Cancelled" => {
+            let e = st.error.unwrap_or_default();
+            Err(ArmError::Failed {
+                operation: operation.to_owned(),
+                status: st.status,
+                code: e.code,
+                message: e.message,
+            })
+        }
+        _ => Ok(false),
+    }
+}
+
 impl Default for PollPolicy {
     fn default() -> Self {
         Self {
@@ -193,18 +251,12 @@ impl ArmClient {
     async fn error_of(operation: &str, resp: reqwest::Response) -> ArmError {
         let status = resp.status().as_u16();
         let body = resp.bytes().await.unwrap_or_default();
-        let detail = serde_json::from_slice::<ErrorBody>(&body)
-            .ok()
-            .and_then(|b| b.error)
-            .unwrap_or_else(|| ErrorDetail {
-                code: format!("HTTP{status}"),
-                message: crate::registry::error::excerpt(&body),
-            });
+        let (code, message) = error_detail(status, &body);
         ArmError::Http {
             operation: operation.to_owned(),
             status,
-            code: detail.code,
-            message: detail.message,
+            code,
+            message,
         }
     }
 
@@ -278,13 +330,7 @@ impl ArmClient {
 
     async fn body(operation: &str, resp: reqwest::Response) -> Result<Value, ArmError> {
         let bytes = resp.bytes().await.unwrap_or_default();
-        if bytes.is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_slice(&bytes).map_err(|e| ArmError::Invalid {
-            operation: operation.to_owned(),
-            message: format!("not JSON: {e}"),
-        })
+        read_body(operation, &bytes)
     }
 
     fn header_url(&self, headers: &HeaderMap, name: &str) -> Option<Url> {
@@ -305,23 +351,8 @@ impl ArmClient {
                 }
                 wait = retry_after(resp.headers()).unwrap_or(self.poll.interval);
                 let bytes = resp.bytes().await.unwrap_or_default();
-                let st: OperationStatus =
-                    serde_json::from_slice(&bytes).map_err(|e| ArmError::Invalid {
-                        operation: operation.to_owned(),
-                        message: format!("operation status is not JSON with `status`: {e}"),
-                    })?;
-                match st.status.as_str() {
-                    "Succeeded" => break,
-                    "Failed" | "Canceled" | "Cancelled" => {
-                        let e = st.error.unwrap_or_default();
-                        return Err(ArmError::Failed {
-                            operation: operation.to_owned(),
-                            status: st.status,
-                            code: e.code,
-                            message: e.message,
-                        });
-                    }
-                    _ => {}
+                if read_operation_status(operation, &bytes)? {
+                    break;
                 }
             }
             // The result, if the operation has one, is at the Location.
@@ -375,13 +406,13 @@ impl ArmClient {
         started: Instant,
         wait: Duration,
     ) -> Result<(), ArmError> {
-        if started.elapsed() + wait > self.poll.timeout {
+        let Some(wait) = self.poll.next_wait(started.elapsed(), wait) else {
             return Err(ArmError::Timeout {
                 operation: operation.to_owned(),
                 waited: started.elapsed(),
             });
-        }
-        tokio::time::sleep(wait.min(self.poll.max_interval)).await;
+        };
+        tokio::time::sleep(wait).await;
         Ok(())
     }
 
@@ -476,7 +507,8 @@ impl ArmClient {
     }
 }
 
-fn parse_credentials(operation: &str, v: Value) -> Result<RegistryCredentials, ArmError> {
+/// `listCredentials`/`regenerateCredential`/`generateCredentials` answers.
+pub fn parse_credentials(operation: &str, v: Value) -> Result<RegistryCredentials, ArmError> {
     serde_json::from_value(v).map_err(|e| ArmError::Invalid {
         operation: operation.to_owned(),
         message: format!("no `username`/`passwords`: {e}"),
@@ -496,6 +528,48 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_retry_after_neither_panics_nor_outwaits_the_timeout() {
+        // `Retry-After: 18446744073709551615` overflowed `elapsed + wait` (found by
+        // tests/fuzz_parsers.rs).
+        let p = PollPolicy::default();
+        let huge = parse_retry_after("18446744073709551615").unwrap();
+        assert_eq!(p.next_wait(Duration::from_secs(1), huge), None);
+        assert_eq!(p.next_wait(Duration::MAX, Duration::from_secs(1)), None);
+        assert_eq!(
+            p.next_wait(Duration::ZERO, Duration::from_secs(1)),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            p.next_wait(Duration::ZERO, Duration::from_secs(300)),
+            Some(p.max_interval)
+        );
+    }
+
+    #[test]
+    fn operation_status_and_error_bodies() {
+        assert!(read_operation_status("op", br#"{"status":"Succeeded"}"#).unwrap());
+        assert!(!read_operation_status("op", br#"{"status":"InProgress"}"#).unwrap());
+        let e = read_operation_status(
+            "importImage",
+            br#"{"status":"Failed","error":{"code":"X","message":"y"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), Some("X"));
+        assert!(e.to_string().contains("importImage"), "{e}");
+        let e = read_operation_status("op", b"{}").unwrap_err().to_string();
+        assert!(e.contains("`status`"), "{e}");
+        assert_eq!(
+            error_detail(409, br#"{"error":{"code":"Conflict","message":"busy"}}"#),
+            ("Conflict".to_owned(), "busy".to_owned())
+        );
+        assert_eq!(
+            error_detail(502, b"<html>bad gateway</html>"),
+            ("HTTP502".to_owned(), "<html>bad gateway</html>".to_owned())
+        );
+        assert_eq!(read_body("op", b"").unwrap(), Value::Null);
+    }
 
     #[test]
     fn credentials_parse_and_redact() {

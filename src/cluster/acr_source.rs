@@ -93,10 +93,16 @@ async fn json_body(resp: reqwest::Response, what: &str) -> Result<Value, SourceE
         .text()
         .await
         .map_err(|e| err(format!("{what}: reading the response failed: {e}")))?;
+    read_json_answer(status, &text, what)
+}
+
+/// An ARM or Entra answer: its JSON (`Null` when empty) on success, else an error with the
+/// body's `error.message` / `error_description` (or its first 300 characters).
+pub fn read_json_answer(status: StatusCode, text: &str, what: &str) -> Result<Value, SourceError> {
     if !status.is_success() {
         // ARM/Entra error bodies carry no secrets: {"error":{"code","message"}} or
         // {"error","error_description"}.
-        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
         let detail = v["error"]["message"]
             .as_str()
             .or(v["error_description"].as_str())
@@ -107,7 +113,23 @@ async fn json_body(resp: reqwest::Response, what: &str) -> Result<Value, SourceE
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_json::from_str(&text).map_err(|e| err(format!("{what}: the response is not JSON: {e}")))
+    serde_json::from_str(text).map_err(|e| err(format!("{what}: the response is not JSON: {e}")))
+}
+
+/// Longest an Entra token is cached, whatever its `expires_in` says.
+const MAX_TOKEN_CACHE: Duration = Duration::from_secs(24 * 3600);
+
+/// An Entra token answer: the `access_token` and how long to cache it (`expires_in` less a
+/// minute, 10 s to a day; 300 s when absent).
+///
+/// (Uncapped, `expires_in: 18446744073709551615` overflowed `Instant::now() + ..`: a panic.)
+pub fn read_entra_token(v: &Value) -> Result<(Secret, Duration), SourceError> {
+    let token = v["access_token"]
+        .as_str()
+        .ok_or_else(|| err("Entra token response has no access_token"))?;
+    let expires_in = v["expires_in"].as_u64().unwrap_or(300);
+    let keep = Duration::from_secs(expires_in.saturating_sub(60).max(10)).min(MAX_TOKEN_CACHE);
+    Ok((Secret::new(token), keep))
 }
 
 impl ArmClient {
@@ -153,15 +175,8 @@ impl ArmClient {
             .await
             .map_err(|e| err(format!("Entra token request to {url} failed: {e}")))?;
         let v = json_body(resp, "Entra token request").await?;
-        let token = v["access_token"]
-            .as_str()
-            .ok_or_else(|| err("Entra token response has no access_token"))?;
-        let expires_in = v["expires_in"].as_u64().unwrap_or(300);
-        let token = Secret::new(token);
-        *cached = Some((
-            token.clone(),
-            Instant::now() + Duration::from_secs(expires_in.saturating_sub(60).max(10)),
-        ));
+        let (token, keep) = read_entra_token(&v)?;
+        *cached = Some((token.clone(), Instant::now() + keep));
         Ok(token)
     }
 
@@ -719,6 +734,39 @@ pub async fn verify_registry_credentials(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_entra_expires_in_does_not_overflow() {
+        // `Instant::now() + 18446744073709551555 s` panicked (found by tests/fuzz_parsers.rs).
+        let (t, keep) =
+            read_entra_token(&json!({"access_token": "a", "expires_in": u64::MAX})).unwrap();
+        assert_eq!(t.expose(), "a");
+        let _ = Instant::now() + keep;
+        assert_eq!(keep, MAX_TOKEN_CACHE);
+        let (_, keep) = read_entra_token(&json!({"access_token": "a"})).unwrap();
+        assert_eq!(keep, Duration::from_secs(240));
+        assert!(read_entra_token(&json!({"expires_in": 1})).is_err());
+    }
+
+    #[test]
+    fn error_answers_name_the_call_and_the_service_words() {
+        let e = read_json_answer(
+            StatusCode::FORBIDDEN,
+            r#"{"error":{"code":"AuthorizationFailed","message":"no role"}}"#,
+            "ARM listCredentials",
+        )
+        .unwrap_err();
+        assert!(
+            e.0.contains("ARM listCredentials") && e.0.contains("no role"),
+            "{e:?}"
+        );
+        let e = read_json_answer(StatusCode::OK, "<html>", "x").unwrap_err();
+        assert!(e.0.contains("not JSON"), "{e:?}");
+        assert_eq!(
+            read_json_answer(StatusCode::OK, " ", "x").unwrap(),
+            Value::Null
+        );
+    }
 
     #[test]
     fn parses_bearer_and_basic_challenges() {

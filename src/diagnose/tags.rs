@@ -31,11 +31,18 @@ pub fn closest(wanted: &str, tags: &[TagFacts], n: usize) -> Vec<TagFacts> {
     chosen
 }
 
+/// Dated tags first, newest first; then undated ones; the highest name (version-aware) breaks
+/// ties. A total order: comparing by time only when both have one, else by name, was not (with
+/// some tags dated and some not it had cycles, and the standard sort panicked on a large
+/// listing: "user-provided comparison function does not correctly implement a total order").
 fn newest_first(a: &TagFacts, b: &TagFacts) -> Ordering {
     match (a.created, b.created) {
-        (Some(x), Some(y)) if x != y => y.cmp(&x),
-        _ => version_cmp(&b.name, &a.name),
+        (Some(x), Some(y)) => y.cmp(&x),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
     }
+    .then_with(|| version_cmp(&b.name, &a.name))
 }
 
 /// Smaller is nearer.
@@ -178,6 +185,22 @@ mod tests {
     fn latest_only_when_alone() {
         assert_eq!(names(&closest("1", &[t("latest", None)], 3)), ["latest"]);
         assert!(closest("1", &[], 3).is_empty());
+    }
+
+    #[test]
+    fn a_listing_with_some_times_missing_sorts() {
+        // Found by tests/fuzz_parsers.rs: panicked in the standard sort (not a total order).
+        let tags: Vec<TagFacts> = (0..4096)
+            .map(|i| {
+                t(
+                    &format!("1.{}.{i}", i % 97),
+                    (i % 2 == 0).then_some((i * 7919) % 1000),
+                )
+            })
+            .collect();
+        assert_eq!(closest("1.0.30", &tags, 5).len(), 5);
+        let got = closest("9", &[t("b", None), t("a", Some(1)), t("c", Some(2))], 3);
+        assert_eq!(names(&got), ["c", "a", "b"]);
     }
 
     #[test]

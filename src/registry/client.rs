@@ -282,10 +282,127 @@ fn jwt_lifetime(token: &str) -> Option<Duration> {
     Some(Duration::from_secs(exp.saturating_sub(now).max(0) as u64))
 }
 
+/// Longest token lifetime honoured; a token said to live longer is refreshed after this.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// Refresh a little before the end: a fifth of the lifetime, at most 60 s early.
-fn refresh_at(lifetime: Duration) -> Instant {
+///
+/// The lifetime comes from the server (`expires_in`, a JWT's `exp`) and is capped at
+/// [`MAX_TOKEN_LIFETIME`]: `expires_in: 18446744073709551615` overflowed `Instant` (a panic).
+pub fn refresh_at(lifetime: Duration) -> Instant {
+    let lifetime = lifetime.min(MAX_TOKEN_LIFETIME);
     let margin = (lifetime / 5).min(Duration::from_secs(60));
     Instant::now() + lifetime.saturating_sub(margin)
+}
+
+/// A token endpoint's success answer: the token (`access_token`, else `token`) and its
+/// lifetime (`expires_in`, else the JWT's `exp`, else the token spec's default of 60 s). The
+/// error is the message of a [`RegistryError::InvalidResponse`].
+pub fn read_token_answer(body: &[u8]) -> Result<(Secret, Duration), String> {
+    let answer: TokenAnswer = serde_json::from_slice(body)
+        .map_err(|e| format!("the token answer is not JSON with `token` or `access_token`: {e}"))?;
+    let token = answer
+        .access_token
+        .filter(|t| !t.is_empty())
+        .or(answer.token.filter(|t| !t.is_empty()))
+        .ok_or_else(|| "the token answer has neither `token` nor `access_token`".to_owned())?;
+    // The distribution token spec's default lifetime is 60 s.
+    let lifetime = answer
+        .expires_in
+        .map(Duration::from_secs)
+        .or_else(|| jwt_lifetime(token.expose()))
+        .unwrap_or(Duration::from_secs(60));
+    Ok((token, lifetime))
+}
+
+/// ACR's `/oauth2/exchange` success answer: the refresh token and its lifetime (the JWT's
+/// `exp`, else an hour). The error is the message of a [`RegistryError::InvalidResponse`].
+pub fn read_exchange_answer(body: &[u8]) -> Result<(Secret, Duration), String> {
+    let answer: ExchangeAnswer = serde_json::from_slice(body)
+        .map_err(|e| format!("the exchange answer is not JSON with `refresh_token`: {e}"))?;
+    let token = answer
+        .refresh_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| "the exchange answer has no `refresh_token`".to_owned())?;
+    let lifetime = jwt_lifetime(token.expose()).unwrap_or(Duration::from_secs(3600));
+    Ok((token, lifetime))
+}
+
+/// A JSON answer decoded as `T`, or an [`RegistryError::InvalidResponse`] that quotes the start
+/// of the body.
+pub fn decode_json<T: serde::de::DeserializeOwned>(
+    registry: &str,
+    object: &str,
+    body: &[u8],
+) -> Result<T, RegistryError> {
+    serde_json::from_slice(body).map_err(|e| RegistryError::InvalidResponse {
+        registry: registry.to_owned(),
+        object: object.to_owned(),
+        message: format!(
+            "not the expected JSON ({e}); the body starts with {:?}",
+            super::error::excerpt(body)
+        ),
+    })
+}
+
+/// Maps a non-success answer to an error naming the registry and the object: the status, the
+/// registry's error codes (`NAME_UNKNOWN`, `MANIFEST_UNKNOWN`) and `Retry-After` decide.
+pub fn status_error(
+    registry: &str,
+    object: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> RegistryError {
+    let registry = registry.to_owned();
+    let object = object.to_owned();
+    let detail = describe_body(body);
+    let codes: Vec<String> = parse_api_errors(body).into_iter().map(|e| e.code).collect();
+    let has = |c: &str| codes.iter().any(|x| x.eq_ignore_ascii_case(c));
+    match status.as_u16() {
+        401 => RegistryError::Unauthorized {
+            registry,
+            object,
+            detail,
+        },
+        403 => RegistryError::Forbidden {
+            registry,
+            object,
+            detail,
+        },
+        404 if has("NAME_UNKNOWN") => RegistryError::RepositoryUnknown {
+            registry,
+            object,
+            detail,
+        },
+        404 if has("MANIFEST_UNKNOWN") => RegistryError::ManifestUnknown {
+            registry,
+            object,
+            detail,
+        },
+        404 => RegistryError::NotFound {
+            registry,
+            object,
+            detail,
+        },
+        429 => RegistryError::RateLimited {
+            registry,
+            object,
+            retry_after: retry_after(headers),
+        },
+        s if s >= 500 => RegistryError::Server {
+            registry,
+            object,
+            status: s,
+            detail,
+        },
+        s => RegistryError::UnexpectedStatus {
+            registry,
+            object,
+            status: s,
+            detail,
+        },
+    }
 }
 
 fn scope_key(realm: &Url, service: Option<&str>, scopes: &[String]) -> String {
@@ -511,55 +628,7 @@ impl RegistryClient {
         headers: &HeaderMap,
         body: &[u8],
     ) -> RegistryError {
-        let registry = self.inner.cfg.name.clone();
-        let object = object.to_owned();
-        let detail = describe_body(body);
-        let codes: Vec<String> = parse_api_errors(body).into_iter().map(|e| e.code).collect();
-        let has = |c: &str| codes.iter().any(|x| x.eq_ignore_ascii_case(c));
-        match status.as_u16() {
-            401 => RegistryError::Unauthorized {
-                registry,
-                object,
-                detail,
-            },
-            403 => RegistryError::Forbidden {
-                registry,
-                object,
-                detail,
-            },
-            404 if has("NAME_UNKNOWN") => RegistryError::RepositoryUnknown {
-                registry,
-                object,
-                detail,
-            },
-            404 if has("MANIFEST_UNKNOWN") => RegistryError::ManifestUnknown {
-                registry,
-                object,
-                detail,
-            },
-            404 => RegistryError::NotFound {
-                registry,
-                object,
-                detail,
-            },
-            429 => RegistryError::RateLimited {
-                registry,
-                object,
-                retry_after: retry_after(headers),
-            },
-            s if s >= 500 => RegistryError::Server {
-                registry,
-                object,
-                status: s,
-                detail,
-            },
-            s => RegistryError::UnexpectedStatus {
-                registry,
-                object,
-                status: s,
-                detail,
-            },
-        }
+        status_error(&self.inner.cfg.name, object, status, headers, body)
     }
 
     /// Learns how the host authenticates (one `GET /v2/`), once per client.
@@ -792,30 +861,11 @@ impl RegistryClient {
             .bytes()
             .await
             .map_err(|e| self.network_error(realm.as_str(), &e))?;
-        let answer: TokenAnswer =
-            serde_json::from_slice(&body).map_err(|e| RegistryError::InvalidResponse {
-                registry: self.inner.cfg.name.clone(),
-                object: realm.to_string(),
-                message: format!(
-                    "the token answer is not JSON with `token` or `access_token`: {e}"
-                ),
-            })?;
-        let token = answer
-            .access_token
-            .filter(|t| !t.is_empty())
-            .or(answer.token.filter(|t| !t.is_empty()))
-            .ok_or_else(|| RegistryError::InvalidResponse {
-                registry: self.inner.cfg.name.clone(),
-                object: realm.to_string(),
-                message: "the token answer has neither `token` nor `access_token`".into(),
-            })?;
-        // The distribution token spec's default lifetime is 60 s.
-        let lifetime = answer
-            .expires_in
-            .map(Duration::from_secs)
-            .or_else(|| jwt_lifetime(token.expose()))
-            .unwrap_or(Duration::from_secs(60));
-        Ok((token, lifetime))
+        read_token_answer(&body).map_err(|message| RegistryError::InvalidResponse {
+            registry: self.inner.cfg.name.clone(),
+            object: realm.to_string(),
+            message,
+        })
     }
 
     /// Entra: AAD token → `POST /oauth2/exchange` → ACR refresh token (cached until near expiry).
@@ -885,21 +935,12 @@ impl RegistryClient {
             .bytes()
             .await
             .map_err(|e| self.network_error(url.as_str(), &e))?;
-        let answer: ExchangeAnswer =
-            serde_json::from_slice(&body).map_err(|e| RegistryError::InvalidResponse {
+        let (token, lifetime) =
+            read_exchange_answer(&body).map_err(|message| RegistryError::InvalidResponse {
                 registry: self.inner.cfg.name.clone(),
                 object: url.to_string(),
-                message: format!("the exchange answer is not JSON with `refresh_token`: {e}"),
+                message,
             })?;
-        let token = answer
-            .refresh_token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| RegistryError::InvalidResponse {
-                registry: self.inner.cfg.name.clone(),
-                object: url.to_string(),
-                message: "the exchange answer has no `refresh_token`".into(),
-            })?;
-        let lifetime = jwt_lifetime(token.expose()).unwrap_or(Duration::from_secs(3600));
         *cached = Some(CachedToken {
             token: token.clone(),
             refresh_at: refresh_at(lifetime),
@@ -1096,14 +1137,7 @@ impl RegistryClient {
             .bytes()
             .await
             .map_err(|e| self.network_error(object, &e))?;
-        let value = serde_json::from_slice(&body).map_err(|e| RegistryError::InvalidResponse {
-            registry: self.inner.cfg.name.clone(),
-            object: object.to_owned(),
-            message: format!(
-                "not the expected JSON ({e}); the body starts with {:?}",
-                super::error::excerpt(&body)
-            ),
-        })?;
+        let value = decode_json(&self.inner.cfg.name, object, &body)?;
         Ok((value, headers))
     }
 }
@@ -1120,7 +1154,7 @@ fn basic_header(username: &str, password: &Secret) -> HeaderValue {
 }
 
 /// A token endpoint's error: the registry shape, or OAuth's `error`/`error_description`.
-fn token_error_detail(body: &[u8]) -> String {
+pub fn token_error_detail(body: &[u8]) -> String {
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body)
         && let Some(e) = v.get("error").and_then(|e| e.as_str())
     {
@@ -1180,6 +1214,32 @@ mod tests {
         assert!(at > now + Duration::from_secs(40) && at < now + Duration::from_secs(60));
         let at = refresh_at(Duration::from_secs(3600));
         assert!(at < now + Duration::from_secs(3600 - 59));
+    }
+
+    #[test]
+    fn absurd_token_lifetimes_do_not_overflow() {
+        // `expires_in: u64::MAX` panicked in `Instant + Duration` (found by
+        // tests/fuzz_parsers.rs).
+        let (_, lifetime) =
+            read_token_answer(br#"{"token":"t","expires_in":18446744073709551615}"#).unwrap();
+        let at = refresh_at(lifetime);
+        assert!(at <= Instant::now() + MAX_TOKEN_LIFETIME);
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("{{\"exp\":{}}}", i64::MAX));
+        let (_, lifetime) =
+            read_token_answer(format!(r#"{{"token":"h.{payload}.s"}}"#).as_bytes()).unwrap();
+        refresh_at(lifetime);
+        refresh_at(Duration::MAX);
+    }
+
+    #[test]
+    fn token_answers_say_what_is_missing() {
+        let e = read_token_answer(br#"{"token":""}"#).unwrap_err();
+        assert!(e.contains("neither `token` nor `access_token`"), "{e}");
+        let e = read_exchange_answer(b"<html>").unwrap_err();
+        assert!(e.contains("not JSON"), "{e}");
+        let (t, l) = read_token_answer(br#"{"access_token":"a","token":"b"}"#).unwrap();
+        assert_eq!((t.expose(), l), ("a", Duration::from_secs(60)));
     }
 
     #[test]

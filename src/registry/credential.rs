@@ -276,16 +276,23 @@ async fn run_helper_program(
         }
         return Err(err(format!("{}: {}", out.status, msg.trim())));
     }
-    let answer: HelperAnswer = serde_json::from_slice(&out.stdout)
-        .map_err(|e| err(format!("its answer is not the expected JSON: {e}")))?;
-    Ok(Some(if answer.username == "<token>" {
+    read_helper_answer(&out.stdout).map(Some).map_err(err)
+}
+
+/// A credential helper's `get` answer (`{"Username": ..., "Secret": ...}`; the username
+/// `<token>` marks an identity token). The error is the message of a
+/// [`DockerConfigError::Helper`].
+pub fn read_helper_answer(stdout: &[u8]) -> Result<Credential, String> {
+    let answer: HelperAnswer = serde_json::from_slice(stdout)
+        .map_err(|e| format!("its answer is not the expected JSON: {e}"))?;
+    Ok(if answer.username == "<token>" {
         Credential::IdentityToken(answer.secret)
     } else {
         Credential::Basic {
             username: answer.username,
             password: answer.secret,
         }
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -30,22 +30,66 @@ pub enum TagOrder {
     Name,
 }
 
+/// A `/v2/_catalog` (or ACR `/acr/v1/_catalog`) page.
 #[derive(Deserialize)]
-struct Catalog {
+pub struct Catalog {
     #[serde(default)]
     repositories: Option<Vec<String>>,
 }
 
+impl Catalog {
+    pub fn rows(self) -> Vec<RepositoryRow> {
+        self.repositories
+            .unwrap_or_default()
+            .into_iter()
+            .map(|name| RepositoryRow { name })
+            .collect()
+    }
+}
+
+/// A `/v2/<repo>/tags/list` page.
 #[derive(Deserialize)]
-struct TagList {
+pub struct TagList {
     #[serde(default)]
     tags: Option<Vec<String>>,
 }
 
+impl TagList {
+    pub fn rows(self, repository: &str) -> Vec<TagRow> {
+        self.tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|name| TagRow {
+                repository: repository.to_owned(),
+                name,
+                ..TagRow::default()
+            })
+            .collect()
+    }
+}
+
+/// An ACR `/acr/v1/<repo>/_tags` page: names with digests and times.
 #[derive(Deserialize)]
-struct AcrTags {
+pub struct AcrTags {
     #[serde(default)]
     tags: Option<Vec<AcrTag>>,
+}
+
+impl AcrTags {
+    pub fn rows(self, repository: &str) -> Vec<TagRow> {
+        self.tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| TagRow {
+                repository: repository.to_owned(),
+                name: t.name,
+                digest: t.digest,
+                created: timestamp(t.created_time.as_deref()),
+                updated: timestamp(t.last_update_time.as_deref()),
+                ..TagRow::default()
+            })
+            .collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -119,13 +163,7 @@ impl RegistryClient {
             url,
             vec![CATALOG_SCOPE.to_owned()],
             "the repository catalog".into(),
-            |c: Catalog| {
-                c.repositories
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|name| RepositoryRow { name })
-                    .collect()
-            },
+            Catalog::rows,
         )
     }
 
@@ -151,36 +189,13 @@ impl RegistryClient {
                         TagOrder::Name => {}
                     }
                 }
-                self.pages(url, scopes, object, move |t: AcrTags| {
-                    t.tags
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|t| TagRow {
-                            repository: repo_owned.clone(),
-                            name: t.name,
-                            digest: t.digest,
-                            created: timestamp(t.created_time.as_deref()),
-                            updated: timestamp(t.last_update_time.as_deref()),
-                            ..TagRow::default()
-                        })
-                        .collect()
-                })
+                self.pages(url, scopes, object, move |t: AcrTags| t.rows(&repo_owned))
             }
             RegistryKind::Oci => {
                 let mut url = self.url(&format!("/v2/{repo}/tags/list"));
                 url.query_pairs_mut()
                     .append_pair("n", &self.config().page_size.max(1).to_string());
-                self.pages(url, scopes, object, move |t: TagList| {
-                    t.tags
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|name| TagRow {
-                            repository: repo_owned.clone(),
-                            name,
-                            ..TagRow::default()
-                        })
-                        .collect()
-                })
+                self.pages(url, scopes, object, move |t: TagList| t.rows(&repo_owned))
             }
         }
     }

@@ -166,8 +166,14 @@ impl Manifest {
 
     /// Config size plus layer sizes (an image's compressed size); for an index, the children's
     /// manifest sizes only.
+    ///
+    /// Saturating: the sizes are the registry's word, and `"size": 18446744073709551615` beside
+    /// another layer overflowed the sum (a panic with overflow checks, a wrapped size without).
     pub fn size(&self) -> u64 {
-        self.blobs().iter().map(|d| d.size).sum::<u64>() + self.bytes.len() as u64
+        self.blobs()
+            .iter()
+            .fold(0u64, |sum, d| sum.saturating_add(d.size))
+            .saturating_add(self.bytes.len() as u64)
     }
 }
 
@@ -236,6 +242,18 @@ mod tests {
                 .unwrap_err()
                 .contains("config")
         );
+    }
+
+    #[test]
+    fn absurd_sizes_saturate() {
+        // Found by tests/fuzz_parsers.rs: the sum overflowed.
+        let m = Manifest::parse(
+            br#"{"config":{"digest":"sha256:aa","size":18446744073709551615},"layers":[{"digest":"sha256:bb","size":1}]}"#
+                .to_vec(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(m.size(), u64::MAX);
     }
 
     #[test]
