@@ -300,12 +300,12 @@ fn rollout_argument_mistakes_are_named_before_any_cluster_is_needed() {
             "cannot be used with",
         ),
         (
-            &["rollout", "set-image", "sts/db", "db=r.io/db:2"][..],
-            "statefulset/db: changing statefulsets is not supported yet",
+            &["rollout", "pause", "sts/db"][..],
+            "statefulset/db: only deployments can be paused and resumed",
         ),
         (
-            &["rollout", "restart", "daemonset/agent"][..],
-            "daemonset/agent: changing daemonsets is not supported yet",
+            &["rollout", "resume", "daemonset/agent"][..],
+            "daemonset/agent: only deployments can be paused and resumed",
         ),
         (
             &["rollout", "status", "pod/web"][..],
