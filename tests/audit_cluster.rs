@@ -21,7 +21,8 @@ use berth::cluster::actions::{self, ActionError, RESTARTED_AT};
 use cluster_common::{Audit, action_ctx, admin, apiserver_lock, create, deployment_json, rt};
 use support::{Env, TestNamespace, kubectl};
 
-/// What a restart changes, as kubectl sees it: generation, resourceVersion, restartedAt.
+/// What a restart changes, as kubectl sees it: generation, the template's images, restartedAt.
+/// Not resourceVersion: the deployment controller writes a new deployment's status meanwhile.
 fn deployment_state(ns: &str) -> (String, String, String) {
     let out = kubectl([
         "-n",
@@ -30,7 +31,7 @@ fn deployment_state(ns: &str) -> (String, String, String) {
         "deployment",
         "web",
         "-o",
-        "jsonpath={.metadata.generation}|{.metadata.resourceVersion}|{.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}",
+        "jsonpath={.metadata.generation}|{.spec.template.spec.containers[*].image}|{.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}",
     ]);
     let mut parts = out.trim().splitn(3, '|').map(str::to_owned);
     let mut next = || parts.next().unwrap_or_default();

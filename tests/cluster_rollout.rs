@@ -413,6 +413,8 @@ fn readonly_identity_is_refused_before_any_write() {
         ns.name(),
         &deployment_json("web", &acr_image("web:1.0.15"), Some("acr"), 1),
     );
+    // Generation and spec, not resourceVersion: the deployment controller keeps writing the
+    // new deployment's status meanwhile, and every refused action would change the spec.
     let rv = || {
         kubectl([
             "-n",
@@ -421,7 +423,7 @@ fn readonly_identity_is_refused_before_any_write() {
             "deployment",
             "web",
             "-o",
-            "jsonpath={.metadata.resourceVersion}/{.metadata.generation}",
+            "jsonpath={.metadata.generation} {.spec}",
         ])
     };
     let before = rv();
