@@ -9,7 +9,7 @@ use berth::cluster::cli::{RolloutArgs, RolloutCommand, SecretArgs, SecretCommand
 use berth::config::Config;
 use berth::diagnose::cli::DiagnoseArgs;
 use berth::registry::cli::{RegistryArgs, RetagArgs};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,16 +23,16 @@ use clap::{Parser, Subcommand};
 )]
 struct Cli {
     /// config.toml to use (default: $BERTH_CONFIG, else ~/.config/berth/config.toml).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, display_order = 900, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Kubeconfig file (default: config.toml's cluster.kubeconfig, $KUBECONFIG, ~/.kube/config).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, display_order = 900, value_name = "FILE")]
     kubeconfig: Option<PathBuf>,
     /// Kube context (default: config.toml's cluster.context, else the kubeconfig's current one).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, display_order = 900, value_name = "NAME")]
     context: Option<String>,
     /// Refuse every mutation (the TUI hides them); also `general.read_only` in config.toml.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, display_order = 900)]
     read_only: bool,
     #[command(subcommand)]
     command: Option<Command>,
@@ -54,6 +54,19 @@ enum Command {
     Diagnose(DiagnoseArgs),
     /// Open the dashboard on built-in demo data (no cluster or registry needed).
     Demo,
+    /// Print a shell completion script (bash: `source <(berth completions bash)`).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page as roff (`berth man | man -l -`; `berth man rollout set-image`
+    /// for a subcommand's page).
+    Man {
+        /// The subcommand whose page to print (default: berth's own).
+        #[arg(value_name = "SUBCOMMAND")]
+        path: Vec<String>,
+    },
 }
 
 impl Command {
@@ -75,7 +88,11 @@ impl Command {
                 SecretCommand::Rotate { dry_run, .. } => (!dry_run).then_some("secret rotate"),
                 SecretCommand::Attach { dry_run, .. } => (!dry_run).then_some("secret attach"),
             },
-            Command::Registry(_) | Command::Diagnose(_) | Command::Demo => None,
+            Command::Registry(_)
+            | Command::Diagnose(_)
+            | Command::Demo
+            | Command::Completions { .. }
+            | Command::Man { .. } => None,
         }
     }
 }
@@ -83,8 +100,49 @@ impl Command {
 /// Exit code of a refused mutation (read-only mode), matching the cluster commands' "refused".
 const EXIT_READ_ONLY: u8 = 4;
 
+/// The CLI with the audit exit statuses in the `--help` of every command that changes something
+/// (appended, so help text written on the commands themselves stays).
+fn cli_command() -> clap::Command {
+    fn with_audit_help(c: clap::Command) -> clap::Command {
+        let join = |h: Option<&clap::builder::StyledStr>| match h {
+            Some(h) => format!("{h}\n\n{}", berth::audit::EXIT_HELP),
+            None => berth::audit::EXIT_HELP.to_owned(),
+        };
+        let short = join(c.get_after_help());
+        let long = c.get_after_long_help().map(|h| join(Some(h)));
+        let c = c.after_help(short);
+        match long {
+            Some(l) => c.after_long_help(l),
+            None => c,
+        }
+    }
+    Cli::command()
+        .mut_subcommand("retag", with_audit_help)
+        .mut_subcommand("rollout", |c| {
+            with_audit_help(c).mut_subcommands(|s| {
+                if s.get_name() == "status" {
+                    s
+                } else {
+                    with_audit_help(s)
+                }
+            })
+        })
+        .mut_subcommand("secret", |c| {
+            with_audit_help(c).mut_subcommands(with_audit_help)
+        })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&cli_command().get_matches()).unwrap_or_else(|e| e.exit());
+    // These two only print what clap knows: no config, log or runtime needed.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(*shell, &mut cli_command(), "berth", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Man { path }) => return man_page(path),
+        _ => {}
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -132,7 +190,8 @@ async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
             namespaces: config.cluster.namespaces.clone(),
         };
         berth::live::run(target, kube, &config, read_only, audit).await?;
-        return Ok(ExitCode::SUCCESS);
+        // Ended by SIGTERM, SIGINT or SIGHUP: 143, 130, 129 (the terminal is restored by now).
+        return Ok(ExitCode::from(berth::tui::exit_status()));
     };
 
     if read_only && let Some(what) = command.mutation() {
@@ -173,11 +232,80 @@ async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
         }
         Command::Demo => {
             berth::tui::run_demo().await?;
-            ExitCode::SUCCESS
+            ExitCode::from(berth::tui::exit_status())
         }
+        Command::Completions { .. } | Command::Man { .. } => unreachable!("handled in main"),
     })
+}
+
+/// `berth man [SUBCOMMAND…]`: the roff page of berth or of one of its subcommands.
+fn man_page(path: &[String]) -> ExitCode {
+    let mut cmd = cli_command();
+    cmd.build();
+    let mut page = cmd;
+    for name in path {
+        let Some(sub) = page.find_subcommand(name).cloned() else {
+            let known: Vec<&str> = page
+                .get_subcommands()
+                .map(|c| c.get_name())
+                .filter(|n| *n != "help")
+                .collect();
+            eprintln!(
+                "berth man: {} has no subcommand {name:?} (it has: {})",
+                page.get_name(),
+                known.join(", ")
+            );
+            return ExitCode::from(2);
+        };
+        page = sub;
+    }
+    if !path.is_empty() {
+        page = page
+            .name(format!("berth-{}", path.join("-")))
+            .version(env!("CARGO_PKG_VERSION"));
+    }
+    let mut out = std::io::stdout().lock();
+    match clap_mangen::Man::new(page).render(&mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("berth man: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn exit_code(code: i32) -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_argument_and_subcommand_has_help() {
+        fn walk(c: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in c.get_arguments() {
+                if a.is_hide_set() || matches!(a.get_id().as_str(), "help" | "version") {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path}: {}", a.get_id()));
+                }
+            }
+            for s in c.get_subcommands().filter(|s| s.get_name() != "help") {
+                let sub = format!("{path} {}", s.get_name());
+                if s.get_about().is_none() {
+                    missing.push(format!("{sub} (no about)"));
+                }
+                walk(s, &sub, missing);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        cmd.clone().debug_assert();
+        let mut missing = Vec::new();
+        walk(&cmd, "berth", &mut missing);
+        assert!(missing.is_empty(), "without help text: {missing:#?}");
+    }
 }

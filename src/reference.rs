@@ -31,6 +31,27 @@ pub enum ReferenceError {
     InvalidDigest { digest: String, reason: String },
 }
 
+/// A tag's grammar, as the distribution spec writes it.
+pub const TAG_GRAMMAR: &str = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
+
+impl ReferenceError {
+    /// The message for a command line: like `Display`, but a bad tag or digest states the
+    /// exact grammar (`tag "not/valid" is not valid: character '/' at position 4 is not
+    /// allowed; a tag must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`).
+    pub fn cli_message(&self) -> String {
+        match self {
+            Self::InvalidTag { tag, reason } => {
+                format!("tag {tag:?} is not valid: {reason}; a tag must match {TAG_GRAMMAR}")
+            }
+            Self::InvalidDigest { digest, reason } => format!(
+                "digest {digest:?} is not valid: {reason}; a digest is sha256: followed by 64 \
+                 lowercase hex digits (sha256:[0-9a-f]{{64}})"
+            ),
+            other => other.to_string(),
+        }
+    }
+}
+
 fn invalid(input: &str, reason: impl Into<String>) -> ReferenceError {
     ReferenceError::Invalid {
         input: input.to_owned(),
@@ -67,20 +88,20 @@ impl Reference {
             }
             None => (input, None),
         };
-        // A tag is after the last ':' that follows the last '/' (a ':' before it is a port).
-        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-        let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => {
-                let t = &rest[last_slash + i + 1..];
+        // The host, if any, is the first component; a path never holds a ':', so the first ':'
+        // after the host starts the tag. (`web:not/valid` is repository `web` with tag
+        // `not/valid`, which is then reported as the invalid tag it is, not as a bad port.)
+        let (registry, path) = split_registry(rest);
+        let (repository, tag) = match path.split_once(':') {
+            Some((p, t)) => {
                 validate_tag(t)?;
-                (&rest[..last_slash + i], Some(t.to_owned()))
+                (p, Some(t.to_owned()))
             }
-            None => (rest, None),
+            None => (path, None),
         };
-        if name.is_empty() {
-            return Err(invalid(input, "the repository name is missing"));
+        if repository.is_empty() {
+            return Err(invalid(input, "the repository name is empty"));
         }
-        let (registry, repository) = split_registry(name);
         let registry = normalise_host(registry);
         let repository = if registry == DOCKER_HUB && !repository.contains('/') {
             format!("library/{repository}")
@@ -247,18 +268,37 @@ impl std::str::FromStr for Reference {
     }
 }
 
-/// Splits `name` into (registry, path) with docker's rule.
+/// Splits `name` into (registry, path) with docker's rule (see [`names_registry`]).
 fn split_registry(name: &str) -> (&str, &str) {
     match name.split_once('/') {
-        Some((first, rest))
-            if first.contains(['.', ':'])
-                || first == "localhost"
-                || first.chars().any(|c| c.is_ascii_uppercase()) =>
-        {
-            (first, rest)
-        }
+        Some((first, rest)) if first_component_is_host(first) => (first, rest),
         _ => (DOCKER_HUB, name),
     }
+}
+
+/// Does the reference text begin with a registry host (`myacr.azurecr.io/…`,
+/// `localhost:5000/…`), rather than a repository path (`web:1`, `team/api:2`)?
+///
+/// Docker's rule: the first of several `/`-separated components is a host when it contains a
+/// `.` or a `:`, is `localhost`, or has an uppercase letter. One refinement: `name:x` with a
+/// non-numeric `x` and no `.` in `name` (`web:not/valid`) is a repository and a tag that
+/// contains a `/`, not a host with a bad port.
+pub fn names_registry(input: &str) -> bool {
+    input
+        .split_once('/')
+        .is_some_and(|(first, _)| first_component_is_host(first))
+}
+
+fn first_component_is_host(first: &str) -> bool {
+    if first.starts_with('[') || first == "localhost" {
+        return true;
+    }
+    if let Some((name, port)) = first.split_once(':') {
+        return name.contains('.')
+            || name == "localhost"
+            || (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+    }
+    first.contains('.') || first.chars().any(|c| c.is_ascii_uppercase())
 }
 
 /// Folds Docker Hub's aliases into `docker.io`. Other hosts keep their case (as docker does:
@@ -642,6 +682,40 @@ mod tests {
             let err = Reference::parse(input).unwrap_err().to_string();
             assert!(err.contains(needle), "{input:?}: {err}");
         }
+    }
+
+    #[test]
+    fn a_slash_in_the_tag_is_a_bad_tag_not_a_bad_port() {
+        for input in [
+            "web:not/valid",
+            "reg.io/web:not/valid",
+            "127.0.0.1:5000/web:not/valid",
+        ] {
+            let e = Reference::parse(input).unwrap_err();
+            assert!(
+                matches!(&e, ReferenceError::InvalidTag { tag, .. } if tag == "not/valid"),
+                "{input}: {e}"
+            );
+            let m = e.cli_message();
+            assert!(
+                m.contains("'/' at position 4") && m.contains(TAG_GRAMMAR),
+                "{m}"
+            );
+        }
+        // Hosts are still hosts, and their ports still checked.
+        assert!(names_registry("localhost:5000/web"));
+        assert!(names_registry("reg.io:abc/web"));
+        assert!(names_registry("registry:5000/web"));
+        assert!(names_registry("[::1]/web"));
+        assert!(names_registry("Reg/web"));
+        assert!(!names_registry("web:v1/x"));
+        // A numeric "tag" before a '/' is a port, as docker reads it.
+        assert!(names_registry("web:1/x"));
+        assert!(!names_registry("team/web:1"));
+        assert!(!names_registry("web:1"));
+        let e = Reference::parse("reg.io:abc/web").unwrap_err().to_string();
+        assert!(e.contains("port"), "{e}");
+        assert_eq!(p("registry:5000/web:1").registry(), "registry:5000");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! `crate::live` wires it to the real watchers and clients; `run_demo` to the demo fixtures.
 
 use std::io::{self, Stdout};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEventKind};
@@ -90,7 +91,25 @@ fn spawn_input(actions: UnboundedSender<Action>) -> tokio::task::JoinHandle<()> 
     })
 }
 
-/// SIGTERM / SIGHUP / SIGINT → `Action::Quit` (Ctrl-C in raw mode arrives as a key instead).
+/// The signal that ended the UI (0: none).
+static QUIT_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The signal (SIGTERM, SIGINT, SIGHUP) that ended the UI, if one did: the process then exits
+/// with the conventional status 128 + its number (143, 130, 129) once the terminal is restored.
+pub fn quit_signal() -> Option<i32> {
+    match QUIT_SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        n => Some(n),
+    }
+}
+
+/// The exit status after the UI: 0, or 128 + the signal that ended it.
+pub fn exit_status() -> u8 {
+    quit_signal().map_or(0, |n| u8::try_from(128 + n).unwrap_or(1))
+}
+
+/// SIGTERM / SIGHUP / SIGINT → `Action::Quit` (Ctrl-C in raw mode arrives as a key instead);
+/// which one it was is kept for [`quit_signal`].
 fn spawn_signals(actions: UnboundedSender<Action>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         #[cfg(unix)]
@@ -104,15 +123,18 @@ fn spawn_signals(actions: UnboundedSender<Action>) -> tokio::task::JoinHandle<()
                 tracing::warn!("could not install signal handlers");
                 return;
             };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = hup.recv() => {}
-                _ = int.recv() => {}
-            }
+            // The numbers are POSIX's (the same on every Unix).
+            let n = tokio::select! {
+                _ = term.recv() => 15,
+                _ = hup.recv() => 1,
+                _ = int.recv() => 2,
+            };
+            QUIT_SIGNAL.store(n, Ordering::SeqCst);
         }
         #[cfg(not(unix))]
         {
             let _ = tokio::signal::ctrl_c().await;
+            QUIT_SIGNAL.store(2, Ordering::SeqCst);
         }
         let _ = actions.send(Action::Quit);
     })

@@ -158,3 +158,307 @@ fn top_level_kubeconfig_reaches_rollout_status_and_read_only_refuses_a_restart()
     let audit_text = std::fs::read_to_string(audit.path().join("audit.jsonl")).unwrap();
     assert!(audit_text.contains("restart"), "{audit_text}");
 }
+
+#[test]
+fn the_help_of_every_changing_command_lists_the_audit_exit_statuses() {
+    for cmd in [
+        &["retag"][..],
+        &["rollout", "restart"],
+        &["rollout", "set-image"],
+        &["rollout", "undo"],
+        &["rollout", "pause"],
+        &["rollout", "resume"],
+        &["secret", "rotate"],
+        &["secret", "attach"],
+    ] {
+        let mut args = cmd.to_vec();
+        args.push("--help");
+        let out = berth(&args);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{cmd:?}: {stderr}");
+        assert!(
+            stdout.contains(
+                "Exit status 9: the audit log could not be written, so nothing was changed"
+            ) && stdout.contains("Exit status 10: applied, but not audited"),
+            "{cmd:?}: {stdout}"
+        );
+    }
+    let (stdout, _) = text(&berth(&["rollout", "status", "--help"]));
+    assert!(
+        !stdout.contains("Exit status 10"),
+        "status changes nothing: {stdout}"
+    );
+}
+
+/// A config.toml in a fresh directory with one registry (nothing listens there: these tests
+/// stop at the argument checks, before any connection), logs and audit kept inside.
+fn registry_config() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[general]\nlog_file = {:?}\naudit_log = {:?}\n\n[[registry]]\nname = \"acr\"\nhost = \"127.0.0.1:1\"\n",
+            dir.path().join("berth.log"),
+            dir.path().join("audit.jsonl"),
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap().to_owned();
+    (dir, config)
+}
+
+/// Runs berth (no cluster reachable) and returns (exit code, stdout, stderr).
+fn berth_fails(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut all = vec!["--kubeconfig", "/nonexistent/kubeconfig"];
+    all.extend(args);
+    let out = berth(&all);
+    let (stdout, stderr) = text(&out);
+    (out.status.code(), stdout, stderr)
+}
+
+#[test]
+fn retag_to_a_tag_with_a_slash_says_the_tag_is_invalid_not_the_port() {
+    let (_dir, config) = registry_config();
+    let out = berth(&["--config", &config, "retag", "web:1.0.27", "web:not/valid"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("tag \"not/valid\" is not valid: character '/' at position 4")
+            && stderr.contains("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("port"), "{stderr}");
+
+    // The same mistake in the source, and an uppercase repository: named as typed.
+    let out = berth(&["--config", &config, "retag", "Web:1", "web:2"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("\"Web:1\"") && stderr.contains("lowercase"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn registry_tags_refuses_an_image_reference_for_a_repository() {
+    let (_dir, config) = registry_config();
+    let out = berth(&["--config", &config, "registry", "tags", "web:1.0"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("\"web:1.0\" is an image reference, not a repository"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn rollout_argument_mistakes_are_named_before_any_cluster_is_needed() {
+    for (args, needle) in [
+        (
+            &[
+                "rollout",
+                "set-image",
+                "deploy/web",
+                "app",
+                "--tag",
+                "not/valid",
+            ][..],
+            "tag \"not/valid\" is not valid: character '/' at position 4",
+        ),
+        (
+            &["rollout", "set-image", "web", "web=web:not/valid"][..],
+            "tag \"not/valid\" is not valid",
+        ),
+        (
+            &["rollout", "set-image", "web", "--digest", "sha256:abc"][..],
+            "sha256 needs exactly 64 hex digits",
+        ),
+        (
+            &["rollout", "set-image", "web", "app"][..],
+            "\"app\" is neither CONTAINER=IMAGE nor an image with a tag or digest",
+        ),
+        (
+            &["rollout", "set-image", "web", "a=r.io/a:1", "--tag", "2"][..],
+            "both name the new image",
+        ),
+        (
+            &["rollout", "set-image", "web"][..],
+            "required arguments were not provided",
+        ),
+        (
+            &[
+                "rollout",
+                "set-image",
+                "web",
+                "app",
+                "--tag",
+                "1",
+                "--image",
+                "r.io/w:1",
+            ][..],
+            "cannot be used with",
+        ),
+        (
+            &["rollout", "pause", "sts/db"][..],
+            "statefulset/db: only deployments can be paused and resumed",
+        ),
+        (
+            &["rollout", "resume", "daemonset/agent"][..],
+            "daemonset/agent: only deployments can be paused and resumed",
+        ),
+        (
+            &["rollout", "status", "pod/web"][..],
+            "unknown workload type \"pod\"",
+        ),
+        (
+            &["rollout", "undo", "Web"][..],
+            "\"Web\" is not a valid deployment name",
+        ),
+        (
+            &["rollout", "status", "web", "-n", "Prod"][..],
+            "\"Prod\" is not a valid namespace name",
+        ),
+    ] {
+        let (code, _, stderr) = berth_fails(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("/nonexistent/kubeconfig"),
+            "{args:?} tried to connect: {stderr}"
+        );
+    }
+    // With --json the refusal is one JSON object, like every other error of these commands.
+    let (code, stdout, _) = berth_fails(&["rollout", "pause", "sts/db", "--json"]);
+    assert_eq!(code, Some(2));
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect(&stdout);
+    assert_eq!(v["error"], "invalid", "{v}");
+}
+
+#[test]
+fn set_image_help_shows_both_forms_and_every_flag_says_what_it_does() {
+    let out = berth(&["rollout", "set-image", "--help"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("Usage: berth rollout set-image [OPTIONS] <WORKLOAD> [CONTAINER=]IMAGE"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("<--tag <TAG>|--digest <DIGEST>|--image <IMAGE>>"),
+        "{stdout}"
+    );
+    for flag in [
+        "--tag <TAG>",
+        "--digest <DIGEST>",
+        "--image <IMAGE>",
+        "--dry-run",
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(flag))
+            .unwrap_or_else(|| panic!("no {flag} in {stdout}"));
+        assert!(
+            line.trim_start().len() > flag.len() + 10,
+            "{flag} has no help: {line:?}"
+        );
+    }
+    assert!(
+        stdout.contains("berth rollout set-image deploy/web web="),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bash_completion_registers_for_berth() {
+    let out = berth(&["completions", "bash"]);
+    let (script, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("berth.bash");
+    std::fs::write(&file, &script).unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("source {:?} && complete -p berth", file))
+        .output()
+        .expect("run bash");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("complete ") && stdout.trim_end().ends_with(" berth"),
+        "{stdout}"
+    );
+
+    for (shell, start) in [("zsh", "#compdef berth"), ("fish", "complete -c berth")] {
+        let out = berth(&["completions", shell]);
+        let (script, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {stderr}");
+        assert!(script.contains(start), "{shell}: {script}");
+        assert!(script.contains("set-image"), "{shell}");
+    }
+    let (code, _, stderr) = berth_fails(&["completions", "tcsh"]);
+    assert_eq!(code, Some(2), "{stderr}");
+}
+
+#[test]
+fn man_page_renders() {
+    let out = berth(&["man"]);
+    let (page, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(page.contains("\n.TH berth 1 "), "{page}");
+    assert!(page.contains(".SH SYNOPSIS"), "{page}");
+    assert!(page.contains("rollout"), "{page}");
+
+    let out = berth(&["man", "rollout", "set-image"]);
+    let (sub, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(sub.contains(".TH berth-rollout-set-image 1"), "{sub}");
+    assert!(sub.contains("dry\\-run"), "{sub}");
+
+    let (code, _, stderr) = berth_fails(&["man", "rollout", "nope"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("set-image"), "{stderr}");
+
+    // Rendered the way a user reads it, where a formatter is installed (man-db's `man`, else
+    // groff); the roff checks above stand alone otherwise.
+    let render = |program: &str, args: &[&str]| {
+        use std::io::Write;
+        let mut child = Command::new(program)
+            .args(args)
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "80")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        child.stdin.take()?.write_all(page.as_bytes()).ok()?;
+        let out = child.wait_with_output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let rendered = render("man", &["-l", "-"]).or_else(|| render("groff", &["-man", "-Tutf8"]));
+    match rendered {
+        Some(text) => {
+            // man may embolden by overstriking: drop the backspaces' pairs.
+            let plain: String = {
+                let mut s = String::new();
+                for c in text.chars() {
+                    if c == '\u{8}' {
+                        s.pop();
+                    } else {
+                        s.push(c);
+                    }
+                }
+                s
+            };
+            assert!(plain.contains("SYNOPSIS"), "{plain}");
+            assert!(
+                plain.contains("berth-rollout") || plain.contains("rollout"),
+                "{plain}"
+            );
+        }
+        None => eprintln!("neither man nor groff could render the page: roff checked only"),
+    }
+}

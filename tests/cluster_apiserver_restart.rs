@@ -52,7 +52,9 @@ fn alive(pid: u32) -> bool {
 fn current_pid() -> u32 {
     let text = std::fs::read_to_string(pid_file())
         .unwrap_or_else(|e| panic!("read {}: {e}", pid_file().display()));
-    text.trim()
+    // `PID START` (scripts/env/README.md); older environments wrote the pid alone.
+    let first = text.split_whitespace().next().unwrap_or_default();
+    first
         .parse()
         .unwrap_or_else(|e| panic!("{} holds {text:?}: {e}", pid_file().display()))
 }
@@ -110,7 +112,15 @@ fn start(l: &Launch) -> u32 {
     // It must outlive this test process (the environment owns it), so it is never waited for.
     let pid = child.id();
     std::mem::forget(child);
-    std::fs::write(pid_file(), format!("{pid}\n")).expect("write the pid file");
+    // START (field 22 of /proc/PID/stat) lets scripts/env/down tell it from a recycled pid.
+    let start = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(19).map(str::to_owned))
+        })
+        .unwrap_or_default();
+    std::fs::write(pid_file(), format!("{pid} {start}\n")).expect("write the pid file");
     pid
 }
 
@@ -217,7 +227,8 @@ fn model_catches_up_after_an_apiserver_restart() {
         "the model to report the outage",
         Duration::from_secs(60),
         |m| match m.connection() {
-            ConnectionState::Reconnecting { error } => Ok(error),
+            // A broken watch's rows are reported stale (with their last confirmed sync).
+            ConnectionState::Stale { error, .. } => Ok(error),
             other => Err(format!("{other:?}")),
         },
     );

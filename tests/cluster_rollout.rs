@@ -413,6 +413,8 @@ fn readonly_identity_is_refused_before_any_write() {
         ns.name(),
         &deployment_json("web", &acr_image("web:1.0.15"), Some("acr"), 1),
     );
+    // Generation and spec, not resourceVersion: the deployment controller keeps writing the
+    // new deployment's status meanwhile, and every refused action would change the spec.
     let rv = || {
         kubectl([
             "-n",
@@ -421,7 +423,7 @@ fn readonly_identity_is_refused_before_any_write() {
             "deployment",
             "web",
             "-o",
-            "jsonpath={.metadata.resourceVersion}/{.metadata.generation}",
+            "jsonpath={.metadata.generation} {.spec}",
         ])
     };
     let before = rv();
@@ -539,7 +541,8 @@ fn headless_rollout_commands_and_exit_codes() {
             env.kubeconfig(),
             RolloutCommand::SetImage {
                 deployment: "web".into(),
-                container: "nope".into(),
+                container: Some("nope".into()),
+                more: vec![],
                 tag: Some("1.0.19".into()),
                 digest: None,
                 image: None,
@@ -553,7 +556,8 @@ fn headless_rollout_commands_and_exit_codes() {
             env.kubeconfig(),
             RolloutCommand::SetImage {
                 deployment: "web".into(),
-                container: "app".into(),
+                container: Some("app".into()),
+                more: vec![],
                 tag: Some("0.0.0-missing".into()),
                 digest: None,
                 image: None,

@@ -241,3 +241,129 @@ fn a_secret_on_the_service_account_only() {
     );
     fix_and_run(&ns, &d, "1.0.12");
 }
+
+/// The cases of issue 12 where the real node pulled with a secret and berth said "no pull
+/// secret" or "malformed: the node fails every pull". The node is the judge: a pod with the
+/// secret runs. Then a pod with the same secret and a tag that does not exist fails, and
+/// berth's diagnosis must have probed with the secret's credentials, as the node did: the tag
+/// is missing, not the secret.
+fn the_node_pulls_with(
+    prefix: &str,
+    tag: &str,
+    (user, pass): (String, Secret),
+    config: &dyn Fn(&str, &str, &str) -> String,
+) {
+    let ns = TestNamespace::new(prefix);
+    raw_secret(
+        ns.name(),
+        "acr-pull",
+        "kubernetes.io/dockerconfigjson",
+        ".dockerconfigjson",
+        &config(&acr(), &user, pass.expose()),
+    );
+    deploy(ns.name(), "web", &web(tag), &["acr-pull"]);
+    wait_running(ns.name(), "web", &web(tag));
+
+    deploy(ns.name(), "gone", &web("1.0.30"), &["acr-pull"]);
+    let pod = wait_pull_failure(ns.name(), "gone", FAILING);
+    let d = diagnose(ns.name(), &pod);
+    assert!(
+        matches!(&d.cause, Cause::ManifestMissing { reference, .. } if reference == "1.0.30"),
+        "{:?}",
+        d.cause
+    );
+    assert!(
+        !d.headline.contains("no pull secret") && !d.headline.contains("malformed"),
+        "{}",
+        d.headline
+    );
+    assert!(
+        matches!(
+            &d.facts.probes[0].credential,
+            berth::diagnose::facts::CredentialUsed::Secret { secret, username, .. }
+                if secret == "acr-pull" && username.as_deref() == Some(user.as_str())
+        ),
+        "{:?}",
+        d.facts.probes
+    );
+}
+
+/// kubelet's `BasicDockerKeyring.Add` strips a `/v2/` path for every host, not only Docker Hub.
+#[test]
+fn a_key_with_a_v2_path_is_the_host() {
+    the_node_pulls_with("diag-keyv2", "1.0.20", token(), &|host, user, pass| {
+        serde_json::json!({"auths": {format!("https://{host}/v2/"): {"username": user, "password": pass}}})
+            .to_string()
+    });
+}
+
+/// kubelet's `decodeDockerConfigFieldAuth` decodes an `auth` without `=` padding with
+/// `RawStdEncoding`.
+#[test]
+fn an_auth_without_padding_is_decoded() {
+    use base64::Engine as _;
+    // Only a user:password whose length is not a multiple of 3 pads: take the environment's
+    // first pull credential that does.
+    let env = support::Env::get();
+    let candidates = [
+        token(),
+        (
+            env.var("BERTH_ACR_TOKEN_WEB_NAME").to_owned(),
+            env.secret("BERTH_ACR_TOKEN_WEB_PASSWORD"),
+        ),
+        (
+            env.var("BERTH_ACR_ADMIN_USER").to_owned(),
+            env.secret("BERTH_ACR_ADMIN_PASSWORD"),
+        ),
+    ];
+    let creds = candidates
+        .into_iter()
+        .find(|(u, p)| (u.len() + 1 + p.expose().len()) % 3 != 0)
+        .expect(
+            "no credential of the environment needs base64 padding: this case would test nothing",
+        );
+    the_node_pulls_with("diag-unpadded", "1.0.21", creds, &|host, user, pass| {
+        let padded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        assert!(padded.ends_with('='));
+        let auth = padded.trim_end_matches('=');
+        serde_json::json!({"auths": {host: {"auth": auth}}}).to_string()
+    });
+}
+
+/// `DockerConfigEntry.UnmarshalJSON` accepts an entry with only an email: it is an entry
+/// without credentials, and the good entry beside it is used.
+#[test]
+fn an_email_only_entry_beside_a_good_one() {
+    the_node_pulls_with("diag-emailonly", "1.0.23", token(), &|host, user, pass| {
+        serde_json::json!({"auths": {
+            "other.example.com": {"email": "ops@example.com"},
+            host: {"username": user, "password": pass},
+        }})
+        .to_string()
+    });
+}
+
+/// `URLsMatch` compares paths with `strings.HasPrefix`: a key for `HOST/we` applies to
+/// `HOST/web`.
+#[test]
+fn a_key_path_is_a_string_prefix_of_the_repository() {
+    the_node_pulls_with("diag-keyprefix", "1.0.24", token(), &|host, user, pass| {
+        serde_json::json!({"auths": {format!("{host}/we"): {"username": user, "password": pass}}})
+            .to_string()
+    });
+}
+
+/// `BasicDockerKeyring.Add` ignores a key `url.Parse` rejects, alone: the rest of the secret
+/// still works. The rejected key (a trailing tab, a control character) sorts before the good
+/// one in the node's order, so a berth that trimmed it would probe with its wrong
+/// credentials first.
+#[test]
+fn a_key_that_is_not_a_url_is_ignored_alone() {
+    the_node_pulls_with("diag-badkey", "1.0.26", token(), &|host, user, pass| {
+        serde_json::json!({"auths": {
+            format!("{host}\t"): {"username": "wrong", "password": "wrong"},
+            host: {"username": user, "password": pass},
+        }})
+        .to_string()
+    });
+}

@@ -1407,7 +1407,8 @@ mod diagnosis {
                             username,
                             has_password,
                             matches_image,
-                            expires
+                            expires,
+                            ignored: None,
                         }
                     ),
                 0..3,

@@ -284,6 +284,13 @@ async fn retag_command_refuses_then_forces() {
     assert_eq!(o["old_digest"], d11.as_str());
     assert_eq!(o["new_digest"], d12.as_str());
     assert_eq!(acr_digest(&format!("{repo}:stable")).await.unwrap(), d12);
-    let audit = std::fs::read_to_string(s.audit.path()).unwrap();
-    assert_eq!(audit.lines().count(), 3, "{audit}");
+    // Three attempts; the two that wrote have an intent record before their result.
+    let read = s.audit.read_records().unwrap();
+    let statuses: Vec<&berth::audit::Outcome> = read.records.iter().map(|r| &r.outcome).collect();
+    assert_eq!(read.finished().len(), 3, "{statuses:?}");
+    assert!(
+        read.unfinished().is_empty() && read.skipped.is_empty(),
+        "{statuses:?}"
+    );
+    assert_eq!(read.records.len(), 5, "{statuses:?}");
 }

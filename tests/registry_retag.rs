@@ -34,11 +34,13 @@ fn audit() -> (tempfile::TempDir, AuditLog) {
     (dir, log)
 }
 
+/// The records that end each retag (an intent precedes every retag that writes).
 fn audit_lines(log: &AuditLog) -> Vec<Value> {
-    std::fs::read_to_string(log.path())
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+    let read = log.read_records().unwrap();
+    assert!(read.skipped.is_empty() && read.unfinished().is_empty());
+    read.finished()
+        .into_iter()
+        .map(|r| serde_json::to_value(r).unwrap())
         .collect()
 }
 
@@ -117,6 +119,11 @@ async fn same_repository_retag_moves_no_blob() {
 
     let a = audit_lines(&log);
     assert_eq!(a.len(), 1);
+    let read = log.read_records().unwrap();
+    let intent = read
+        .intent_of(&read.records[1])
+        .expect("an intent before the write");
+    assert_eq!(intent.new.as_deref(), Some(src_digest.as_str()));
     assert_eq!(a[0]["action"], "retag");
     assert_eq!(a[0]["new"], src_digest.as_str());
     assert_eq!(a[0]["outcome"]["status"], "ok");

@@ -31,6 +31,8 @@ fn private_config(dir: &Path, port: u16) -> PathBuf {
     let state = dir.join("state.json");
     let text: String = text
         .lines()
+        // The shared stand-in holds the IMDS port; this one needs none.
+        .filter(|l| !l.starts_with("imds_listen ="))
         .map(|l| {
             if l.starts_with("listen =") {
                 format!("listen = \"127.0.0.1:{port}\"")

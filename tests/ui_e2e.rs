@@ -10,238 +10,16 @@
 
 mod cluster_common;
 mod support;
+mod tmux_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Command;
 
 use base64::Engine as _;
 use cluster_common::{admin_pull_secret, apiserver_lock, create, deployment_json};
 use serde_json::{Value, json};
 use support::{Env, TestNamespace, kubectl, unique_name, wait_for};
-
-/// Starting, listing and a rollout on the one-node environment: generous, never a sleep.
-const SCREEN: Duration = Duration::from_secs(120);
-const WIDTH: u16 = 160;
-const HEIGHT: u16 = 48;
-
-// ------------------------------------------------------------------------------------------
-// tmux
-
-/// berth running in a detached tmux session on a private server; the server dies on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("run tmux (scripts/env/install installs it)")
-    }
-
-    /// Starts `command` in a 160x48 session. `remain-on-exit` keeps the pane (and whatever
-    /// berth printed when it failed to start) readable after the process ends.
-    /// `env`: variables for berth's environment. They reach the new tmux server (and so berth)
-    /// through the environment of the process that starts it, never through a command line.
-    fn start(dir: &Path, command: &[String], env: &[(&str, String)]) -> Self {
-        let conf = dir.join("tmux.conf");
-        std::fs::write(&conf, "set -g remain-on-exit on\nset -g status off\n")
-            .expect("write tmux.conf");
-        let t = Tmux {
-            socket: unique_name("berth-e2e"),
-        };
-        let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
-        let mut args = vec![
-            "-f",
-            conf.to_str().expect("utf-8 temp path"),
-            "new-session",
-            "-d",
-            "-s",
-            "main",
-            "-x",
-            &w,
-            "-y",
-            &h,
-            "--",
-        ];
-        args.extend(command.iter().map(String::as_str));
-        let out = Command::new("tmux")
-            .args(["-L", &t.socket])
-            .args(&args)
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .output()
-            .expect("run tmux (scripts/env/install installs it)");
-        assert!(
-            out.status.success(),
-            "tmux new-session failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t
-    }
-
-    fn screen(&self) -> String {
-        let out = self.tmux(&["capture-pane", "-p", "-t", "main"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Presses keys by tmux name (`j`, `Enter`, `C-u`), one call each so that none is read as
-    /// part of an escape sequence.
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            let out = self.tmux(&["send-keys", "-t", "main", k]);
-            assert!(out.status.success(), "tmux send-keys {k} failed");
-        }
-    }
-
-    /// Types text literally.
-    fn type_text(&self, text: &str) {
-        let out = self.tmux(&["send-keys", "-t", "main", "-l", text]);
-        assert!(out.status.success(), "tmux send-keys -l {text:?} failed");
-    }
-
-    /// Polls the screen until `check` accepts it; the timeout message shows the last screen.
-    fn wait<T>(&self, desc: &str, mut check: impl FnMut(&str) -> Option<T>) -> T {
-        wait_for(desc, SCREEN, || {
-            let s = self.screen();
-            check(&s).ok_or_else(|| format!("the screen was:\n{s}"))
-        })
-    }
-
-    fn wait_text(&self, desc: &str, needle: &str) {
-        self.wait(desc, |s| s.contains(needle).then_some(()));
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
-}
-
-/// A line of the screen that holds every one of `parts`.
-fn line_with<'a>(screen: &'a str, parts: &[&str]) -> Option<&'a str> {
-    screen.lines().find(|l| parts.iter().all(|p| l.contains(p)))
-}
-
-// ------------------------------------------------------------------------------------------
-// berth's config and the registry through skopeo
-
-struct Berth {
-    dir: tempfile::TempDir,
-    /// Variables berth needs in its environment (the service principal's, when it signs in so).
-    env: Vec<(&'static str, String)>,
-}
-
-impl Berth {
-    /// A config.toml like scripts/sandbox writes: the ACR stand-in with its admin user
-    /// (password in a 0600 file), the test CA, one namespace, logs and audit in the temp dir.
-    fn new(namespace: &str) -> Self {
-        Self::with_kubeconfig(namespace, &Env::get().kubeconfig())
-    }
-
-    fn with_kubeconfig(namespace: &str, kubeconfig: &Path) -> Self {
-        Self::configured(namespace, kubeconfig, false)
-    }
-
-    /// As scripts/sandbox configures it: signed in as the service principal through Entra, with
-    /// the registry's ARM coordinates, so berth can mint credentials (rotation, secret fixes).
-    fn with_service_principal(namespace: &str) -> Self {
-        Self::configured(namespace, &Env::get().kubeconfig(), true)
-    }
-
-    fn configured(namespace: &str, kubeconfig: &Path, service_principal: bool) -> Self {
-        let env = Env::get();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let password = dir.path().join("acr-password");
-        std::fs::write(&password, env.var("BERTH_ACR_ADMIN_PASSWORD")).expect("password file");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600))
-                .expect("chmod password file");
-        }
-        let q = |p: &Path| p.display().to_string();
-        let config = format!(
-            r#"[general]
-audit_log = "{audit}"
-log_file = "{log}"
-
-[cluster]
-kubeconfig = "{kubeconfig}"
-namespaces = ["{namespace}"]
-
-[[registry]]
-name = "e2e"
-host = "{host}"
-kind = "acr"
-ca_file = "{ca}"
-{credential}
-"#,
-            audit = q(&dir.path().join("audit.jsonl")),
-            log = q(&dir.path().join("berth.log")),
-            kubeconfig = q(kubeconfig),
-            host = env.acr_host(),
-            ca = q(&env.ca_file()),
-            credential = if service_principal {
-                format!(
-                    "credential = {{ type = \"client-secret\", tenant_id_env = \"BERTH_TENANT_ID\", \
-                     client_id_env = \"BERTH_SP_CLIENT_ID\", client_secret_env = \"BERTH_SP_CLIENT_SECRET\" }}\n\
-                     [registry.arm]\nsubscription_id = \"{}\"\nresource_group = \"{}\"\n\
-                     registry_name = \"{}\"\nendpoint = \"{url}\"\nauthority_host = \"{url}\"",
-                    env.var("BERTH_SUBSCRIPTION_ID"),
-                    env.var("BERTH_RESOURCE_GROUP"),
-                    env.var("BERTH_ACR_NAME"),
-                    url = env.var("BERTH_AZURE_URL"),
-                )
-            } else {
-                format!(
-                    "credential = {{ type = \"basic\", username = \"{}\", password_file = \"{}\" }}",
-                    env.var("BERTH_ACR_ADMIN_USER"),
-                    q(&password)
-                )
-            },
-        );
-        std::fs::write(dir.path().join("config.toml"), config).expect("write config.toml");
-        let env = if service_principal {
-            ["BERTH_TENANT_ID", "BERTH_SP_CLIENT_ID"]
-                .into_iter()
-                .map(|k| (k, env.var(k).to_owned()))
-                .chain([(
-                    "BERTH_SP_CLIENT_SECRET",
-                    env.secret("BERTH_SP_CLIENT_SECRET").expose().to_owned(),
-                )])
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Self { dir, env }
-    }
-
-    fn command(&self, extra: &[&str]) -> Vec<String> {
-        let mut c = vec![
-            env!("CARGO_BIN_EXE_berth").to_owned(),
-            "--config".to_owned(),
-            self.dir.path().join("config.toml").display().to_string(),
-        ];
-        c.extend(extra.iter().map(|s| (*s).to_owned()));
-        c
-    }
-
-    fn start(&self, extra: &[&str]) -> Tmux {
-        Tmux::start(self.dir.path(), &self.command(extra), &self.env)
-    }
-
-    fn audit_records(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.path().join("audit.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
-            .collect()
-    }
-}
+use tmux_support::{Berth, SCREEN, line_with};
 
 /// skopeo with the admin credential in an auth file (never on argv) and the test CA.
 fn skopeo(args: &[&str]) -> Result<Vec<u8>, String> {
@@ -477,6 +255,76 @@ fn diagnose_a_pull_back_off_and_apply_the_fix_by_keys() {
     );
 }
 
+/// The dashboard and `berth rollout status` read one model: a rollout on a missing tag is
+/// "stuck" with the pull failure's reason on both as soon as its pod fails to pull, long before
+/// the progress deadline (600 s: the Progressing condition still says nothing of it when the
+/// screen does); and a healthy rollout beside it is "complete" on both.
+#[test]
+fn a_rollout_stuck_on_a_missing_tag_is_stuck_at_once_and_the_cli_agrees() {
+    let _lock = apiserver_lock(false);
+    let host = Env::get().acr_host();
+    let repo = own_repository();
+    let ns = TestNamespace::new("ui-e2e-stuck");
+    admin_pull_secret(ns.name(), "acr");
+    create(
+        ns.name(),
+        &deployment_json("cart", &format!("{host}/{repo}:9.9.9"), Some("acr"), 1),
+    );
+    create(
+        ns.name(),
+        &deployment_json("web", &format!("{host}/{repo}:1.0.0"), Some("acr"), 1),
+    );
+    let berth = Berth::new(ns.name());
+    let tui = berth.start(&[]);
+
+    // `cart` sorts first, so it is selected: its pane names the failing pod and the reason.
+    let reason = tui.wait("cart stuck, with the pull failure's reason", |s| {
+        line_with(s, &["cart", " stuck "])?;
+        ["ErrImagePull", "ImagePullBackOff"]
+            .into_iter()
+            .find(|r| line_with(s, &[r, "pod cart-"]).is_some())
+    });
+    let progressing = kubectl([
+        "-n",
+        ns.name(),
+        "get",
+        "deployment",
+        "cart",
+        "-o",
+        r#"jsonpath={.status.conditions[?(@.type=="Progressing")].reason}"#,
+    ]);
+    assert_ne!(
+        progressing.trim(),
+        "ProgressDeadlineExceeded",
+        "stuck must show before the deadline, from the pod's {reason}"
+    );
+    tui.wait("web complete", |s| {
+        line_with(s, &["web", " complete "]).map(|_| ())
+    });
+
+    let status = |name: &str| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(&berth.command(&["rollout", "status", name, "-n", ns.name(), "--json"])[1..])
+            .output()
+            .expect("run berth rollout status");
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "rollout status {name} --json: {e}; stdout {:?} stderr {:?}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    };
+    let cart = status("cart");
+    assert_eq!(cart["state"], "stuck", "{cart}");
+    assert!(
+        ["ErrImagePull", "ImagePullBackOff"].contains(&cart["reason"].as_str().unwrap_or("")),
+        "{cart}"
+    );
+    let web = status("web");
+    assert_eq!(web["state"], "complete", "{web}");
+}
+
 /// A namespace with no pull secret at all: `d` says so, and `f` creates a secret with fresh
 /// credentials (the admin user's password2, regenerated over ARM), attaches it to the service
 /// account and restarts the rollout, whose new pod then pulls with it.
@@ -698,6 +546,106 @@ fn switching_context_changes_who_acts() {
         .unwrap_or_else(|| panic!("no restart in the audit log: {records:#?}"));
     assert_eq!(restart["actor"], "berth-admin", "{restart}");
     assert_eq!(restart["outcome"]["status"], "ok", "{restart}");
+}
+
+/// A StatefulSet in the dashboard: listed as `sts/db` with its rollout state and revision (from
+/// its ControllerRevisions), restarted with `r` and rolled back with `u`, checked with kubectl's
+/// rollout history and the template; set image (`i`) says what to use instead of acting.
+#[test]
+fn a_statefulset_is_restarted_and_undone_by_keys() {
+    let _lock = apiserver_lock(false);
+    let host = Env::get().acr_host();
+    let repo = own_repository();
+    let ns = TestNamespace::new("ui-e2e-sts");
+    admin_pull_secret(ns.name(), "acr");
+    let sts = json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "db"},
+        "spec": {
+            "replicas": 1,
+            "serviceName": "db",
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db"}}, "spec": {
+                "terminationGracePeriodSeconds": 1,
+                "imagePullSecrets": [{"name": "acr"}],
+                "containers": [{"name": "app", "image": format!("{host}/{repo}:1.0.0")}]
+            }}
+        }
+    });
+    create(ns.name(), &sts);
+    let history = || -> Vec<String> {
+        kubectl(["-n", ns.name(), "rollout", "history", "statefulset/db"])
+            .lines()
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .next()
+                    .filter(|w| w.parse::<u32>().is_ok())
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let berth = Berth::new(ns.name());
+    let tui = berth.start(&[]);
+    tui.wait("sts/db complete at revision 1", |s| {
+        line_with(s, &["sts/db", " r1 ", "complete"]).map(|_| ())
+    });
+
+    tui.keys(&["r"]);
+    tui.wait_text("the restart confirmation", "restart · confirm");
+    tui.keys(&["y"]);
+    tui.wait("the restart rolled out as revision 2", |s| {
+        line_with(s, &["sts/db", " r2 ", "complete"]).map(|_| ())
+    });
+    let stamp = kubectl([
+        "-n",
+        ns.name(),
+        "get",
+        "statefulset",
+        "db",
+        "-o",
+        "jsonpath={.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}",
+    ]);
+    assert!(!stamp.trim().is_empty(), "the restart left no restartedAt");
+    assert_eq!(history(), ["1", "2"]);
+
+    tui.keys(&["u"]);
+    tui.wait("the undo confirmation naming the ControllerRevision", |s| {
+        line_with(s, &["Rollout undo", "confirm"])
+            .and(line_with(s, &["ControllerRevision db-"]))
+            .map(|_| ())
+    });
+    tui.keys(&["y"]);
+    tui.wait("revision 1's template back, as revision 3", |s| {
+        line_with(s, &["sts/db", " r3 ", "complete"]).map(|_| ())
+    });
+    assert_eq!(
+        history(),
+        ["2", "3"],
+        "kubectl renumbers the revision undo went back to"
+    );
+    let stamp = kubectl([
+        "-n",
+        ns.name(),
+        "get",
+        "statefulset",
+        "db",
+        "-o",
+        "jsonpath={.spec.template.metadata.annotations}",
+    ]);
+    assert!(
+        !stamp.contains("restartedAt"),
+        "undo to revision 1 drops the restart stamp: {stamp}"
+    );
+    let records = berth.audit_records();
+    for action in ["rollout.restart", "rollout.undo"] {
+        assert!(
+            records
+                .iter()
+                .any(|r| r["action"] == action && r["outcome"]["status"] == "ok"),
+            "{action} not audited: {records:#?}"
+        );
+    }
 }
 
 #[test]

@@ -42,7 +42,7 @@ async fn keys_become_tasks_results_come_back_and_q_quits() {
     }
     let task = recv_task(&mut effect_rx).await;
     assert!(
-        matches!(&task.effect, Effect::Restart { deployment, dry_run: false } if deployment.name == "web")
+        matches!(&task.effect, Effect::Restart { deployment, dry_run: false, .. } if deployment.name == "web")
     );
     // The result goes in before the quit key: the channel keeps the order.
     action_tx

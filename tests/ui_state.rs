@@ -228,6 +228,7 @@ fn restart_undo_pause_resume() {
     assert_eq!(
         confirm_effect(&s),
         &Effect::Restart {
+            kind: berth::cluster::model::WorkloadKind::Deployment,
             deployment: obj("shop", "web"),
             dry_run: false
         }
@@ -242,6 +243,7 @@ fn restart_undo_pause_resume() {
     assert_eq!(
         c.effect,
         Effect::Undo {
+            kind: berth::cluster::model::WorkloadKind::Deployment,
             deployment: obj("shop", "web"),
             to_revision: Some(3),
             dry_run: false
@@ -438,6 +440,7 @@ fn diagnose_from_a_deployment_picks_its_failing_pod_and_reports_failures() {
                 what: "diagnosis".into(),
                 why: "registry unreachable".into(),
                 hint: "check the network".into(),
+                sticky: false,
             }),
         },
     );
@@ -587,7 +590,7 @@ fn navigation_keys_mouse_and_live_updates_keep_the_cursor() {
     d.uid = "uid-aaa".into();
     update(
         &mut s,
-        berth::app::fixtures::model(ModelEvent::Upsert(Row::Deployment(d))),
+        berth::app::fixtures::model(ModelEvent::Upsert(Row::Workload(d))),
     );
     assert_eq!(view::selected_deployment(&s).unwrap().name, "web");
 
@@ -657,6 +660,7 @@ fn failed_task_reports_what_why_and_what_to_do() {
                 what: "restart shop/web".into(),
                 why: "the deployment changed since it was read (resourceVersion 1000)".into(),
                 hint: "press r again to retry on the current version".into(),
+                sticky: false,
             }),
         },
     );
@@ -832,4 +836,139 @@ fn same_second_events_show_in_creation_order_not_uid_order() {
         })
         .collect();
     assert_eq!(reasons, ["Pulling", "Started"]);
+}
+
+#[test]
+fn applied_but_not_audited_stays_on_screen() {
+    let mut s = demo_state(120, 40);
+    select_deployment(&mut s, "web");
+    press(&mut s, "r");
+    let tasks = press(&mut s, "y");
+    update(
+        &mut s,
+        Action::TaskDone {
+            id: tasks[0].id,
+            result: Err(TaskError {
+                what: "restart shop/web".into(),
+                why: "applied, but not audited: rollout.restart shop/web".into(),
+                hint: "the change was made: check it".into(),
+                sticky: true,
+            }),
+        },
+    );
+    // Other notices come and go; this one outlives them and every expiry.
+    for i in 0..6 {
+        update(
+            &mut s,
+            Action::Notice(berth::app::action::Notice::error(format!("other {i}"))),
+        );
+    }
+    update(
+        &mut s,
+        Action::Tick(now() + jiff::SignedDuration::from_secs(3600)),
+    );
+    assert_eq!(s.notices.len(), 1, "{:?}", s.notices);
+    assert!(
+        s.notices[0]
+            .notice
+            .text
+            .contains("applied, but not audited")
+    );
+    assert_eq!(s.notices[0].notice.level, Level::Error);
+}
+
+#[test]
+fn an_unreachable_apiserver_shows_stale_since_and_refuses_cluster_writes() {
+    use berth::app::fixtures::model;
+    use berth::cluster::model::Probe;
+    let mut s = demo_state(120, 40);
+    select_deployment(&mut s, "web");
+    let at = |secs: i64| {
+        now()
+            .checked_add(jiff::SignedDuration::from_secs(secs))
+            .unwrap()
+    };
+    let probe = |secs: i64, error: Option<&str>| {
+        model(ModelEvent::Probe(Probe {
+            at: at(secs),
+            error: error.map(str::to_owned),
+        }))
+    };
+    update(&mut s, probe(0, None));
+    assert!(render(&s).contains("ctx aks-prod ● live"));
+    // A confirmation opened before the outage is refused at the last moment.
+    press(&mut s, "r");
+    update(
+        &mut s,
+        probe(1, Some("not answering (no reply to /readyz within 1.5 s)")),
+    );
+    assert!(press(&mut s, "y").is_empty());
+    let Dialog::Confirm(c) = top(&s) else {
+        panic!("confirmation stays open")
+    };
+    assert!(
+        c.error
+            .as_deref()
+            .unwrap()
+            .contains("cluster is unreachable"),
+        "{:?}",
+        c.error
+    );
+    press(&mut s, "esc");
+
+    let label = berth::app::state::stale_label(Some(at(0)));
+    let screen = render(&s);
+    assert!(
+        screen.contains(&format!("ctx aks-prod ● {label}")),
+        "{screen}"
+    );
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("Deployments") && l.contains(&label)),
+        "the deployments pane says so too:\n{screen}"
+    );
+    // Every cluster write is refused with the reason; a retag (registry only) is not.
+    for k in ["i", "r", "u", "p", "s", "a"] {
+        assert!(press(&mut s, k).is_empty(), "{k}");
+        assert!(s.dialogs.is_empty(), "{k} opened a dialog");
+        let n = last_notice(&s);
+        assert!(
+            n.contains("refused") && n.contains("not answering"),
+            "{k}: {n}"
+        );
+        assert!(n.contains(&label), "{k}: {n}");
+    }
+    select_tag(&mut s, "1.0.29");
+    press(&mut s, "t");
+    assert!(!s.dialogs.is_empty(), "retag still opens");
+    press(&mut s, "esc");
+
+    // It answers again: stale (relisting) but writable, with a warning; live after relists.
+    update(&mut s, probe(5, None));
+    assert!(render(&s).contains(&format!("ctx aks-prod ● {label}")));
+    select_deployment(&mut s, "web");
+    press(&mut s, "r");
+    assert!(matches!(confirm_effect(&s), Effect::Restart { .. }));
+    assert!(last_notice(&s).contains("relisting"), "{}", last_notice(&s));
+    press(&mut s, "esc");
+    let rows: Vec<Row> = s
+        .cluster
+        .deployments()
+        .cloned()
+        .map(Row::Workload)
+        .collect();
+    for kind in berth::cluster::model::Kind::ALL {
+        let scope = berth::cluster::model::WatchScope::new(kind, None);
+        let rows = rows.iter().filter(|r| r.kind() == kind).cloned().collect();
+        update(&mut s, model(ModelEvent::Resynced { scope, rows }));
+    }
+    let screen = render(&s);
+    assert!(screen.contains("ctx aks-prod ● live"), "{screen}");
+    assert!(
+        !screen
+            .lines()
+            .any(|l| l.contains("Deployments") && l.contains("stale")),
+        "{screen}"
+    );
 }

@@ -37,6 +37,29 @@ SERVICE_APISERVER_IP="10.32.0.1"
 CLUSTER_DNS_IP="10.32.0.10"
 SANDBOX_IMAGE="registry.berth.local/pause:1"
 
+# The registry side (scripts/env/registry-up): stand-in +10, IMDS stand-in +13 (plain http).
+PORT_STANDIN=$((BERTH_ENV_PORT_BASE + 10))
+PORT_IMDS=$((BERTH_ENV_PORT_BASE + 13))
+
+# The AKS cluster this node plays (the stand-in serves it over ARM; kubelet pulls images under
+# AKS_IMAGE_PREFIX with the kubelet identity through sandbox/acr-credential-provider).
+AKS_CLUSTER_NAME="berth-aks"
+AKS_LOCATION="eastus"
+AKS_RESOURCE_GROUP="berth-rg"
+AKS_NODE_RESOURCE_GROUP="MC_${AKS_RESOURCE_GROUP}_${AKS_CLUSTER_NAME}_${AKS_LOCATION}"
+AKS_NODE_POOL="nodepool1"
+AKS_VMSS="aks-${AKS_NODE_POOL}-31415926-vmss"
+AKS_KUBELET_IDENTITY_NAME="${AKS_CLUSTER_NAME}-agentpool"
+AKS_KUBELET_CLIENT_ID="3c5e7a9b-2d4f-4e6a-9b1c-5d7f9a2b4c6e"
+AKS_KUBELET_OBJECT_ID="8a2c4e6f-1b3d-4f5a-8c7e-2b4d6f8a0c1e"
+# A second user-assigned identity that exists but is not on the node pool (wrong client id tests).
+AKS_OTHER_IDENTITY_NAME="berth-other-identity"
+AKS_OTHER_CLIENT_ID="6e8a0c2e-4b6d-4a8f-b0c2-7d9f1b3d5e7a"
+AKS_OTHER_OBJECT_ID="b4d6f8a0-3c5e-4b7d-9f1a-4c6e8a0c2e4b"
+AKS_IMAGE_PREFIX="127.0.0.1:$PORT_STANDIN/aks/"
+SUBSCRIPTION_ID_DEFAULT="2b7c9e4a-1d3f-4a6b-8c5e-9f0a1b2c3d4e"
+TENANT_ID_DEFAULT="6d1f5b1e-8a3c-4f0b-9e2d-1c7a4b3e5f60"
+
 PKI="$BERTH_ENV_DIR/pki"
 LOGS="$BERTH_ENV_DIR/logs"
 PIDS="$BERTH_ENV_DIR/pids"

@@ -9,6 +9,9 @@ use super::keymap::Command;
 use crate::cluster::model::ModelUpdate;
 use crate::registry::types::{RepositoryRow, TagRow};
 
+// `Cluster` (a watch event carrying one slim row) is nearly every message: boxing it to shrink
+// the rare variants would add an allocation per watch event.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// A key press the terminal delivered; `update` maps it through the key map of the layer
@@ -50,6 +53,9 @@ pub enum ConnState {
     /// The identity may not list/watch something (HTTP 403).
     Forbidden,
     Offline,
+    /// Rows kept but not confirmed current (apiserver down, a watch broken or relisting);
+    /// `State::cluster_stale` says since when and why.
+    Stale,
 }
 
 impl ConnState {
@@ -60,6 +66,7 @@ impl ConnState {
             Self::Reconnecting => "reconnecting",
             Self::Forbidden => "forbidden",
             Self::Offline => "offline",
+            Self::Stale => "stale",
         }
     }
 }
@@ -161,6 +168,8 @@ pub struct TaskError {
     pub what: String,
     pub why: String,
     pub hint: String,
+    /// Stays on screen until berth exits (a change was made that the audit log lacks).
+    pub sticky: bool,
 }
 
 impl std::fmt::Display for TaskError {

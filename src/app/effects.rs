@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::cluster::model::ObjectRef;
+use crate::cluster::model::{ObjectRef, WorkloadKind};
 
 /// Identifies one background task; unique for the life of the process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,13 +106,15 @@ pub enum Effect {
         image: String,
         dry_run: bool,
     },
-    /// `kubectl rollout restart`.
+    /// `kubectl rollout restart` of a workload of `kind`.
     Restart {
+        kind: WorkloadKind,
         deployment: ObjectRef,
         dry_run: bool,
     },
     /// `kubectl rollout undo` to `to_revision` (the previous revision when `None`).
     Undo {
+        kind: WorkloadKind,
         deployment: ObjectRef,
         to_revision: Option<i64>,
         dry_run: bool,
@@ -267,19 +269,34 @@ impl Effect {
                 "set image {}/{} → {image}",
                 deployment.namespace, deployment.name
             ),
-            Self::Restart { deployment, .. } => {
-                format!("restart {}/{}", deployment.namespace, deployment.name)
+            Self::Restart {
+                kind, deployment, ..
+            } => {
+                format!(
+                    "restart {}{}/{}",
+                    kind_prefix(*kind),
+                    deployment.namespace,
+                    deployment.name
+                )
             }
             Self::Undo {
+                kind,
                 deployment,
                 to_revision,
                 ..
             } => match to_revision {
                 Some(r) => format!(
-                    "undo {}/{} to revision {r}",
-                    deployment.namespace, deployment.name
+                    "undo {}{}/{} to revision {r}",
+                    kind_prefix(*kind),
+                    deployment.namespace,
+                    deployment.name
                 ),
-                None => format!("undo {}/{}", deployment.namespace, deployment.name),
+                None => format!(
+                    "undo {}{}/{}",
+                    kind_prefix(*kind),
+                    deployment.namespace,
+                    deployment.name
+                ),
             },
             Self::Pause { deployment, .. } => {
                 format!("pause {}/{}", deployment.namespace, deployment.name)
@@ -315,5 +332,13 @@ impl Effect {
             Self::SwitchNamespace { namespace } => format!("switch to namespace {namespace}"),
         };
         format!("{text}{dry}")
+    }
+}
+
+/// `sts ` / `ds ` before a StatefulSet's or DaemonSet's name in titles; nothing for Deployments.
+fn kind_prefix(kind: WorkloadKind) -> String {
+    match kind {
+        WorkloadKind::Deployment => String::new(),
+        other => format!("{} ", other.short()),
     }
 }

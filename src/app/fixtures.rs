@@ -170,6 +170,7 @@ fn deployment(ns: &str, d: &Dep<'_>) -> DeploymentRow {
         resource_version: "1000".into(),
         created: ago(30 * 86400),
         rollout: RolloutState::default(),
+        ..Default::default()
     }
 }
 
@@ -185,6 +186,7 @@ fn rs(
     age: i64,
 ) -> ReplicaSetRow {
     ReplicaSetRow {
+        controller_revision: false,
         namespace: ns.into(),
         name: format!("{dep}-{hash}"),
         uid: format!("uid-rs-{ns}-{dep}-{hash}"),
@@ -217,6 +219,8 @@ fn pod(
         name: format!("{dep}-{hash}-{suffix}"),
         uid: format!("uid-pod-{ns}-{dep}-{hash}-{suffix}"),
         owner_uid: Some(format!("uid-rs-{ns}-{dep}-{hash}")),
+        workload: Some(dep.into()),
+        revision_hash: None,
         phase: phase.into(),
         node: node.map(str::to_owned),
         service_account: "default".into(),
@@ -340,7 +344,7 @@ pub fn cluster_actions() -> Vec<Action> {
         },
     ];
     for d in &deps {
-        objs.push(Row::Deployment(deployment(ns, d)));
+        objs.push(Row::Workload(deployment(ns, d)));
     }
     let rss = [
         rs(ns, "web", "7c9f8d6b5", 4, 3, 3, &img("web:1.0.28"), 7200),

@@ -272,6 +272,8 @@ impl TaskView {
 pub struct TimedNotice {
     pub notice: Notice,
     pub at: Timestamp,
+    /// Does not expire (see [`super::update::notify_sticky`]).
+    pub sticky: bool,
 }
 
 /// berth's own actions and their results, shown in the rollout timeline.
@@ -343,6 +345,16 @@ impl State {
             ConnectionState::Live => ConnState::Live,
             ConnectionState::Reconnecting { .. } => ConnState::Reconnecting,
             ConnectionState::Forbidden { .. } => ConnState::Forbidden,
+            ConnectionState::Stale { .. } => ConnState::Stale,
+        }
+    }
+
+    /// While the cluster rows cannot be confirmed current: ("stale since 22:23:05", why), the
+    /// time local and the last confirmed sync of the oldest stale watch.
+    pub fn cluster_stale(&self) -> Option<(String, String)> {
+        match self.cluster.connection() {
+            ConnectionState::Stale { since, error } => Some((stale_label(since), error)),
+            _ => None,
         }
     }
 
@@ -387,7 +399,8 @@ impl State {
         }
     }
 
-    /// `Err(reason)` when a mutation of `kind` in `namespace` is off (read-only or RBAC).
+    /// `Err(reason)` when a mutation of `kind` in `namespace` is off (read-only, RBAC, or the
+    /// cluster's apiserver not answering: the write would fail or hang, or land later unseen).
     pub fn mutation_allowed(
         &self,
         kind: MutationKind,
@@ -395,6 +408,18 @@ impl State {
     ) -> Result<(), String> {
         if let ReadOnly::On(why) = &self.read_only {
             return Err(format!("read-only ({why})"));
+        }
+        // Every mutation but a retag (registry only) writes to the cluster.
+        if kind != MutationKind::Retag
+            && let Some(down) = self.cluster.apiserver_down()
+        {
+            let since = self
+                .cluster_stale()
+                .map(|(label, _)| format!("; data {label}"));
+            return Err(format!(
+                "the cluster is unreachable ({down}{})",
+                since.unwrap_or_default()
+            ));
         }
         let scoped = namespace.and_then(|ns| self.permissions.get(&(kind, Some(ns.to_owned()))));
         let global = self.permissions.get(&(kind, None));
@@ -417,5 +442,17 @@ impl State {
             let excess = self.journal.len() - JOURNAL_CAP;
             self.journal.drain(..excess);
         }
+    }
+}
+
+/// "stale since 22:23:05" (local time), or plain "stale" when the rows were never confirmed.
+pub fn stale_label(since: Option<Timestamp>) -> String {
+    match since {
+        Some(t) => format!(
+            "stale since {}",
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%H:%M:%S")
+        ),
+        None => "stale".to_owned(),
     }
 }

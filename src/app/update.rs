@@ -44,6 +44,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Task> {
             state.now = now;
             state.spinner = state.spinner.wrapping_add(1);
             state.notices.retain(|n| {
+                if n.sticky {
+                    return true;
+                }
                 let secs = if n.notice.level == Level::Error {
                     ERROR_NOTICE_SECS
                 } else {
@@ -523,12 +526,18 @@ fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
                 None
             };
             let touches_deployments = match event {
-                ModelEvent::Upsert(Row::Deployment(_)) => true,
+                ModelEvent::Upsert(Row::Workload(_)) => true,
                 ModelEvent::Delete(key) => key.kind() == Kind::Deployment,
                 ModelEvent::Resynced { scope, .. } => scope.kind == Kind::Deployment,
                 _ => false,
             };
-            state.cluster.apply(update);
+            // The liveness probe confirms about once a second; only a change of its verdict is
+            // worth a frame.
+            let probe = matches!(event, ModelEvent::Probe(_));
+            if !state.cluster.apply(update) && probe {
+                state.dirty = false;
+                return;
+            }
             if touches_deployments {
                 resync_deployment_selection(state, fx);
             }
@@ -662,6 +671,7 @@ fn on_task_done(state: &mut State, id: TaskId, result: TaskResult) {
                 what: format!("diagnosis of {}/{}", pod.namespace, pod.name),
                 why: format!("the runner answered without a diagnosis ({summary})"),
                 hint: "this is a bug in berth; please report it".to_owned(),
+                sticky: false,
             }),
             Err(e) => Err(e),
         };
@@ -691,6 +701,7 @@ fn on_task_done(state: &mut State, id: TaskId, result: TaskResult) {
         Ok(TaskOutcome::Diagnosis(v)) => (Notice::info(v.cause.clone()), Level::Info),
         Err(e) => (Notice::error(e.to_string()), Level::Error),
     };
+    let sticky = matches!(&result, Err(e) if e.sticky);
     if result.is_ok()
         && let Effect::Retag {
             src,
@@ -713,7 +724,9 @@ fn on_task_done(state: &mut State, id: TaskId, result: TaskResult) {
         state.last_result = Some(notice.clone());
     }
     // Loads that worked are visible in the panes; only their failures need a notice.
-    if shows || level == Level::Error {
+    if sticky {
+        notify_sticky(state, notice);
+    } else if shows || level == Level::Error {
         notify(state, notice);
     }
 }
@@ -756,13 +769,24 @@ fn mirror_retag(state: &mut State, src: &ImageLocation, dst: &ImageLocation) {
 }
 
 pub fn notify(state: &mut State, notice: Notice) {
+    push_notice(state, notice, false);
+}
+
+/// A notice that stays until berth exits (an applied change the audit log lacks).
+pub fn notify_sticky(state: &mut State, notice: Notice) {
+    push_notice(state, notice, true);
+}
+
+fn push_notice(state: &mut State, notice: Notice, sticky: bool) {
     state.notices.push(TimedNotice {
         notice,
         at: state.now,
+        sticky,
     });
-    if state.notices.len() > MAX_NOTICES {
-        let excess = state.notices.len() - MAX_NOTICES;
-        state.notices.drain(..excess);
+    // Over the limit the oldest passing notices go first; sticky ones only when all are.
+    while state.notices.len() > MAX_NOTICES {
+        let i = state.notices.iter().position(|n| !n.sticky).unwrap_or(0);
+        state.notices.remove(i);
     }
 }
 
@@ -788,7 +812,22 @@ fn refuse(state: &mut State, cmd: Command) -> bool {
             );
             true
         }
-        None => false,
+        None => {
+            // The apiserver answers (else it is refused above) but some watch is broken or
+            // relisting: the write reaches it, the rows it is confirmed from may be old.
+            if cmd.mutation() != Some(super::effects::MutationKind::Retag)
+                && let Some((label, why)) = state.cluster_stale()
+            {
+                notify(
+                    state,
+                    Notice::warning(format!(
+                        "{}: cluster data {label} ({why}); check before confirming",
+                        cmd.hint()
+                    )),
+                );
+            }
+            false
+        }
     }
 }
 
@@ -990,6 +1029,9 @@ fn open_set_image(state: &mut State) {
         );
         return;
     };
+    if !deployment_only_action_allowed(state, "set image", &dep) {
+        return;
+    }
     let Some(container) = view::container_for(&dep, Some(&tag.repository)).cloned() else {
         notify(
             state,
@@ -1078,13 +1120,49 @@ fn selected_deployment_or_warn(
     what: &str,
 ) -> Option<crate::cluster::model::DeploymentRow> {
     let d = view::selected_deployment(state).cloned();
-    if d.is_none() {
-        notify(
+    match &d {
+        None => notify(
             state,
             Notice::warning(format!("{what}: select a deployment first")),
-        );
+        ),
+        Some(w) if !deployment_only_action_allowed(state, what, w) => return None,
+        Some(_) => {}
     }
     d
+}
+
+/// The actions berth runs are built for Deployments; on a StatefulSet or DaemonSet it says so
+/// (and what to use) instead of acting on the wrong API. Pause exists for Deployments only.
+fn deployment_only_action_allowed(
+    state: &mut State,
+    what: &str,
+    w: &crate::cluster::model::DeploymentRow,
+) -> bool {
+    use crate::cluster::model::WorkloadKind;
+    // Restart and undo work on every kind; set image from the dashboard only on Deployments
+    // for now (its precondition reads a Deployment), and only Deployments pause.
+    if w.kind == WorkloadKind::Deployment || matches!(what, "restart" | "undo") {
+        return true;
+    }
+    let msg = if what == "pause" {
+        format!(
+            "pause: only Deployments can be paused; {} {} has no pause (its updateStrategy \
+             OnDelete or a partition holds a rollout back)",
+            w.kind.noun(),
+            w.name
+        )
+    } else {
+        format!(
+            "{what}: the dashboard sets images of deployments only so far; for this {} use \
+             berth rollout set-image {}/{} CONTAINER=IMAGE -n {}",
+            w.kind.noun(),
+            w.kind.short(),
+            w.name,
+            w.namespace
+        )
+    };
+    notify(state, Notice::warning(msg));
+    false
 }
 
 fn open_restart(state: &mut State) {
@@ -1099,12 +1177,13 @@ fn open_restart(state: &mut State) {
         Confirm::new(
             "Rollout restart",
             Effect::Restart {
+                kind: dep.kind,
                 deployment: deployment_ref(&dep),
                 dry_run: false,
             },
             vec![
                 Change {
-                    label: "deployment".into(),
+                    label: dep.kind.noun().into(),
                     old: None,
                     new: format!("{}/{}", dep.namespace, dep.name),
                 },
@@ -1155,7 +1234,7 @@ fn open_undo(state: &mut State) {
     let images = |imgs: &[String]| imgs.join(", ");
     let changes = vec![
         Change {
-            label: "deployment".into(),
+            label: dep.kind.noun().into(),
             old: None,
             new: format!("{}/{}", dep.namespace, dep.name),
         },
@@ -1185,12 +1264,21 @@ fn open_undo(state: &mut State) {
         Confirm::new(
             "Rollout undo",
             Effect::Undo {
+                kind: dep.kind,
                 deployment: deployment_ref(&dep),
                 to_revision,
                 dry_run: false,
             },
             changes,
-            vec![format!("pod template of ReplicaSet {}", prev.name)],
+            vec![format!(
+                "pod template of {} {}",
+                if prev.controller_revision {
+                    "ControllerRevision"
+                } else {
+                    "ReplicaSet"
+                },
+                prev.name
+            )],
         ),
     );
 }
@@ -1234,7 +1322,7 @@ fn open_pause_resume(state: &mut State) {
             effect,
             vec![
                 Change {
-                    label: "deployment".into(),
+                    label: dep.kind.noun().into(),
                     old: None,
                     new: format!("{}/{}", dep.namespace, dep.name),
                 },

@@ -3,10 +3,14 @@
 //! Every action, in order: (1) a SelfSubjectAccessReview — refused before any write, with the
 //! reason; (2) a read of the current object; (3) one write carrying the read `resourceVersion`
 //! (the apiserver answers 409 if anything changed in between: nothing is overwritten blindly),
-//! optionally as a server-side dry run (`dryRun=All`); (4) an audit record, whatever the outcome.
+//! optionally as a server-side dry run (`dryRun=All`), preceded by its intent record in the audit
+//! log (no record, no write); (4) the result record, whatever the outcome (see
+//! [`crate::audit::audited`]).
 //! The write is what `kubectl` does for the same command.
 
 use std::collections::BTreeMap;
+
+pub mod controller_revision;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::authorization::v1::{
@@ -16,7 +20,7 @@ use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde::Serialize;
 
-use crate::audit::{AuditError, AuditLog, AuditRecord, Outcome};
+use crate::audit::{self, AuditFailure, AuditLog, AuditedError, Gate, Outcome, Subject};
 
 use super::convert::{POD_TEMPLATE_HASH, REVISION_ANNOTATION, controller_uid, revision_of};
 use super::rollout::previous_revision;
@@ -66,7 +70,16 @@ pub enum ActionError {
         source: kube::Error,
     },
     #[error(transparent)]
-    Audit(#[from] AuditError),
+    Audit(#[from] AuditFailure),
+}
+
+impl AuditedError for ActionError {
+    fn audit_outcome(&self) -> Outcome {
+        match self {
+            ActionError::Forbidden { .. } => Outcome::Refused(self.to_string()),
+            _ => Outcome::Failed(self.to_string()),
+        }
+    }
 }
 
 impl ActionError {
@@ -78,7 +91,7 @@ impl ActionError {
             ActionError::Invalid(_) => "invalid",
             ActionError::Conflict { .. } => "conflict",
             ActionError::Api { .. } => "api_error",
-            ActionError::Audit(_) => "audit_error",
+            ActionError::Audit(f) => f.code(),
         }
     }
 
@@ -239,39 +252,33 @@ pub async fn check_access(
     Ok(())
 }
 
-/// Runs an action body and writes its audit record whatever the outcome. `planned` is filled by
-/// the body as soon as it knows old → new, so refusals and failures are recorded with it too.
-async fn audited<F>(
+/// Runs an action body between its audit records ([`audit::audited`]): the body plans old →
+/// new on the gate as soon as it knows them and opens it right before its write.
+async fn audited<F, Fut>(
     ctx: &ActionContext,
     action: &str,
     target: &str,
-    body: impl FnOnce(Planned) -> F,
+    body: F,
 ) -> Result<ActionReport, ActionError>
 where
-    F: std::future::Future<Output = (Planned, Result<ActionReport, ActionError>)>,
+    F: FnOnce(Gate) -> Fut,
+    Fut: std::future::Future<Output = Result<ActionReport, ActionError>>,
 {
-    let (planned, result) = body(Planned::default()).await;
-    let outcome = match &result {
-        Ok(r) if r.dry_run => Outcome::DryRun,
-        Ok(_) => Outcome::Ok,
-        Err(e @ ActionError::Forbidden { .. }) => Outcome::Refused(e.to_string()),
-        Err(e) => Outcome::Failed(e.to_string()),
-    };
-    let (old, new) = match &result {
-        Ok(r) => (r.old.clone(), r.new.clone()),
-        Err(_) => (planned.old, planned.new),
-    };
-    let record = AuditRecord::new(&ctx.actor, action, target)
-        .change(old, new)
-        .outcome(outcome);
-    ctx.audit.append(&record)?;
-    result
+    let subject = Subject::new(&ctx.actor, action, target, ctx.dry_run);
+    audit::audited(&ctx.audit, subject, body).await
 }
 
 #[derive(Default, Debug)]
 struct Planned {
     old: Option<String>,
     new: Option<String>,
+}
+
+impl Planned {
+    /// Records old → new on the gate (for the audit records, whatever the outcome).
+    fn tell(&self, gate: &Gate) {
+        gate.plan(self.old.clone(), self.new.clone());
+    }
 }
 
 fn deployments(ctx: &ActionContext, ns: &str) -> Api<Deployment> {
@@ -379,32 +386,32 @@ pub async fn restart(
 ) -> Result<ActionReport, ActionError> {
     let action = "rollout.restart";
     let target = format!("{ns}/{name}");
-    audited(ctx, action, &target, |mut planned| async {
-        let r = async {
-            check_access(&ctx.client, &ctx.actor, &[patch_perm(ns, name)]).await?;
-            let d = get_deployment(ctx, ns, name).await?;
-            if d.spec.as_ref().and_then(|s| s.paused) == Some(true) {
-                return Err(ActionError::Invalid(format!(
-                    "deployment {target} is paused, so a restart would not roll out; nothing was changed (resume it first: berth rollout resume {name} -n {ns})"
-                )));
-            }
-            let old = d
-                .spec
-                .as_ref()
-                .and_then(|s| s.template.metadata.as_ref())
-                .and_then(|m| m.annotations.as_ref())
-                .and_then(|a| a.get(RESTARTED_AT).cloned());
-            let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-            planned.old = Some(format!("{RESTARTED_AT}={}", old.as_deref().unwrap_or("(never)")));
-            planned.new = Some(format!("{RESTARTED_AT}={now}"));
-            let patch = serde_json::json!({
-                "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}
-            });
-            write_patch(ctx, ns, name, &d, patch).await?;
-            Ok(report(ctx, action, &target, &planned, format!("deployment {target} restarted")))
+    let target = target.as_str();
+    audited(ctx, action, target, |gate| async move {
+        let mut planned = Planned::default();
+        check_access(&ctx.client, &ctx.actor, &[patch_perm(ns, name)]).await?;
+        let d = get_deployment(ctx, ns, name).await?;
+        if d.spec.as_ref().and_then(|s| s.paused) == Some(true) {
+            return Err(ActionError::Invalid(format!(
+                "deployment {target} is paused, so a restart would not roll out; nothing was changed (resume it first: berth rollout resume {name} -n {ns})"
+            )));
         }
-        .await;
-        (planned, r)
+        let old = d
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.metadata.as_ref())
+            .and_then(|m| m.annotations.as_ref())
+            .and_then(|a| a.get(RESTARTED_AT).cloned());
+        let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        planned.old = Some(format!("{RESTARTED_AT}={}", old.as_deref().unwrap_or("(never)")));
+        planned.new = Some(format!("{RESTARTED_AT}={now}"));
+        planned.tell(&gate);
+        let patch = serde_json::json!({
+            "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}
+        });
+        gate.open()?;
+        write_patch(ctx, ns, name, &d, patch).await?;
+        Ok(report(ctx, action, target, &planned, format!("deployment {target} restarted")))
     })
     .await
 }
@@ -499,68 +506,68 @@ pub async fn set_image(
 ) -> Result<ActionReport, ActionError> {
     let action = "rollout.set-image";
     let target = format!("{ns}/{name}");
-    audited(ctx, action, &target, |mut planned| async {
-        let r = async {
-            check_access(&ctx.client, &ctx.actor, &[patch_perm(ns, name)]).await?;
-            let d = get_deployment(ctx, ns, name).await?;
-            let pod_spec = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
-            let (field, current) = pod_spec
-                .and_then(|ps| {
-                    ps.containers
-                        .iter()
-                        .find(|c| c.name == container)
-                        .map(|c| ("containers", c))
-                        .or_else(|| {
-                            ps.init_containers
-                                .iter()
-                                .flatten()
-                                .find(|c| c.name == container)
-                                .map(|c| ("initContainers", c))
-                        })
-                })
-                .ok_or_else(|| {
-                    let names: Vec<&str> = pod_spec
-                        .map(|ps| {
-                            ps.init_containers
-                                .iter()
-                                .flatten()
-                                .chain(&ps.containers)
-                                .map(|c| c.name.as_str())
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    ActionError::Invalid(format!(
-                        "deployment {target} has no container {container:?} (it has: {}); nothing was changed",
-                        names.join(", ")
-                    ))
-                })?;
-            let old = current.image.clone().unwrap_or_default();
-            let new = retarget_image(&old, image)?;
-            planned.old = Some(format!("{container}={old}"));
-            planned.new = Some(format!("{container}={new}"));
-            if old == new {
-                return Ok(unchanged(
-                    ctx,
-                    action,
-                    &target,
-                    &planned,
-                    format!("container {container} of {target} already runs {new}"),
-                ));
-            }
-            let patch = serde_json::json!({
-                "spec": {"template": {"spec": {field: [{"name": container, "image": new}]}}}
-            });
-            write_patch(ctx, ns, name, &d, patch).await?;
-            Ok(report(
+    let target = target.as_str();
+    audited(ctx, action, target, |gate| async move {
+        let mut planned = Planned::default();
+        check_access(&ctx.client, &ctx.actor, &[patch_perm(ns, name)]).await?;
+        let d = get_deployment(ctx, ns, name).await?;
+        let pod_spec = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+        let (field, current) = pod_spec
+            .and_then(|ps| {
+                ps.containers
+                    .iter()
+                    .find(|c| c.name == container)
+                    .map(|c| ("containers", c))
+                    .or_else(|| {
+                        ps.init_containers
+                            .iter()
+                            .flatten()
+                            .find(|c| c.name == container)
+                            .map(|c| ("initContainers", c))
+                    })
+            })
+            .ok_or_else(|| {
+                let names: Vec<&str> = pod_spec
+                    .map(|ps| {
+                        ps.init_containers
+                            .iter()
+                            .flatten()
+                            .chain(&ps.containers)
+                            .map(|c| c.name.as_str())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                ActionError::Invalid(format!(
+                    "deployment {target} has no container {container:?} (it has: {}); nothing was changed",
+                    names.join(", ")
+                ))
+            })?;
+        let old = current.image.clone().unwrap_or_default();
+        let new = retarget_image(&old, image)?;
+        planned.old = Some(format!("{container}={old}"));
+        planned.new = Some(format!("{container}={new}"));
+        planned.tell(&gate);
+        if old == new {
+            return Ok(unchanged(
                 ctx,
                 action,
-                &target,
+                target,
                 &planned,
-                format!("deployment {target}: container {container} set to {new}"),
-            ))
+                format!("container {container} of {target} already runs {new}"),
+            ));
         }
-        .await;
-        (planned, r)
+        let patch = serde_json::json!({
+            "spec": {"template": {"spec": {field: [{"name": container, "image": new}]}}}
+        });
+        gate.open()?;
+        write_patch(ctx, ns, name, &d, patch).await?;
+        Ok(report(
+            ctx,
+            action,
+            target,
+            &planned,
+            format!("deployment {target}: container {container} set to {new}"),
+        ))
     })
     .await
 }
@@ -578,39 +585,39 @@ pub async fn set_paused(
         "rollout.resume"
     };
     let target = format!("{ns}/{name}");
-    audited(ctx, action, &target, |mut planned| async {
-        let r = async {
-            check_access(&ctx.client, &ctx.actor, &[patch_perm(ns, name)]).await?;
-            let d = get_deployment(ctx, ns, name).await?;
-            let now = d.spec.as_ref().and_then(|s| s.paused).unwrap_or(false);
-            planned.old = Some(format!("paused={now}"));
-            planned.new = Some(format!("paused={paused}"));
-            let word = if paused { "paused" } else { "resumed" };
-            if now == paused {
-                let msg = format!(
-                    "deployment {target} is already {}",
-                    if paused { "paused" } else { "not paused" }
-                );
-                return Ok(unchanged(ctx, action, &target, &planned, msg));
-            }
-            write_patch(
-                ctx,
-                ns,
-                name,
-                &d,
-                serde_json::json!({"spec": {"paused": paused}}),
-            )
-            .await?;
-            Ok(report(
-                ctx,
-                action,
-                &target,
-                &planned,
-                format!("deployment {target} {word}"),
-            ))
+    let target = target.as_str();
+    audited(ctx, action, target, |gate| async move {
+        let mut planned = Planned::default();
+        check_access(&ctx.client, &ctx.actor, &[patch_perm(ns, name)]).await?;
+        let d = get_deployment(ctx, ns, name).await?;
+        let now = d.spec.as_ref().and_then(|s| s.paused).unwrap_or(false);
+        planned.old = Some(format!("paused={now}"));
+        planned.new = Some(format!("paused={paused}"));
+        planned.tell(&gate);
+        let word = if paused { "paused" } else { "resumed" };
+        if now == paused {
+            let msg = format!(
+                "deployment {target} is already {}",
+                if paused { "paused" } else { "not paused" }
+            );
+            return Ok(unchanged(ctx, action, target, &planned, msg));
         }
-        .await;
-        (planned, r)
+        gate.open()?;
+        write_patch(
+            ctx,
+            ns,
+            name,
+            &d,
+            serde_json::json!({"spec": {"paused": paused}}),
+        )
+        .await?;
+        Ok(report(
+            ctx,
+            action,
+            target,
+            &planned,
+            format!("deployment {target} {word}"),
+        ))
     })
     .await
 }
@@ -679,86 +686,86 @@ pub async fn undo(
 ) -> Result<ActionReport, ActionError> {
     let action = "rollout.undo";
     let target = format!("{ns}/{name}");
-    audited(ctx, action, &target, |mut planned| async {
-        let r = async {
-            check_access(
-                &ctx.client,
-                &ctx.actor,
-                &[
-                    Permission::new("update", "apps", "deployments", ns).named(name),
-                    Permission::new("list", "apps", "replicasets", ns),
-                ],
-            )
-            .await?;
-            let d = get_deployment(ctx, ns, name).await?;
-            if d.spec.as_ref().and_then(|s| s.paused) == Some(true) {
-                return Err(ActionError::Invalid(format!(
-                    "you cannot roll back a paused deployment; nothing was changed (resume it first: berth rollout resume {name} -n {ns})"
-                )));
-            }
-            let uid = d.metadata.uid.clone().unwrap_or_default();
-            let rss: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), ns);
-            let owned: Vec<ReplicaSet> = rss
-                .list(&ListParams::default())
-                .await
-                .map_err(|e| ActionError::from_kube(&format!("replicasets of {target}"), "", e))?
-                .items
-                .into_iter()
-                .filter(|rs| {
-                    controller_uid(rs.metadata.owner_references.as_ref()).as_deref() == Some(uid.as_str())
-                })
-                .collect();
-            let revisions: Vec<i64> = owned.iter().filter_map(|rs| revision_of(&rs.metadata)).collect();
-            let wanted = match to_revision {
-                Some(r) if r > 0 => r,
-                _ => previous_revision(revisions.iter().copied()).ok_or_else(|| {
-                    ActionError::Invalid(format!(
-                        "no rollout history found for deployment {target}: there is no previous revision to go back to; nothing was changed"
-                    ))
-                })?,
-            };
-            let Some(rs) = owned.iter().find(|rs| revision_of(&rs.metadata) == Some(wanted)) else {
-                let mut known = revisions.clone();
-                known.sort_unstable();
-                return Err(ActionError::Invalid(format!(
-                    "unable to find revision {wanted} of deployment {target} (known revisions: {known:?}); nothing was changed"
-                )));
-            };
-            let current_rev = revision_of(&d.metadata);
-            let current_template = d.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
-            planned.old = Some(format!(
-                "revision {} ({})",
-                current_rev.map_or("?".to_owned(), |r| r.to_string()),
-                images_of(&current_template)
-            ));
-            let updated = undo_deployment(&d, rs);
-            let new_template = updated.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
-            planned.new = Some(format!("revision {wanted} ({})", images_of(&new_template)));
-            if template_without_hash(&current_template) == new_template {
-                return Ok(unchanged(
-                    ctx,
-                    action,
-                    &target,
-                    &planned,
-                    format!("skipped rollback (current template already matches revision {wanted})"),
-                ));
-            }
-            // A full update carrying the read resourceVersion: the apiserver refuses it (409) if
-            // the deployment changed since we read it.
-            deployments(ctx, ns)
-                .replace(name, &ctx.post_params(), &updated)
-                .await
-                .map_err(|e| ActionError::from_kube(&format!("deployment {target}"), &rv(&d), e))?;
-            Ok(report(
+    let target = target.as_str();
+    audited(ctx, action, target, |gate| async move {
+        let mut planned = Planned::default();
+        check_access(
+            &ctx.client,
+            &ctx.actor,
+            &[
+                Permission::new("update", "apps", "deployments", ns).named(name),
+                Permission::new("list", "apps", "replicasets", ns),
+            ],
+        )
+        .await?;
+        let d = get_deployment(ctx, ns, name).await?;
+        if d.spec.as_ref().and_then(|s| s.paused) == Some(true) {
+            return Err(ActionError::Invalid(format!(
+                "you cannot roll back a paused deployment; nothing was changed (resume it first: berth rollout resume {name} -n {ns})"
+            )));
+        }
+        let uid = d.metadata.uid.clone().unwrap_or_default();
+        let rss: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), ns);
+        let owned: Vec<ReplicaSet> = rss
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| ActionError::from_kube(&format!("replicasets of {target}"), "", e))?
+            .items
+            .into_iter()
+            .filter(|rs| {
+                controller_uid(rs.metadata.owner_references.as_ref()).as_deref() == Some(uid.as_str())
+            })
+            .collect();
+        let revisions: Vec<i64> = owned.iter().filter_map(|rs| revision_of(&rs.metadata)).collect();
+        let wanted = match to_revision {
+            Some(r) if r > 0 => r,
+            _ => previous_revision(revisions.iter().copied()).ok_or_else(|| {
+                ActionError::Invalid(format!(
+                    "no rollout history found for deployment {target}: there is no previous revision to go back to; nothing was changed"
+                ))
+            })?,
+        };
+        let Some(rs) = owned.iter().find(|rs| revision_of(&rs.metadata) == Some(wanted)) else {
+            let mut known = revisions.clone();
+            known.sort_unstable();
+            return Err(ActionError::Invalid(format!(
+                "unable to find revision {wanted} of deployment {target} (known revisions: {known:?}); nothing was changed"
+            )));
+        };
+        let current_rev = revision_of(&d.metadata);
+        let current_template = d.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
+        planned.old = Some(format!(
+            "revision {} ({})",
+            current_rev.map_or("?".to_owned(), |r| r.to_string()),
+            images_of(&current_template)
+        ));
+        let updated = undo_deployment(&d, rs);
+        let new_template = updated.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
+        planned.new = Some(format!("revision {wanted} ({})", images_of(&new_template)));
+        planned.tell(&gate);
+        if template_without_hash(&current_template) == new_template {
+            return Ok(unchanged(
                 ctx,
                 action,
-                &target,
+                target,
                 &planned,
-                format!("deployment {target} rolled back to revision {wanted}"),
-            ))
+                format!("skipped rollback (current template already matches revision {wanted})"),
+            ));
         }
-        .await;
-        (planned, r)
+        // A full update carrying the read resourceVersion: the apiserver refuses it (409) if
+        // the deployment changed since we read it.
+        gate.open()?;
+        deployments(ctx, ns)
+            .replace(name, &ctx.post_params(), &updated)
+            .await
+            .map_err(|e| ActionError::from_kube(&format!("deployment {target}"), &rv(&d), e))?;
+        Ok(report(
+            ctx,
+            action,
+            target,
+            &planned,
+            format!("deployment {target} rolled back to revision {wanted}"),
+        ))
     })
     .await
 }

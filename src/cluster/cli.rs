@@ -46,6 +46,10 @@ pub const EXIT_STUCK: i32 = 5;
 pub const EXIT_NOT_READY: i32 = 6;
 /// Rotation done in some namespaces but not all (see the per-namespace report).
 pub const EXIT_PARTIAL: i32 = 7;
+/// The audit log could not take the intent record: nothing was changed.
+pub const EXIT_AUDIT_UNWRITABLE: i32 = crate::audit::EXIT_AUDIT_UNWRITABLE as i32;
+/// Applied, but not audited: the change was made, its result record could not be written.
+pub const EXIT_NOT_AUDITED: i32 = crate::audit::EXIT_NOT_AUDITED as i32;
 
 #[derive(Args, Debug, Clone)]
 pub struct KubeArgs {
@@ -60,7 +64,7 @@ pub struct KubeArgs {
     #[arg(skip)]
     pub audit_log: Option<PathBuf>,
     /// Namespace (default: the context's namespace, else `default`)
-    #[arg(short = 'n', long, global = true)]
+    #[arg(short = 'n', long, global = true, value_parser = parse_namespace)]
     pub namespace: Option<String>,
     /// Print one JSON object instead of text
     #[arg(long, global = true)]
@@ -84,56 +88,362 @@ pub struct RolloutArgs {
     pub command: RolloutCommand,
 }
 
+pub use super::model::WorkloadKind;
+
+/// A workload argument: `NAME` (a deployment) or kubectl's `TYPE/NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    pub kind: WorkloadKind,
+    pub name: String,
+}
+
+impl std::fmt::Display for Workload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.kind.noun(), self.name)
+    }
+}
+
+/// A deployment by name (what a plain `NAME` argument means).
+impl From<&str> for Workload {
+    fn from(name: &str) -> Self {
+        Workload {
+            kind: WorkloadKind::Deployment,
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// Parses `web`, `deploy/web`, `deployment/web`, `deployments/web`, `sts/db`,
+/// `statefulset/db`, `ds/agent`, `daemonset/agent` (types case-insensitive, as in kubectl).
+/// The name must be a valid object name (a DNS-1123 subdomain).
+pub fn parse_workload(s: &str) -> Result<Workload, String> {
+    let (kind, name) = match s.split_once('/') {
+        None => (WorkloadKind::Deployment, s),
+        Some((t, name)) => {
+            let kind = match t.to_ascii_lowercase().as_str() {
+                "deploy" | "deployment" | "deployments" => WorkloadKind::Deployment,
+                "sts" | "statefulset" | "statefulsets" => WorkloadKind::StatefulSet,
+                "ds" | "daemonset" | "daemonsets" => WorkloadKind::DaemonSet,
+                _ => {
+                    return Err(format!(
+                        "unknown workload type {t:?}: write NAME or TYPE/NAME with TYPE one of \
+                         deploy, deployment, sts, statefulset, ds, daemonset"
+                    ));
+                }
+            };
+            (kind, name)
+        }
+    };
+    if name.is_empty() {
+        return Err(format!(
+            "{s:?} names no workload: write NAME or TYPE/NAME, like deploy/web"
+        ));
+    }
+    if !is_object_name(name) {
+        return Err(format!(
+            "{name:?} is not a valid {} name (lowercase letters, digits, '-' and '.', \
+             starting and ending with a letter or digit, at most 253 characters)",
+            kind.noun()
+        ));
+    }
+    Ok(Workload {
+        kind,
+        name: name.to_owned(),
+    })
+}
+
+/// A DNS-1123 subdomain: what Kubernetes accepts as the name of a deployment.
+fn is_object_name(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+fn parse_namespace(s: &str) -> Result<String, String> {
+    if crate::config::is_dns1123_label(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "{s:?} is not a valid namespace name (lowercase letters, digits and '-', starting \
+             and ending with a letter or digit, at most 63 characters)"
+        ))
+    }
+}
+
+fn parse_object_name(s: &str) -> Result<String, String> {
+    if is_object_name(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "{s:?} is not a valid Kubernetes object name (lowercase letters, digits, '-' and \
+             '.', starting and ending with a letter or digit)"
+        ))
+    }
+}
+
+/// A registry login server as a pull secret keys it: `host[:port]`, no scheme, no path.
+fn parse_login_server(s: &str) -> Result<String, String> {
+    // Docker Hub's legacy key, as `docker login` writes it.
+    if s == "https://index.docker.io/v1/" {
+        return Ok(s.to_owned());
+    }
+    let bare = s
+        .split_once("://")
+        .map_or(s, |(_, rest)| rest)
+        .trim_end_matches('/');
+    if bare != s || bare.contains('/') || bare.is_empty() {
+        let host = bare.split('/').next().unwrap_or_default();
+        return Err(format!(
+            "{s:?} is not a login server: give the host alone{} (no scheme, no path)",
+            if host.is_empty() {
+                String::new()
+            } else {
+                format!(", like {host}")
+            }
+        ));
+    }
+    crate::reference::Reference::parse(&format!("{bare}/x"))
+        .map(|_| bare.to_owned())
+        .map_err(|e| format!("{s:?} is not a login server: {}", e.cli_message()))
+}
+
+fn parse_tag(s: &str) -> Result<String, String> {
+    crate::reference::validate_tag(s)
+        .map(|()| s.to_owned())
+        .map_err(|e| e.cli_message())
+}
+
+fn parse_digest(s: &str) -> Result<String, String> {
+    crate::reference::validate_digest(s)
+        .map(|()| s.to_owned())
+        .map_err(|e| e.cli_message())
+}
+
+fn parse_image(s: &str) -> Result<String, String> {
+    crate::reference::Reference::parse(s)
+        .map(|_| s.to_owned())
+        .map_err(|e| e.cli_message())
+}
+
+const SET_IMAGE_USAGE: &str = "berth rollout set-image [OPTIONS] <WORKLOAD> [CONTAINER=]IMAGE
+       berth rollout set-image [OPTIONS] <WORKLOAD> [CONTAINER] <--tag <TAG>|--digest <DIGEST>|--image <IMAGE>>";
+
+const SET_IMAGE_EXAMPLES: &str = "Examples:
+  berth rollout set-image deploy/web web=myacr.azurecr.io/web:1.0.28
+  berth rollout set-image deploy/web myacr.azurecr.io/web:1.0.28   (web has one container)
+  berth rollout set-image web web --tag 1.0.28 -n shop --dry-run
+  berth rollout set-image web --digest sha256:…                    (keeps the tag, pins the digest)";
+
 #[derive(Subcommand, Debug, Clone)]
 pub enum RolloutCommand {
     /// Rollout state as `kubectl rollout status` computes it, with revisions and their pods
     Status {
-        deployment: String,
+        /// The workload: NAME or TYPE/NAME (deploy/web)
+        #[arg(value_name = "WORKLOAD", value_parser = parse_workload)]
+        deployment: Workload,
         /// Wait until the rollout completes or is stuck
         #[arg(long)]
         wait: bool,
         /// With --wait: give up after this many seconds
-        #[arg(long, default_value_t = 300)]
+        #[arg(long, default_value_t = 300, value_name = "SECONDS")]
         timeout: u64,
     },
     /// Restart the pods (the kubectl.kubernetes.io/restartedAt template annotation)
     Restart {
-        deployment: String,
+        /// The workload: NAME or TYPE/NAME (deploy/web)
+        #[arg(value_name = "WORKLOAD", value_parser = parse_workload)]
+        deployment: Workload,
+        /// Ask the API server to check the change (dryRun=All) without writing it
         #[arg(long)]
         dry_run: bool,
     },
-    /// Point one container at another tag, a pinned digest, or a whole image reference
+    /// Point one container at another image, as `kubectl set image` does; or at another tag
+    /// or a pinned digest of the image it runs
+    #[command(override_usage = SET_IMAGE_USAGE, after_help = SET_IMAGE_EXAMPLES)]
+    #[command(group(
+        clap::ArgGroup::new("new_image")
+            .args(["tag", "digest", "image"])
+            .multiple(false)
+    ))]
     SetImage {
-        deployment: String,
-        /// Container (or init container) name
-        container: String,
-        #[arg(long, group = "target", required = true)]
+        /// The workload: NAME or TYPE/NAME (deploy/web)
+        #[arg(value_name = "WORKLOAD", value_parser = parse_workload)]
+        deployment: Workload,
+        /// CONTAINER=IMAGE as in `kubectl set image` (IMAGE alone when the workload has one
+        /// container); with --tag, --digest or --image: the container's name (optional when
+        /// the workload has one container)
+        #[arg(
+            value_name = "CONTAINER=IMAGE",
+            required_unless_present_any = ["tag", "digest", "image"]
+        )]
+        container: Option<String>,
+        /// Further CONTAINER=IMAGE pairs: refused with a clear message (one at a time for now)
+        #[arg(hide = true)]
+        more: Vec<String>,
+        /// Same repository, this tag (drops a digest pin)
+        #[arg(long, value_name = "TAG", value_parser = parse_tag)]
         tag: Option<String>,
-        #[arg(long, group = "target")]
+        /// Same repository and tag, pinned to this digest (sha256:…)
+        #[arg(long, value_name = "DIGEST", value_parser = parse_digest)]
         digest: Option<String>,
-        #[arg(long, group = "target")]
+        /// This whole image reference (like CONTAINER=IMAGE)
+        #[arg(long, value_name = "IMAGE", value_parser = parse_image)]
         image: Option<String>,
+        /// Ask the API server to check the change (dryRun=All) without writing it
         #[arg(long)]
         dry_run: bool,
     },
     /// Roll back to the previous revision (or --to-revision), as `kubectl rollout undo`
     Undo {
-        deployment: String,
-        #[arg(long)]
+        /// The workload: NAME or TYPE/NAME (deploy/web)
+        #[arg(value_name = "WORKLOAD", value_parser = parse_workload)]
+        deployment: Workload,
+        /// The revision to go back to (default: the one before the current)
+        #[arg(long, value_name = "REVISION")]
         to_revision: Option<i64>,
+        /// Ask the API server to check the change (dryRun=All) without writing it
         #[arg(long)]
         dry_run: bool,
     },
+    /// Pause the rollout: template changes wait until `resume`
     Pause {
-        deployment: String,
+        /// The workload: NAME or TYPE/NAME (deploy/web)
+        #[arg(value_name = "WORKLOAD", value_parser = parse_workload)]
+        deployment: Workload,
+        /// Ask the API server to check the change (dryRun=All) without writing it
         #[arg(long)]
         dry_run: bool,
     },
+    /// Resume a paused rollout
     Resume {
-        deployment: String,
+        /// The workload: NAME or TYPE/NAME (deploy/web)
+        #[arg(value_name = "WORKLOAD", value_parser = parse_workload)]
+        deployment: Workload,
+        /// Ask the API server to check the change (dryRun=All) without writing it
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+impl RolloutCommand {
+    /// The workload the command acts on.
+    pub fn workload(&self) -> &Workload {
+        match self {
+            RolloutCommand::Status { deployment, .. }
+            | RolloutCommand::Restart { deployment, .. }
+            | RolloutCommand::SetImage { deployment, .. }
+            | RolloutCommand::Undo { deployment, .. }
+            | RolloutCommand::Pause { deployment, .. }
+            | RolloutCommand::Resume { deployment, .. } => deployment,
+        }
+    }
+}
+
+/// What `set-image` was asked to do: which container (None: the only one) and what image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetImageRequest {
+    pub container: Option<String>,
+    pub target: ImageTarget,
+}
+
+/// Reads `set-image`'s arguments: kubectl's `CONTAINER=IMAGE` (or `IMAGE` alone), or berth's
+/// `[CONTAINER] --tag|--digest|--image`. Clap has already checked that at most one flag is
+/// given and that something is.
+pub fn set_image_request(
+    positional: &[String],
+    tag: Option<&str>,
+    digest: Option<&str>,
+    image: Option<&str>,
+) -> Result<SetImageRequest, String> {
+    let flag = match (tag, digest, image) {
+        (Some(t), _, _) => Some(ImageTarget::Tag(t.to_owned())),
+        (_, Some(d), _) => Some(ImageTarget::Digest(d.to_owned())),
+        (_, _, Some(i)) => Some(ImageTarget::Reference(i.to_owned())),
+        _ => None,
+    };
+    let container_name = |c: &str| -> Result<String, String> {
+        if c == "*" {
+            return Err(
+                "'*' (every container) is not supported: name the container, one at a time"
+                    .to_owned(),
+            );
+        }
+        if crate::config::is_dns1123_label(c) {
+            Ok(c.to_owned())
+        } else {
+            Err(format!(
+                "{c:?} is not a valid container name (lowercase letters, digits and '-', at most \
+                 63 characters)"
+            ))
+        }
+    };
+    let one = match positional {
+        [] => None,
+        [one] => Some(one.as_str()),
+        [_, extra, ..] => {
+            return Err(format!(
+                "one container at a time: {extra:?} is one too many (run set-image once per \
+                 container)"
+            ));
+        }
+    };
+    match (one, flag) {
+        (None, Some(target)) => Ok(SetImageRequest {
+            container: None,
+            target,
+        }),
+        (Some(c), Some(target)) => {
+            if c.contains('=') {
+                return Err(format!(
+                    "{c:?} and a --tag/--digest/--image flag both name the new image: give one \
+                     (CONTAINER=IMAGE, or CONTAINER --tag TAG)"
+                ));
+            }
+            Ok(SetImageRequest {
+                container: Some(container_name(c)?),
+                target,
+            })
+        }
+        (Some(arg), None) => {
+            let (container, image) = match arg.split_once('=') {
+                Some((c, i)) => {
+                    if c.is_empty() {
+                        return Err(format!(
+                            "{arg:?} names no container before '=': write CONTAINER=IMAGE, or \
+                             IMAGE alone when the workload has one container"
+                        ));
+                    }
+                    (Some(container_name(c)?), i)
+                }
+                None if arg.contains([':', '@', '/']) => (None, arg),
+                None => {
+                    return Err(format!(
+                        "{arg:?} is neither CONTAINER=IMAGE nor an image with a tag or digest: \
+                         write {arg}=REPO:TAG (as kubectl set image does), or {arg} --tag TAG"
+                    ));
+                }
+            };
+            if image.is_empty() {
+                return Err(format!(
+                    "{arg:?} names no image after '=': write CONTAINER=IMAGE"
+                ));
+            }
+            parse_image(image)?;
+            Ok(SetImageRequest {
+                container,
+                target: ImageTarget::Reference(image.to_owned()),
+            })
+        }
+        (None, None) => {
+            Err("name the new image: CONTAINER=IMAGE, or --tag, --digest or --image".to_owned())
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -170,22 +480,26 @@ pub struct AzureArgs {
         default_value = "https://management.azure.com"
     )]
     pub management_url: String,
-    #[arg(long, env = "AZURE_TENANT_ID")]
+    /// Entra ID tenant of the service principal (acr-admin, acr-token)
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "ID")]
     pub tenant_id: Option<String>,
-    #[arg(long, env = "AZURE_SUBSCRIPTION_ID")]
+    /// Subscription holding the registry (acr-admin, acr-token)
+    #[arg(long, env = "AZURE_SUBSCRIPTION_ID", value_name = "ID")]
     pub subscription_id: Option<String>,
-    #[arg(long)]
+    /// Resource group holding the registry (acr-admin, acr-token)
+    #[arg(long, value_name = "NAME")]
     pub resource_group: Option<String>,
     /// The registry's ARM name
-    #[arg(long)]
+    #[arg(long, value_name = "NAME")]
     pub registry_name: Option<String>,
     /// Service principal client id
-    #[arg(long, env = "AZURE_CLIENT_ID")]
+    #[arg(long, env = "AZURE_CLIENT_ID", value_name = "ID")]
     pub client_id: Option<String>,
     /// Name of the environment variable holding the client secret (never pass it as a flag)
-    #[arg(long, default_value = "AZURE_CLIENT_SECRET")]
+    #[arg(long, default_value = "AZURE_CLIENT_SECRET", value_name = "VAR")]
     pub client_secret_env: String,
-    #[arg(long, default_value = DEFAULT_API_VERSION)]
+    /// ARM API version of the Microsoft.ContainerRegistry calls
+    #[arg(long, default_value = DEFAULT_API_VERSION, value_name = "VERSION")]
     pub api_version: String,
 }
 
@@ -196,38 +510,39 @@ pub enum SecretCommand {
     /// Mint fresh registry credentials, verify them, write the pull secret in every namespace
     Rotate {
         /// The pull secret's name
-        #[arg(long)]
+        #[arg(long, value_name = "NAME", value_parser = parse_object_name)]
         secret: String,
         /// Namespaces to write (repeatable); default: -n / the context's namespace
-        #[arg(long = "in", value_name = "NAMESPACE")]
+        #[arg(long = "in", value_name = "NAMESPACE", value_parser = parse_namespace)]
         namespaces: Vec<String>,
+        /// Where the new credentials come from
         #[arg(long, value_enum)]
         source: SourceKind,
         /// Registry login server (host[:port]), the key written into the secret
-        #[arg(long)]
+        #[arg(long, value_name = "HOST", value_parser = parse_login_server)]
         registry: String,
         #[command(flatten)]
         azure: AzureArgs,
         /// acr-token: the token's name
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         token_name: Option<String>,
         /// acr-token: lifetime of the new password, in days
-        #[arg(long, default_value_t = 90)]
+        #[arg(long, default_value_t = 90, value_name = "DAYS")]
         token_lifetime_days: i64,
         /// Regenerate this slot instead of the one not in use
         #[arg(long)]
         slot: Option<String>,
         /// static: the username
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         username: Option<String>,
         /// static: environment variable holding the password
-        #[arg(long)]
+        #[arg(long, value_name = "VAR")]
         password_env: Option<String>,
         /// static: file holding the password
         #[arg(long)]
         password_file: Option<PathBuf>,
         /// Prove pull access on this repository when verifying
-        #[arg(long)]
+        #[arg(long, value_name = "REPO")]
         verify_repository: Option<String>,
         /// Extra CA bundle (PEM) to trust for Entra, ARM and the registry
         #[arg(long, env = "BERTH_CA_FILE")]
@@ -236,23 +551,27 @@ pub enum SecretCommand {
         #[arg(long)]
         restart_failing: bool,
         /// Also add the secret to this service account's imagePullSecrets
-        #[arg(long)]
+        #[arg(long, value_name = "SERVICE_ACCOUNT", value_parser = parse_object_name)]
         attach: Option<String>,
         /// After every namespace is written, invalidate the slot that was in use
         #[arg(long)]
         invalidate_old: bool,
         /// Parallel namespace writes
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 8, value_name = "N")]
         concurrency: usize,
+        /// Check every write with the API server (dryRun=All) and mint no credentials
         #[arg(long)]
         dry_run: bool,
     },
     /// Add a pull secret to a service account's imagePullSecrets
     Attach {
-        #[arg(long)]
+        /// The pull secret's name
+        #[arg(long, value_name = "NAME", value_parser = parse_object_name)]
         secret: String,
-        #[arg(long, default_value = "default")]
+        /// The service account to add it to
+        #[arg(long, default_value = "default", value_name = "NAME", value_parser = parse_object_name)]
         service_account: String,
+        /// Ask the API server to check the change (dryRun=All) without writing it
         #[arg(long)]
         dry_run: bool,
     },
@@ -292,7 +611,8 @@ fn action_exit(e: &ActionError) -> i32 {
         ActionError::Forbidden { .. } => EXIT_REFUSED,
         ActionError::Conflict { .. } => EXIT_CONFLICT,
         ActionError::Invalid(_) | ActionError::NotFound { .. } => EXIT_INVALID,
-        ActionError::Api { .. } | ActionError::Audit(_) => EXIT_FAILED,
+        ActionError::Api { .. } => EXIT_FAILED,
+        ActionError::Audit(f) => i32::from(f.exit_code()),
     }
 }
 
@@ -319,6 +639,47 @@ fn print_action(json: bool, r: &Result<ActionReport, ActionError>) -> i32 {
 /// `berth rollout …`; returns the process exit code.
 pub async fn run_rollout(args: RolloutArgs) -> i32 {
     let json = args.kube.json;
+    let workload = args.command.workload();
+    // Pause exists for Deployments only (the apiserver has no such field elsewhere).
+    if workload.kind != WorkloadKind::Deployment
+        && matches!(
+            args.command,
+            RolloutCommand::Pause { .. } | RolloutCommand::Resume { .. }
+        )
+    {
+        return fail(
+            json,
+            "invalid",
+            &format!(
+                "{workload}: only deployments can be paused and resumed; a {} holds a rollout \
+                 back with its update strategy (OnDelete, or a StatefulSet's partition); \
+                 nothing was changed",
+                workload.kind.noun()
+            ),
+            EXIT_INVALID,
+        );
+    }
+    use super::actions::controller_revision as cr;
+    // Read set-image's arguments before connecting: a mistake there needs no cluster.
+    let set_image = match &args.command {
+        RolloutCommand::SetImage {
+            container,
+            more,
+            tag,
+            digest,
+            image,
+            ..
+        } => match set_image_request(
+            &container.iter().chain(more).cloned().collect::<Vec<_>>(),
+            tag.as_deref(),
+            digest.as_deref(),
+            image.as_deref(),
+        ) {
+            Ok(r) => Some(r),
+            Err(e) => return fail(json, "invalid", &e, EXIT_INVALID),
+        },
+        _ => None,
+    };
     let (target, ns) = match connect_or_exit(&args.kube).await {
         Ok(x) => x,
         Err(code) => return code,
@@ -341,7 +702,8 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             status(
                 target,
                 &ns,
-                &deployment,
+                deployment.kind,
+                &deployment.name,
                 wait,
                 Duration::from_secs(timeout),
                 json,
@@ -353,34 +715,36 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             dry_run,
         } => {
             let c = ctx(dry_run).await;
-            print_action(json, &actions::restart(&c, &ns, &deployment).await)
+            let result = match deployment.kind {
+                WorkloadKind::Deployment => actions::restart(&c, &ns, &deployment.name).await,
+                kind => cr::restart(&c, kind, &ns, &deployment.name).await,
+            };
+            print_action(json, &result)
         }
         RolloutCommand::SetImage {
             deployment,
-            container,
-            tag,
-            digest,
-            image,
             dry_run,
+            ..
         } => {
-            let t = match (tag, digest, image) {
-                (Some(t), _, _) => ImageTarget::Tag(t),
-                (_, Some(d), _) => ImageTarget::Digest(d),
-                (_, _, Some(i)) => ImageTarget::Reference(i),
-                _ => {
-                    return fail(
-                        json,
-                        "invalid",
-                        "give --tag, --digest or --image",
-                        EXIT_INVALID,
-                    );
-                }
+            let request = set_image.expect("read above");
+            let container = match request.container {
+                Some(c) => c,
+                None => match sole_container(&target.client, &ns, &deployment).await {
+                    Ok(c) => c,
+                    Err(e) => return fail(json, e.code(), &e.to_string(), action_exit(&e)),
+                },
             };
             let c = ctx(dry_run).await;
-            print_action(
-                json,
-                &actions::set_image(&c, &ns, &deployment, &container, &t).await,
-            )
+            let result = match deployment.kind {
+                WorkloadKind::Deployment => {
+                    actions::set_image(&c, &ns, &deployment.name, &container, &request.target).await
+                }
+                kind => {
+                    cr::set_image(&c, kind, &ns, &deployment.name, &container, &request.target)
+                        .await
+                }
+            };
+            print_action(json, &result)
         }
         RolloutCommand::Undo {
             deployment,
@@ -388,17 +752,23 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             dry_run,
         } => {
             let c = ctx(dry_run).await;
-            print_action(
-                json,
-                &actions::undo(&c, &ns, &deployment, to_revision).await,
-            )
+            let result = match deployment.kind {
+                WorkloadKind::Deployment => {
+                    actions::undo(&c, &ns, &deployment.name, to_revision).await
+                }
+                kind => cr::undo(&c, kind, &ns, &deployment.name, to_revision).await,
+            };
+            print_action(json, &result)
         }
         RolloutCommand::Pause {
             deployment,
             dry_run,
         } => {
             let c = ctx(dry_run).await;
-            print_action(json, &actions::set_paused(&c, &ns, &deployment, true).await)
+            print_action(
+                json,
+                &actions::set_paused(&c, &ns, &deployment.name, true).await,
+            )
         }
         RolloutCommand::Resume {
             deployment,
@@ -407,9 +777,53 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             let c = ctx(dry_run).await;
             print_action(
                 json,
-                &actions::set_paused(&c, &ns, &deployment, false).await,
+                &actions::set_paused(&c, &ns, &deployment.name, false).await,
             )
         }
+    }
+}
+
+/// The name of the deployment's only container, for `set-image` without a container name;
+/// refused, with the names, when it has several (init containers count: which one is meant
+/// would be a guess).
+async fn sole_container(
+    client: &kube::Client,
+    ns: &str,
+    workload: &Workload,
+) -> Result<String, ActionError> {
+    use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+    use kube::api::{ApiResource, DynamicObject};
+    let name = &workload.name;
+    let what = format!("{} {ns}/{name}", workload.kind.noun());
+    let resource = match workload.kind {
+        WorkloadKind::Deployment => ApiResource::erase::<Deployment>(&()),
+        WorkloadKind::StatefulSet => ApiResource::erase::<StatefulSet>(&()),
+        WorkloadKind::DaemonSet => ApiResource::erase::<DaemonSet>(&()),
+    };
+    let d = kube::Api::<DynamicObject>::namespaced_with(client.clone(), ns, &resource)
+        .get(name)
+        .await
+        .map_err(|e| match e {
+            kube::Error::Api(s) if s.code == 404 => ActionError::NotFound { what: what.clone() },
+            source => ActionError::Api {
+                what: what.clone(),
+                source,
+            },
+        })?;
+    let spec = &d.data["spec"]["template"]["spec"];
+    let names: Vec<String> = ["initContainers", "containers"]
+        .iter()
+        .flat_map(|f| spec[*f].as_array().into_iter().flatten())
+        .filter_map(|c| c["name"].as_str().map(str::to_owned))
+        .collect();
+    match names.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(ActionError::Invalid(format!(
+            "{what} has {} containers ({}): name the one to change, as CONTAINER=IMAGE; nothing \
+             was changed",
+            names.len(),
+            names.join(", ")
+        ))),
     }
 }
 
@@ -435,6 +849,7 @@ struct PodJson {
 async fn status(
     target: &KubeTarget,
     ns: &str,
+    kind: WorkloadKind,
     name: &str,
     wait: bool,
     timeout: Duration,
@@ -443,7 +858,10 @@ async fn status(
     let (tx, mut rx) = mpsc::channel::<ModelUpdate>(1024);
     let options = WatchOptions {
         namespaces: Some(vec![ns.to_owned()]),
-        kinds: vec![Kind::Deployment, Kind::ReplicaSet, Kind::Pod],
+        kinds: match kind {
+            WorkloadKind::Deployment => vec![Kind::Deployment, Kind::ReplicaSet, Kind::Pod],
+            other => vec![other.watch_kind(), Kind::ControllerRevision, Kind::Pod],
+        },
     };
     let watchers = Watchers::spawn(target.client.clone(), &options, 1, tx);
     let mut model = ClusterModel::new(watchers.epoch());
@@ -457,7 +875,7 @@ async fn status(
                 .values()
                 .all(|s| *s == ConnectionState::Live);
         if live {
-            let done = match model.deployment(ns, name) {
+            let done = match model.workload(kind, ns, name) {
                 None => true,
                 Some(d) => {
                     !wait
@@ -490,13 +908,14 @@ async fn status(
         }
     }
     drop(watchers);
-    let Some(d) = model.deployment(ns, name) else {
+    let noun = kind.noun();
+    let Some(d) = model.workload(kind, ns, name) else {
         if timed_out {
             return fail(
                 json,
                 "timeout",
                 &format!(
-                    "could not list deployments in {ns} within {timeout:?}: {:?}",
+                    "could not list {noun}s in {ns} within {timeout:?}: {:?}",
                     model.connection()
                 ),
                 EXIT_FAILED,
@@ -505,7 +924,7 @@ async fn status(
         return fail(
             json,
             "not_found",
-            &format!("deployment {ns}/{name} not found (check the namespace and name)"),
+            &format!("{noun} {ns}/{name} not found (check the namespace and name)"),
             EXIT_INVALID,
         );
     };
@@ -541,13 +960,13 @@ async fn status(
         .collect();
     let (message, reason) = match &d.rollout {
         RolloutState::Pending => (
-            "Waiting for deployment spec update to be observed...".to_owned(),
+            format!("Waiting for {noun} spec update to be observed..."),
             None,
         ),
         RolloutState::Progressing { message } => (message.clone(), None),
-        RolloutState::Complete => (format!("deployment {name:?} successfully rolled out"), None),
+        RolloutState::Complete => (format!("{noun} {name:?} successfully rolled out"), None),
         RolloutState::Stuck { reason, message } => (message.clone(), Some(reason.clone())),
-        RolloutState::Paused => (format!("deployment {name:?} is paused"), None),
+        RolloutState::Paused => (format!("{noun} {name:?} is paused"), None),
     };
     let code = match &d.rollout {
         RolloutState::Complete => EXIT_OK,
@@ -558,6 +977,7 @@ async fn status(
         print_json(&json!({
             "namespace": ns,
             "deployment": name,
+            "kind": noun,
             "state": state_label(&d.rollout),
             "reason": reason,
             "message": message,
@@ -725,7 +1145,8 @@ fn rotate_exit(e: &RotateError) -> i32 {
         RotateError::Refused(_) => EXIT_REFUSED,
         RotateError::Preflight { .. } | RotateError::NoNamespaces => EXIT_INVALID,
         RotateError::Verification { .. } => EXIT_STUCK,
-        RotateError::Obtain { .. } | RotateError::Audit(_) => EXIT_FAILED,
+        RotateError::Obtain { .. } => EXIT_FAILED,
+        RotateError::Audit(f) => i32::from(f.exit_code()),
     }
 }
 
@@ -969,6 +1390,170 @@ mod tests {
         };
         assert_eq!(namespaces, ["a", "b"]);
         assert_eq!(source, SourceKind::AcrToken);
+    }
+
+    #[test]
+    fn workloads_parse_as_kubectl_writes_them() {
+        let d = |n: &str| Workload {
+            kind: WorkloadKind::Deployment,
+            name: n.into(),
+        };
+        for s in [
+            "web",
+            "deploy/web",
+            "deployment/web",
+            "deployments/web",
+            "Deploy/web",
+        ] {
+            assert_eq!(parse_workload(s), Ok(d("web")), "{s}");
+        }
+        assert_eq!(
+            parse_workload("sts/db").unwrap().kind,
+            WorkloadKind::StatefulSet
+        );
+        assert_eq!(
+            parse_workload("statefulset/db").unwrap().kind,
+            WorkloadKind::StatefulSet
+        );
+        assert_eq!(
+            parse_workload("ds/agent").unwrap().kind,
+            WorkloadKind::DaemonSet
+        );
+        assert_eq!(
+            parse_workload("daemonset/agent").unwrap().kind,
+            WorkloadKind::DaemonSet
+        );
+        assert_eq!(parse_workload("web.v2"), Ok(d("web.v2")));
+        let e = parse_workload("pod/web").unwrap_err();
+        assert!(e.contains("unknown workload type \"pod\""), "{e}");
+        let e = parse_workload("Web").unwrap_err();
+        assert!(e.contains("not a valid deployment name"), "{e}");
+        assert!(
+            parse_workload("deploy/")
+                .unwrap_err()
+                .contains("names no workload")
+        );
+        assert!(parse_workload("deploy/a/b").is_err());
+        assert_eq!(
+            parse_workload("sts/db").unwrap().to_string(),
+            "statefulset/db"
+        );
+    }
+
+    #[test]
+    fn set_image_takes_kubectls_pairs_and_berths_flags() {
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let r = |c: Option<&str>, t: ImageTarget| SetImageRequest {
+            container: c.map(str::to_owned),
+            target: t,
+        };
+        let reference = |i: &str| ImageTarget::Reference(i.into());
+        assert_eq!(
+            set_image_request(&v(&["web=reg.io/web:1.0.28"]), None, None, None),
+            Ok(r(Some("web"), reference("reg.io/web:1.0.28")))
+        );
+        assert_eq!(
+            set_image_request(&v(&["reg.io/web:1.0.28"]), None, None, None),
+            Ok(r(None, reference("reg.io/web:1.0.28")))
+        );
+        assert_eq!(
+            set_image_request(&v(&["app"]), Some("1.2"), None, None),
+            Ok(r(Some("app"), ImageTarget::Tag("1.2".into())))
+        );
+        assert_eq!(
+            set_image_request(&[], None, Some("sha256:x"), None),
+            Ok(r(None, ImageTarget::Digest("sha256:x".into())))
+        );
+        for (args, flag, needle) in [
+            (v(&["app"]), None, "neither CONTAINER=IMAGE"),
+            (
+                v(&["web=reg.io/web:1"]),
+                Some("2"),
+                "both name the new image",
+            ),
+            (v(&["=reg.io/web:1"]), None, "names no container"),
+            (v(&["web="]), None, "names no image"),
+            (
+                v(&["web=web:not/valid"]),
+                None,
+                "tag \"not/valid\" is not valid",
+            ),
+            (v(&["Web=web:1"]), None, "not a valid container name"),
+            (v(&["*=web:1"]), None, "every container"),
+            (v(&["a=x:1", "b=y:1"]), None, "one container at a time"),
+        ] {
+            let e = set_image_request(&args, flag, None, None).unwrap_err();
+            assert!(e.contains(needle), "{args:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn set_image_usage_and_flags() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let parse = |args: &[&str]| {
+            let mut all = vec!["berth", "rollout", "set-image"];
+            all.extend(args);
+            Cli::try_parse_from(all)
+        };
+        assert!(parse(&["deploy/web", "web=reg.io/web:1"]).is_ok());
+        assert!(parse(&["web", "--tag", "1"]).is_ok());
+        let e = parse(&["web"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        let e = parse(&["web", "app", "--tag", "not/valid"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("tag \"not/valid\" is not valid") && e.contains("position 4"),
+            "{e}"
+        );
+        let e = parse(&["web", "app", "--digest", "sha256:abc"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("64"), "{e}");
+        let e = parse(&["web", "app", "--tag", "1", "--image", "r.io/w:1"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let e = parse(&["web", "app", "--tag", "1", "-n", "Prod"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a valid namespace name"), "{e}");
+        let help = Cli::command()
+            .find_subcommand_mut("rollout")
+            .unwrap()
+            .find_subcommand_mut("set-image")
+            .unwrap()
+            .render_help()
+            .to_string();
+        assert!(help.contains("[CONTAINER=]IMAGE"), "{help}");
+        assert!(
+            help.contains("<--tag <TAG>|--digest <DIGEST>|--image <IMAGE>>"),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn secret_arguments_are_checked_where_they_are_given() {
+        assert_eq!(
+            parse_login_server("myacr.azurecr.io"),
+            Ok("myacr.azurecr.io".into())
+        );
+        assert_eq!(
+            parse_login_server("127.0.0.1:5000"),
+            Ok("127.0.0.1:5000".into())
+        );
+        let e = parse_login_server("https://myacr.azurecr.io/").unwrap_err();
+        assert!(e.contains("like myacr.azurecr.io"), "{e}");
+        let e = parse_login_server("myacr.azurecr.io/team").unwrap_err();
+        assert!(e.contains("no path"), "{e}");
+        assert!(
+            parse_login_server("reg.io:99999")
+                .unwrap_err()
+                .contains("port")
+        );
+        assert!(parse_object_name("acr-pull").is_ok());
+        assert!(parse_object_name("ACR").is_err());
+        assert!(parse_namespace("shop").is_ok());
+        assert!(parse_namespace("shop.eu").is_err());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Kubernetes objects → slim rows. The full objects are dropped right after conversion, so the
 //! model holds only what berth shows or reasons with.
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{
+    ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet,
+};
 use k8s_openapi::api::core::v1::{
     Container, ContainerStatus, Event, Namespace, Pod, Secret, ServiceAccount,
 };
@@ -10,13 +12,15 @@ use kube::core::PartialObjectMeta;
 
 use super::model::{
     ContainerRow, ContainerSpecRow, ContainerState, DeploymentRow, EventRow, NamespaceRow, PodRow,
-    ReplicaSetRow, SecretMetaRow, ServiceAccountRow,
+    ReplicaSetRow, SecretMetaRow, ServiceAccountRow, WorkloadKind,
 };
 use super::rollout::kubectl_rollout_state;
 
 /// The annotation the deployment controller puts on Deployments and ReplicaSets.
 pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
 pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+/// The label StatefulSet and DaemonSet controllers put on their pods and ControllerRevisions.
+pub const CONTROLLER_REVISION_HASH: &str = "controller-revision-hash";
 
 fn name(m: &ObjectMeta) -> String {
     m.name.clone().unwrap_or_default()
@@ -34,6 +38,23 @@ pub fn controller_uid(owners: Option<&Vec<OwnerReference>>) -> Option<String> {
         .iter()
         .find(|o| o.controller == Some(true))
         .map(|o| o.uid.clone())
+}
+
+/// The workload a pod belongs to, by name, from its controller owner reference: a
+/// StatefulSet's or DaemonSet's name, or a ReplicaSet's minus `-<pod-template-hash>`.
+fn workload_of_owner(owners: Option<&Vec<OwnerReference>>, m: &ObjectMeta) -> Option<String> {
+    let owner = owners?.iter().find(|o| o.controller == Some(true))?;
+    match owner.kind.as_str() {
+        "StatefulSet" | "DaemonSet" => Some(owner.name.clone()),
+        "ReplicaSet" => {
+            let hash = label(m, POD_TEMPLATE_HASH)?;
+            owner
+                .name
+                .strip_suffix(&format!("-{hash}"))
+                .map(str::to_owned)
+        }
+        _ => None,
+    }
 }
 
 pub fn revision_of(m: &ObjectMeta) -> Option<i64> {
@@ -68,18 +89,117 @@ fn spec_rows(containers: &[Container], init: bool) -> impl Iterator<Item = Conta
     })
 }
 
-pub fn deployment_row(d: &Deployment) -> DeploymentRow {
-    let spec = d.spec.as_ref();
-    let status = d.status.as_ref();
-    let pod_spec = spec.and_then(|s| s.template.spec.as_ref());
+fn template_containers(
+    template: Option<&k8s_openapi::api::core::v1::PodTemplateSpec>,
+) -> Vec<ContainerSpecRow> {
     let mut containers: Vec<ContainerSpecRow> = Vec::new();
-    if let Some(ps) = pod_spec {
+    if let Some(ps) = template.and_then(|t| t.spec.as_ref()) {
         containers.extend(spec_rows(
             ps.init_containers.as_deref().unwrap_or(&[]),
             true,
         ));
         containers.extend(spec_rows(&ps.containers, false));
     }
+    containers
+}
+
+/// The fields every workload kind has in its metadata.
+fn workload_base(kind: WorkloadKind, m: &ObjectMeta) -> DeploymentRow {
+    DeploymentRow {
+        kind,
+        namespace: namespace(m),
+        name: name(m),
+        uid: uid(m),
+        generation: m.generation.unwrap_or(0),
+        resource_version: m.resource_version.clone().unwrap_or_default(),
+        created: m.creation_timestamp.as_ref().map(|t| t.0),
+        ..Default::default()
+    }
+}
+
+pub fn stateful_set_row(s: &StatefulSet) -> DeploymentRow {
+    let spec = s.spec.as_ref();
+    let status = s.status.as_ref();
+    let strategy = spec.and_then(|s| s.update_strategy.as_ref());
+    let mut row = DeploymentRow {
+        observed_generation: status.and_then(|s| s.observed_generation).unwrap_or(0),
+        desired: spec.and_then(|s| s.replicas).unwrap_or(1),
+        replicas: status.map_or(0, |s| s.replicas),
+        updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
+        ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
+        available: status.and_then(|s| s.available_replicas).unwrap_or(0),
+        containers: template_containers(spec.map(|s| &s.template)),
+        update_strategy: Some(
+            strategy
+                .and_then(|u| u.type_.clone())
+                .unwrap_or_else(|| "RollingUpdate".to_owned()),
+        ),
+        partition: strategy
+            .and_then(|u| u.rolling_update.as_ref())
+            .and_then(|r| r.partition),
+        current_revision: status.and_then(|s| s.current_revision.clone()),
+        update_revision: status.and_then(|s| s.update_revision.clone()),
+        ..workload_base(WorkloadKind::StatefulSet, &s.metadata)
+    };
+    row.unavailable = (row.desired - row.available).max(0);
+    row.rollout = kubectl_rollout_state(&row);
+    row
+}
+
+pub fn daemon_set_row(d: &DaemonSet) -> DeploymentRow {
+    let spec = d.spec.as_ref();
+    let status = d.status.as_ref();
+    let mut row = DeploymentRow {
+        observed_generation: status.and_then(|s| s.observed_generation).unwrap_or(0),
+        desired: status.map_or(0, |s| s.desired_number_scheduled),
+        replicas: status.map_or(0, |s| s.current_number_scheduled),
+        updated: status.and_then(|s| s.updated_number_scheduled).unwrap_or(0),
+        ready: status.map_or(0, |s| s.number_ready),
+        available: status.and_then(|s| s.number_available).unwrap_or(0),
+        unavailable: status.and_then(|s| s.number_unavailable).unwrap_or(0),
+        containers: template_containers(spec.map(|s| &s.template)),
+        update_strategy: Some(
+            spec.and_then(|s| s.update_strategy.as_ref())
+                .and_then(|u| u.type_.clone())
+                .unwrap_or_else(|| "RollingUpdate".to_owned()),
+        ),
+        ..workload_base(WorkloadKind::DaemonSet, &d.metadata)
+    };
+    row.rollout = kubectl_rollout_state(&row);
+    row
+}
+
+/// A ControllerRevision as a revision row: its images from the pod template its data holds
+/// (`{"spec":{"template":{...}}}`, the patch `kubectl rollout undo` applies).
+pub fn controller_revision_row(c: &ControllerRevision) -> ReplicaSetRow {
+    let template = c.data.as_ref().map(|d| &d.0["spec"]["template"]["spec"]);
+    let images = template
+        .map(|spec| {
+            ["initContainers", "containers"]
+                .iter()
+                .flat_map(|k| spec[*k].as_array().cloned().unwrap_or_default())
+                .filter_map(|c| c["image"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    ReplicaSetRow {
+        namespace: namespace(&c.metadata),
+        name: name(&c.metadata),
+        uid: uid(&c.metadata),
+        controller_revision: true,
+        owner_uid: controller_uid(c.metadata.owner_references.as_ref()),
+        revision: Some(c.revision),
+        images,
+        pod_template_hash: label(&c.metadata, CONTROLLER_REVISION_HASH),
+        created: c.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        ..Default::default()
+    }
+}
+
+pub fn deployment_row(d: &Deployment) -> DeploymentRow {
+    let spec = d.spec.as_ref();
+    let status = d.status.as_ref();
+    let containers = template_containers(spec.map(|s| &s.template));
     let progressing = status
         .and_then(|s| s.conditions.as_ref())
         .and_then(|cs| cs.iter().find(|c| c.type_ == "Progressing"))
@@ -91,6 +211,7 @@ pub fn deployment_row(d: &Deployment) -> DeploymentRow {
             )
         });
     let mut row = DeploymentRow {
+        kind: WorkloadKind::Deployment,
         namespace: namespace(&d.metadata),
         name: name(&d.metadata),
         uid: uid(&d.metadata),
@@ -110,6 +231,7 @@ pub fn deployment_row(d: &Deployment) -> DeploymentRow {
         resource_version: d.metadata.resource_version.clone().unwrap_or_default(),
         created: d.metadata.creation_timestamp.as_ref().map(|t| t.0),
         rollout: Default::default(),
+        ..Default::default()
     };
     row.rollout = kubectl_rollout_state(&row);
     row
@@ -131,6 +253,7 @@ pub fn replica_set_row(rs: &ReplicaSet) -> ReplicaSetRow {
         })
         .unwrap_or_default();
     ReplicaSetRow {
+        controller_revision: false,
         namespace: namespace(&rs.metadata),
         name: name(&rs.metadata),
         uid: uid(&rs.metadata),
@@ -208,6 +331,8 @@ pub fn pod_row(p: &Pod) -> PodRow {
         name: name(&p.metadata),
         uid: uid(&p.metadata),
         owner_uid: controller_uid(p.metadata.owner_references.as_ref()),
+        workload: workload_of_owner(p.metadata.owner_references.as_ref(), &p.metadata),
+        revision_hash: label(&p.metadata, CONTROLLER_REVISION_HASH),
         phase: status
             .and_then(|s| s.phase.clone())
             .unwrap_or_else(|| "Pending".to_owned()),

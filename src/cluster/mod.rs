@@ -24,6 +24,7 @@ pub mod actions;
 pub mod cli;
 pub mod connect;
 pub mod convert;
+pub mod liveness;
 pub mod model;
 pub mod pull_secret;
 pub mod rollout;

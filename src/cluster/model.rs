@@ -47,8 +47,61 @@ pub enum RolloutState {
     Paused,
 }
 
+/// The kinds of workload berth rolls out. Ordered so a namespace's workloads sort by name, then
+/// Deployment before StatefulSet before DaemonSet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WorkloadKind {
+    #[default]
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+}
+
+impl WorkloadKind {
+    /// The singular resource name (`deployment`), as kubectl prints it.
+    pub fn noun(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "deployment",
+            WorkloadKind::StatefulSet => "statefulset",
+            WorkloadKind::DaemonSet => "daemonset",
+        }
+    }
+
+    /// kubectl's short name (`deploy`, `sts`, `ds`), for narrow columns.
+    pub fn short(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "deploy",
+            WorkloadKind::StatefulSet => "sts",
+            WorkloadKind::DaemonSet => "ds",
+        }
+    }
+
+    /// The Kubernetes `kind` (`Deployment`), as owner references and events name it.
+    pub fn api_kind(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::StatefulSet => "StatefulSet",
+            WorkloadKind::DaemonSet => "DaemonSet",
+        }
+    }
+
+    /// The watch kind that lists this workload kind.
+    pub fn watch_kind(self) -> Kind {
+        match self {
+            WorkloadKind::Deployment => Kind::Deployment,
+            WorkloadKind::StatefulSet => Kind::StatefulSet,
+            WorkloadKind::DaemonSet => Kind::DaemonSet,
+        }
+    }
+}
+
+/// One workload of any [`WorkloadKind`]: the counts are mapped onto one shape (for a DaemonSet,
+/// `desired` is `desiredNumberScheduled`, `updated` is `updatedNumberScheduled`, ...) so that
+/// every pane, command and rule reads the same fields; the rules that differ per kind live in
+/// [`crate::cluster::rollout`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeploymentRow {
+    pub kind: WorkloadKind,
     pub namespace: String,
     pub name: String,
     pub uid: String,
@@ -69,17 +122,29 @@ pub struct DeploymentRow {
     /// The Progressing condition: (status, reason, message).
     pub progressing: Option<(String, String, String)>,
     pub progress_deadline_seconds: Option<i32>,
+    /// `spec.updateStrategy.type` of a StatefulSet or DaemonSet (`RollingUpdate`, `OnDelete`).
+    pub update_strategy: Option<String>,
+    /// A StatefulSet's `rollingUpdate.partition`: ordinals below it stay on the old revision.
+    pub partition: Option<i32>,
+    /// A StatefulSet's `status.currentRevision` / `status.updateRevision` (ControllerRevision
+    /// names).
+    pub current_revision: Option<String>,
+    pub update_revision: Option<String>,
     pub resource_version: String,
     pub created: Option<Timestamp>,
     pub rollout: RolloutState,
 }
 
+/// One revision of a workload: a Deployment's ReplicaSet, or a StatefulSet's or DaemonSet's
+/// ControllerRevision (`controller_revision`; no counts, its images read from its data).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplicaSetRow {
     pub namespace: String,
     pub name: String,
     pub uid: String,
-    /// uid of the owning Deployment, from the controller owner reference.
+    /// A ControllerRevision rather than a ReplicaSet.
+    pub controller_revision: bool,
+    /// uid of the owning workload, from the controller owner reference.
     pub owner_uid: Option<String>,
     pub revision: Option<i64>,
     pub desired: i32,
@@ -125,8 +190,14 @@ pub struct PodRow {
     pub namespace: String,
     pub name: String,
     pub uid: String,
-    /// uid of the owning ReplicaSet, from the controller owner reference.
+    /// uid of the controller owner: a ReplicaSet, or a StatefulSet/DaemonSet itself.
     pub owner_uid: Option<String>,
+    /// The workload the pod belongs to, by name, read from its controller owner reference
+    /// (a ReplicaSet's name minus its pod-template-hash), when it has one.
+    pub workload: Option<String>,
+    /// The `controller-revision-hash` label of a StatefulSet's (a ControllerRevision name) or
+    /// DaemonSet's (the hash alone) pod: which revision it runs.
+    pub revision_hash: Option<String>,
     pub phase: String,
     pub node: Option<String>,
     pub service_account: String,
@@ -184,10 +255,14 @@ pub enum Kind {
     ServiceAccount,
     /// Pull secrets' metadata (types `kubernetes.io/dockerconfigjson` and `kubernetes.io/dockercfg`).
     SecretMeta,
+    StatefulSet,
+    DaemonSet,
+    /// The revisions of StatefulSets and DaemonSets.
+    ControllerRevision,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Namespace,
         Kind::Deployment,
         Kind::ReplicaSet,
@@ -195,12 +270,39 @@ impl Kind {
         Kind::Event,
         Kind::ServiceAccount,
         Kind::SecretMeta,
+        Kind::StatefulSet,
+        Kind::DaemonSet,
+        Kind::ControllerRevision,
     ];
+
+    /// The kinds that hold workloads and their revisions (what a rollout view watches).
+    pub const WORKLOADS: [Kind; 5] = [
+        Kind::Deployment,
+        Kind::ReplicaSet,
+        Kind::StatefulSet,
+        Kind::DaemonSet,
+        Kind::ControllerRevision,
+    ];
+
+    /// The API group of the kind (`apps` or the core group).
+    pub fn api_group(self) -> &'static str {
+        match self {
+            Kind::Deployment
+            | Kind::ReplicaSet
+            | Kind::StatefulSet
+            | Kind::DaemonSet
+            | Kind::ControllerRevision => "apps",
+            _ => "",
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Namespace => "namespaces",
             Kind::Deployment => "deployments",
+            Kind::StatefulSet => "statefulsets",
+            Kind::DaemonSet => "daemonsets",
+            Kind::ControllerRevision => "controllerrevisions",
             Kind::ReplicaSet => "replicasets",
             Kind::Pod => "pods",
             Kind::Event => "events",
@@ -214,7 +316,9 @@ impl Kind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Row {
     Namespace(NamespaceRow),
-    Deployment(DeploymentRow),
+    /// A workload of any kind (see [`DeploymentRow::kind`]).
+    Workload(DeploymentRow),
+    /// A revision: ReplicaSet or ControllerRevision (see [`ReplicaSetRow::controller_revision`]).
     ReplicaSet(ReplicaSetRow),
     Pod(PodRow),
     Event(EventRow),
@@ -226,8 +330,9 @@ pub enum Row {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RowKey {
     Namespace(String),
-    Deployment(ObjectRef),
+    Workload(WorkloadKind, ObjectRef),
     ReplicaSet(ObjectRef),
+    ControllerRevision(ObjectRef),
     Pod(ObjectRef),
     Event { namespace: String, uid: String },
     ServiceAccount(ObjectRef),
@@ -245,7 +350,8 @@ impl Row {
     pub fn kind(&self) -> Kind {
         match self {
             Row::Namespace(_) => Kind::Namespace,
-            Row::Deployment(_) => Kind::Deployment,
+            Row::Workload(r) => r.kind.watch_kind(),
+            Row::ReplicaSet(r) if r.controller_revision => Kind::ControllerRevision,
             Row::ReplicaSet(_) => Kind::ReplicaSet,
             Row::Pod(_) => Kind::Pod,
             Row::Event(_) => Kind::Event,
@@ -257,7 +363,10 @@ impl Row {
     pub fn key(&self) -> RowKey {
         match self {
             Row::Namespace(r) => RowKey::Namespace(r.name.clone()),
-            Row::Deployment(r) => RowKey::Deployment(oref(&r.namespace, &r.name)),
+            Row::Workload(r) => RowKey::Workload(r.kind, oref(&r.namespace, &r.name)),
+            Row::ReplicaSet(r) if r.controller_revision => {
+                RowKey::ControllerRevision(oref(&r.namespace, &r.name))
+            }
             Row::ReplicaSet(r) => RowKey::ReplicaSet(oref(&r.namespace, &r.name)),
             Row::Pod(r) => RowKey::Pod(oref(&r.namespace, &r.name)),
             Row::Event(r) => RowKey::Event {
@@ -273,7 +382,7 @@ impl Row {
     pub fn namespace(&self) -> Option<&str> {
         match self {
             Row::Namespace(_) => None,
-            Row::Deployment(r) => Some(&r.namespace),
+            Row::Workload(r) => Some(&r.namespace),
             Row::ReplicaSet(r) => Some(&r.namespace),
             Row::Pod(r) => Some(&r.namespace),
             Row::Event(r) => Some(&r.namespace),
@@ -287,8 +396,9 @@ impl RowKey {
     pub fn kind(&self) -> Kind {
         match self {
             RowKey::Namespace(_) => Kind::Namespace,
-            RowKey::Deployment(_) => Kind::Deployment,
+            RowKey::Workload(k, _) => k.watch_kind(),
             RowKey::ReplicaSet(_) => Kind::ReplicaSet,
+            RowKey::ControllerRevision(_) => Kind::ControllerRevision,
             RowKey::Pod(_) => Kind::Pod,
             RowKey::Event { .. } => Kind::Event,
             RowKey::ServiceAccount(_) => Kind::ServiceAccount,
@@ -349,6 +459,11 @@ impl std::fmt::Display for WatchScope {
 }
 
 /// The state of one watch (or, aggregated, of the whole model's connection).
+///
+/// Watchers report `Connecting`, `Live`, `Reconnecting` and `Forbidden`. The model reports what
+/// its rows are worth (see `ClusterModel::connections`): a watch that is `Reconnecting`, or
+/// `Live` while the apiserver does not answer the liveness probe, or not yet relisted after the
+/// apiserver came back, is `Stale`. `Live` is never said of data older than a loss.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ConnectionState {
     /// Listing for the first time.
@@ -357,9 +472,25 @@ pub enum ConnectionState {
     /// Listed and watching: the rows are current.
     Live,
     /// The watch broke; rows are kept (possibly stale) until the relist replaces them.
+    /// (A watcher's report; the model shows it as `Stale`.)
     Reconnecting { error: String },
     /// The identity may not list/watch this kind (HTTP 403); retried slowly.
     Forbidden { error: String },
+    /// The rows are kept but cannot be confirmed current: `since` is the last time they were
+    /// (the last probe the apiserver answered while the watch was live; `None`: never).
+    Stale {
+        since: Option<Timestamp>,
+        error: String,
+    },
+}
+
+/// One answer (or non-answer) of the per-context apiserver liveness probe
+/// (`cluster::liveness`), stamped with the time it was asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    pub at: Timestamp,
+    /// `None`: the apiserver answered ready; else why not (timeout, refused, not ready).
+    pub error: Option<String>,
 }
 
 /// A small message from a watcher task to whoever owns the [`crate::cluster::store::ClusterModel`].
@@ -379,6 +510,8 @@ pub enum ModelEvent {
         scope: WatchScope,
         state: ConnectionState,
     },
+    /// The context's apiserver liveness probe (one per context, about every second).
+    Probe(Probe),
 }
 
 /// A [`ModelEvent`] stamped with the watcher generation that sent it, so that messages still in

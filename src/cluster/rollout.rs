@@ -4,7 +4,9 @@
 //!
 //! Pure functions over slim rows: no cluster needed to test them.
 
-use super::model::{ContainerState, DeploymentRow, PodRow, ReplicaSetRow, RolloutState};
+use super::model::{
+    ContainerState, DeploymentRow, PodRow, ReplicaSetRow, RolloutState, WorkloadKind,
+};
 
 /// kubectl's `deploymentutil.TimedOutReason`.
 pub const PROGRESS_DEADLINE_EXCEEDED: &str = "ProgressDeadlineExceeded";
@@ -18,8 +20,104 @@ pub const IMAGE_PULL_FAILURES: [&str; 4] = [
     "ErrImageNeverPull",
 ];
 
-/// The rollout state from the Deployment alone, in kubectl's order of checks.
+/// The rollout state from the workload alone, in kubectl's order of checks for its kind.
 pub fn kubectl_rollout_state(d: &DeploymentRow) -> RolloutState {
+    match d.kind {
+        WorkloadKind::Deployment => deployment_state(d),
+        WorkloadKind::StatefulSet => stateful_set_state(d),
+        WorkloadKind::DaemonSet => daemon_set_state(d),
+    }
+}
+
+/// kubectl's `StatefulSetStatusViewer` (`kubectl/pkg/polymorphichelpers/rollout_status.go`).
+/// kubectl refuses OnDelete ("rollout status is only available for RollingUpdate strategy
+/// type"); berth says what an OnDelete rollout waits for instead: pods deleted by hand.
+fn stateful_set_state(d: &DeploymentRow) -> RolloutState {
+    if d.observed_generation == 0 || d.generation > d.observed_generation {
+        return RolloutState::Progressing {
+            message: "Waiting for statefulset spec update to be observed...".to_owned(),
+        };
+    }
+    if d.update_strategy.as_deref() == Some("OnDelete") {
+        return if d.update_revision.is_some() && d.update_revision != d.current_revision {
+            RolloutState::Progressing {
+                message: format!(
+                    "OnDelete: {} of {} pods run revision {}; the others update only when deleted",
+                    d.updated,
+                    d.desired,
+                    d.update_revision.as_deref().unwrap_or("?")
+                ),
+            }
+        } else {
+            RolloutState::Complete
+        };
+    }
+    if d.ready < d.desired {
+        return RolloutState::Progressing {
+            message: format!("Waiting for {} pods to be ready...", d.desired - d.ready),
+        };
+    }
+    if let Some(partition) = d.partition {
+        if d.updated < d.desired - partition {
+            return RolloutState::Progressing {
+                message: format!(
+                    "Waiting for partitioned roll out to finish: {} out of {} new pods have been updated...",
+                    d.updated,
+                    d.desired - partition
+                ),
+            };
+        }
+        // kubectl: "partitioned roll out complete: N new pods have been updated..."
+        return RolloutState::Complete;
+    }
+    if d.update_revision != d.current_revision {
+        return RolloutState::Progressing {
+            message: format!(
+                "waiting for statefulset rolling update to complete {} pods at revision {}...",
+                d.updated,
+                d.update_revision.as_deref().unwrap_or("?")
+            ),
+        };
+    }
+    RolloutState::Complete
+}
+
+/// kubectl's `DaemonSetStatusViewer`; OnDelete as for StatefulSets.
+fn daemon_set_state(d: &DeploymentRow) -> RolloutState {
+    if d.generation > d.observed_generation {
+        return RolloutState::Progressing {
+            message: "Waiting for daemon set spec update to be observed...".to_owned(),
+        };
+    }
+    let on_delete = d.update_strategy.as_deref() == Some("OnDelete");
+    if d.updated < d.desired {
+        return RolloutState::Progressing {
+            message: if on_delete {
+                format!(
+                    "OnDelete: {} of {} pods updated; the others update only when deleted",
+                    d.updated, d.desired
+                )
+            } else {
+                format!(
+                    "Waiting for daemon set {:?} rollout to finish: {} out of {} new pods have been updated...",
+                    d.name, d.updated, d.desired
+                )
+            },
+        };
+    }
+    if d.available < d.desired {
+        return RolloutState::Progressing {
+            message: format!(
+                "Waiting for daemon set {:?} rollout to finish: {} of {} updated pods are available...",
+                d.name, d.available, d.desired
+            ),
+        };
+    }
+    RolloutState::Complete
+}
+
+/// kubectl's `DeploymentStatusViewer`.
+fn deployment_state(d: &DeploymentRow) -> RolloutState {
     if d.generation > d.observed_generation {
         return RolloutState::Pending;
     }
@@ -131,19 +229,34 @@ pub fn first_stuck_container<'a>(
         .min_by(|a, b| a.0.cmp(b.0))
 }
 
-/// The deployment's current ReplicaSet among `owned` (the ones it controls): the one whose
-/// revision equals the deployment's revision, else the highest revision.
+/// The workload's current revision among `owned` (the ReplicaSets or ControllerRevisions it
+/// controls): a StatefulSet's `updateRevision`; else the one whose revision equals the
+/// deployment's revision; else the highest revision.
 pub fn new_replica_set<'a>(
     d: &DeploymentRow,
     owned: impl IntoIterator<Item = &'a ReplicaSetRow>,
 ) -> Option<&'a ReplicaSetRow> {
     let owned: Vec<&ReplicaSetRow> = owned.into_iter().collect();
+    if let Some(update) = &d.update_revision
+        && let Some(rs) = owned.iter().find(|rs| &rs.name == update)
+    {
+        return Some(rs);
+    }
     if let Some(rev) = d.revision
         && let Some(rs) = owned.iter().find(|rs| rs.revision == Some(rev))
     {
         return Some(rs);
     }
     owned.into_iter().max_by_key(|rs| rs.revision)
+}
+
+/// Whether a StatefulSet's or DaemonSet's pod runs this ControllerRevision: its
+/// `controller-revision-hash` label is the revision's name (StatefulSet) or its hash
+/// (DaemonSet, the revision's own `controller-revision-hash` label).
+pub fn runs_revision(pod: &PodRow, revision: &ReplicaSetRow) -> bool {
+    pod.revision_hash
+        .as_deref()
+        .is_some_and(|h| h == revision.name || Some(h) == revision.pod_template_hash.as_deref())
 }
 
 /// The revision `kubectl rollout undo` goes back to when no revision is given: the highest
@@ -349,6 +462,123 @@ mod tests {
                 "{reason}"
             );
         }
+    }
+
+    fn sts(desired: i32, ready: i32, updated: i32) -> DeploymentRow {
+        DeploymentRow {
+            kind: WorkloadKind::StatefulSet,
+            name: "db".into(),
+            generation: 2,
+            observed_generation: 2,
+            desired,
+            ready,
+            updated,
+            update_strategy: Some("RollingUpdate".into()),
+            partition: Some(0),
+            current_revision: Some("db-old".into()),
+            update_revision: Some("db-new".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn statefulset_in_kubectls_order() {
+        let msg = |d: &DeploymentRow| match kubectl_rollout_state(d) {
+            RolloutState::Progressing { message } => message,
+            other => format!("{other:?}"),
+        };
+        let unobserved = DeploymentRow {
+            observed_generation: 1,
+            ..sts(3, 3, 3)
+        };
+        assert_eq!(
+            msg(&unobserved),
+            "Waiting for statefulset spec update to be observed..."
+        );
+        assert_eq!(msg(&sts(3, 1, 0)), "Waiting for 2 pods to be ready...");
+        assert_eq!(
+            msg(&sts(3, 3, 1)),
+            "Waiting for partitioned roll out to finish: 1 out of 3 new pods have been updated..."
+        );
+        // Partition 2: only ordinal 2 updates, and one updated pod completes the rollout.
+        let partitioned = DeploymentRow {
+            partition: Some(2),
+            ..sts(3, 3, 1)
+        };
+        assert_eq!(kubectl_rollout_state(&partitioned), RolloutState::Complete);
+        // No rollingUpdate block: complete only once every pod runs the update revision.
+        let plain = DeploymentRow {
+            partition: None,
+            ..sts(3, 3, 3)
+        };
+        assert!(msg(&plain).starts_with(
+            "waiting for statefulset rolling update to complete 3 pods at revision db-new"
+        ));
+        let done = DeploymentRow {
+            current_revision: Some("db-new".into()),
+            ..plain
+        };
+        assert_eq!(kubectl_rollout_state(&done), RolloutState::Complete);
+        let on_delete = DeploymentRow {
+            update_strategy: Some("OnDelete".into()),
+            ..sts(3, 3, 1)
+        };
+        assert!(msg(&on_delete).starts_with("OnDelete: 1 of 3 pods run revision db-new"));
+    }
+
+    #[test]
+    fn daemonset_in_kubectls_order() {
+        let ds = |desired, updated, available| DeploymentRow {
+            kind: WorkloadKind::DaemonSet,
+            name: "agent".into(),
+            generation: 1,
+            observed_generation: 1,
+            desired,
+            updated,
+            available,
+            update_strategy: Some("RollingUpdate".into()),
+            ..Default::default()
+        };
+        let msg = |d: &DeploymentRow| match kubectl_rollout_state(d) {
+            RolloutState::Progressing { message } => message,
+            other => format!("{other:?}"),
+        };
+        assert_eq!(
+            msg(&ds(2, 1, 1)),
+            "Waiting for daemon set \"agent\" rollout to finish: 1 out of 2 new pods have been updated..."
+        );
+        assert_eq!(
+            msg(&ds(2, 2, 1)),
+            "Waiting for daemon set \"agent\" rollout to finish: 1 of 2 updated pods are available..."
+        );
+        assert_eq!(kubectl_rollout_state(&ds(2, 2, 2)), RolloutState::Complete);
+        let unobserved = DeploymentRow {
+            generation: 2,
+            ..ds(2, 2, 2)
+        };
+        assert_eq!(
+            msg(&unobserved),
+            "Waiting for daemon set spec update to be observed..."
+        );
+    }
+
+    #[test]
+    fn statefulset_revision_is_the_update_revision_and_pods_match_by_label() {
+        let d = sts(1, 0, 0);
+        let rev = |name: &str, n: i64, hash: &str| ReplicaSetRow {
+            name: name.into(),
+            controller_revision: true,
+            revision: Some(n),
+            pod_template_hash: Some(hash.into()),
+            ..Default::default()
+        };
+        let revs = [rev("db-new", 2, "new"), rev("db-old", 3, "old")];
+        assert_eq!(new_replica_set(&d, &revs).unwrap().name, "db-new");
+        let mut p = pod("db-0", None);
+        p.revision_hash = Some("db-new".into()); // a StatefulSet's pod: the revision's name
+        assert!(runs_revision(&p, &revs[0]) && !runs_revision(&p, &revs[1]));
+        p.revision_hash = Some("old".into()); // a DaemonSet's pod: the hash alone
+        assert!(runs_revision(&p, &revs[1]) && !runs_revision(&p, &revs[0]));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! Order, each step only if the previous succeeded:
 //! 1. permission checks in every namespace (SelfSubjectAccessReview) and a read of every existing
 //!    secret (a secret of another type refuses the rotation) — before any credential is minted;
+//!    Then, unless a dry run, the intent record of every namespace goes to the audit log: if
+//!    the log cannot take them, nothing is minted or written;
 //! 2. fresh credentials from the [`CredentialSource`] (for slot sources: the slot not in use);
 //! 3. verification of those credentials against the registry — if it fails nothing is written;
 //! 4. create-or-update of the secret in each namespace with bounded concurrency, each write a
@@ -10,8 +12,13 @@
 //!    namespace holds either its old or its new secret, never a mix;
 //! 5. optional: attach to a service account; restart deployments whose pods fail to pull from
 //!    that registry;
-//! 6. only when every namespace was written: invalidate the old slot (if asked). Otherwise the
-//!    old credentials keep working for the namespaces that were not updated.
+//! 6. only when every namespace was written: invalidate the old slot (if asked; its own intent
+//!    record first). Otherwise the old credentials keep working for the namespaces that were not
+//!    updated.
+//!
+//! Each namespace's result record follows with its intent's id; a change whose result record
+//! cannot be written ends the rotation with [`AuditFailure::NotAudited`] ("applied, but not
+//! audited").
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,7 +29,7 @@ use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde::Serialize;
 
-use crate::audit::{AuditError, AuditLog, AuditRecord, Outcome};
+use crate::audit::{self, AuditFailure, AuditLog, AuditRecord, Intent, Outcome, Subject};
 use crate::secret::Secret;
 
 use super::actions::{self, ActionContext, ActionError, Permission};
@@ -173,7 +180,7 @@ pub enum RotateError {
     #[error("no namespaces given: pass --namespace (repeatable) or --all-namespaces")]
     NoNamespaces,
     #[error(transparent)]
-    Audit(#[from] AuditError),
+    Audit(#[from] AuditFailure),
 }
 
 impl RotateError {
@@ -184,7 +191,7 @@ impl RotateError {
             RotateError::Obtain { .. } => "obtain_failed",
             RotateError::Verification { .. } => "verification_failed",
             RotateError::NoNamespaces => "invalid",
-            RotateError::Audit(_) => "audit_error",
+            RotateError::Audit(f) => f.code(),
         }
     }
 }
@@ -255,15 +262,25 @@ pub async fn rotate(
 ) -> Result<RotationReport, RotateError> {
     let registry = source.registry_host();
     let target = |ns: &str| format!("{ns}/{}", req.secret_name);
-    let audit_all = |outcome: Outcome| -> Result<(), AuditError> {
+    let intent_new = || Some(format!("{registry} via {}", source.describe()));
+    // One record per namespace for a rotation that stops before any write (refused, preflight,
+    // a dry run); an unwritable log is logged then (the rotation's own error is the message).
+    let record_all = |outcome: Outcome| -> Result<(), AuditFailure> {
         for ns in &req.namespaces {
-            audit.append(
-                &AuditRecord::new(actor, "secret.rotate", &target(ns))
-                    .change(None, Some(format!("{registry} via {}", source.describe())))
-                    .outcome(outcome.clone()),
-            )?;
+            audit
+                .append(
+                    &AuditRecord::new(actor, "secret.rotate", &target(ns))
+                        .change(None, intent_new())
+                        .outcome(outcome.clone()),
+                )
+                .map_err(|source| AuditFailure::NothingChanged { source })?;
         }
         Ok(())
+    };
+    let audit_all = |outcome: Outcome| {
+        if let Err(e) = record_all(outcome) {
+            tracing::error!("the rotation's audit records could not be written: {e}");
+        }
     };
     let namespaces: Vec<String> = req
         .namespaces
@@ -290,7 +307,7 @@ pub async fn rotate(
         .collect()
         .await;
     if let Some(e) = checks.into_iter().find_map(Result::err) {
-        audit_all(Outcome::Refused(e.to_string()))?;
+        audit_all(Outcome::Refused(e.to_string()));
         return Err(RotateError::Refused(e));
     }
     let existing: Vec<(String, Result<Existing, String>)> =
@@ -308,7 +325,7 @@ pub async fn rotate(
         .collect();
     if !problems.is_empty() {
         let e = RotateError::Preflight { problems };
-        audit_all(Outcome::Failed(e.to_string()))?;
+        audit_all(Outcome::Failed(e.to_string()));
         return Err(e);
     }
     let in_use: Vec<Secret> = existing
@@ -321,6 +338,33 @@ pub async fn rotate(
         })
         .collect();
 
+    // Before the first write (minting is one, at the registry): every namespace's intent
+    // record. If the log cannot take them all, nothing is minted or written.
+    let mut intents: BTreeMap<String, Intent> = BTreeMap::new();
+    if !req.dry_run {
+        for ns in &namespaces {
+            let record =
+                AuditRecord::new(actor, "secret.rotate", &target(ns)).change(None, intent_new());
+            match audit.intent(record) {
+                Ok(i) => {
+                    intents.insert(ns.clone(), i);
+                }
+                Err(e) => {
+                    let why = format!("not started: {e}");
+                    for (_, i) in std::mem::take(&mut intents) {
+                        let _ = i.finish(Outcome::Failed(why.clone()));
+                    }
+                    return Err(RotateError::Audit(e));
+                }
+            }
+        }
+    }
+    let fail_all = |intents: &mut BTreeMap<String, Intent>, e: &RotateError| {
+        for (_, i) in std::mem::take(intents) {
+            let _ = i.finish(Outcome::Failed(e.to_string()));
+        }
+    };
+
     // 2 + 3. Fresh credentials, verified — skipped in a dry run (minting is itself a change).
     let fresh = if req.dry_run {
         None
@@ -332,7 +376,7 @@ pub async fn rotate(
                     source_name: source.describe(),
                     error,
                 };
-                audit_all(Outcome::Failed(e.to_string()))?;
+                fail_all(&mut intents, &e);
                 return Err(e);
             }
         };
@@ -342,7 +386,7 @@ pub async fn rotate(
                 registry: registry.clone(),
                 error,
             };
-            audit_all(Outcome::Failed(e.to_string()))?;
+            fail_all(&mut intents, &e);
             return Err(e);
         }
         Some(fresh)
@@ -364,13 +408,15 @@ pub async fn rotate(
         audit: audit.clone(),
         dry_run: req.dry_run,
     };
+    // Changes made whose result record could not be written.
+    let not_audited: std::sync::Mutex<Vec<AuditFailure>> = std::sync::Mutex::default();
     let mut reports: Vec<NamespaceReport> = futures::stream::iter(namespaces.clone())
         .map(|ns| {
-            let (auth, registry, ctx) = (&auth, &registry, &ctx);
+            let (auth, registry, ctx, not_audited) = (&auth, &registry, &ctx, &not_audited);
             async move {
                 let mut rep = write_namespace(client, req, &ns, registry, auth).await;
                 if rep.secret != WriteOutcome::Failed {
-                    follow_up(&ctx.clone(), req, &ns, registry, &mut rep).await;
+                    follow_up(&ctx.clone(), req, &ns, registry, &mut rep, not_audited).await;
                 }
                 rep
             }
@@ -391,17 +437,32 @@ pub async fn rotate(
             )
         })
         .unwrap_or_else(|| format!("{registry} via {} (dry run)", source.describe()));
+    let mut not_audited = match not_audited.into_inner() {
+        Ok(v) => v,
+        Err(p) => p.into_inner(),
+    };
     for r in &reports {
         let outcome = match r.secret {
             WriteOutcome::DryRun => Outcome::DryRun,
             WriteOutcome::Failed => Outcome::Failed(r.message.clone().unwrap_or_default()),
             _ => Outcome::Ok,
         };
-        audit.append(
-            &AuditRecord::new(actor, "secret.rotate", &target(&r.namespace))
-                .change(None, Some(slot_note.clone()))
-                .outcome(outcome),
-        )?;
+        let result = match intents.remove(&r.namespace) {
+            Some(i) => i.finish_change(None, Some(slot_note.clone()), outcome),
+            // A dry run: one record, and nothing was changed if it cannot be written.
+            None => audit
+                .append(
+                    &AuditRecord::new(actor, "secret.rotate", &target(&r.namespace))
+                        .change(None, Some(slot_note.clone()))
+                        .outcome(outcome),
+                )
+                .map_err(|source| AuditFailure::NothingChanged { source }),
+        };
+        match result {
+            Ok(()) => {}
+            Err(e @ AuditFailure::NotAudited { .. }) => not_audited.push(e),
+            Err(e) => return Err(RotateError::Audit(e)),
+        }
     }
 
     // 6. Invalidate the old slot only after a complete rotation.
@@ -421,24 +482,29 @@ pub async fn rotate(
                 failed.join(", ")
             ));
         } else if let Some(f) = &fresh {
-            match source.invalidate_old_slot(f).await {
-                Ok(slot) => {
-                    invalidated_slot = slot.clone();
-                    audit.append(
-                        &AuditRecord::new(actor, "secret.invalidate-old-slot", &registry)
-                            .change(slot, f.slot.clone())
-                            .outcome(Outcome::Ok),
-                    )?;
-                }
+            let record = AuditRecord::new(actor, "secret.invalidate-old-slot", &registry)
+                .change(None, f.slot.clone());
+            match audit.intent(record) {
                 Err(e) => {
-                    invalidate_skipped = Some(format!("invalidating the old slot failed: {e}"));
-                    audit.append(
-                        &AuditRecord::new(actor, "secret.invalidate-old-slot", &registry)
-                            .outcome(Outcome::Failed(e.to_string())),
-                    )?;
+                    invalidate_skipped = Some(format!("the old slot was left valid: {e}"));
                 }
+                Ok(intent) => match source.invalidate_old_slot(f).await {
+                    Ok(slot) => {
+                        invalidated_slot = slot.clone();
+                        if let Err(e) = intent.finish_change(slot, f.slot.clone(), Outcome::Ok) {
+                            not_audited.push(e);
+                        }
+                    }
+                    Err(e) => {
+                        invalidate_skipped = Some(format!("invalidating the old slot failed: {e}"));
+                        let _ = intent.finish(Outcome::Failed(e.to_string()));
+                    }
+                },
             }
         }
+    }
+    if let Some(e) = merge_not_audited(not_audited) {
+        return Err(RotateError::Audit(e));
     }
 
     Ok(RotationReport {
@@ -454,6 +520,30 @@ pub async fn rotate(
         invalidated_slot,
         invalidate_skipped,
         warning: source.warning(),
+    })
+}
+
+/// One "applied, but not audited" for all the changes of a rotation that lack their result.
+fn merge_not_audited(list: Vec<AuditFailure>) -> Option<AuditFailure> {
+    let mut applied = Vec::new();
+    let mut ids = Vec::new();
+    let mut first = None;
+    for f in list {
+        if let AuditFailure::NotAudited {
+            applied: a,
+            id,
+            source,
+        } = f
+        {
+            applied.push(a);
+            ids.push(id);
+            first.get_or_insert(source);
+        }
+    }
+    first.map(|source| AuditFailure::NotAudited {
+        applied: applied.join("; "),
+        id: ids.join(", "),
+        source,
     })
 }
 
@@ -549,10 +639,19 @@ async fn follow_up(
     ns: &str,
     registry: &str,
     rep: &mut NamespaceReport,
+    not_audited: &std::sync::Mutex<Vec<AuditFailure>>,
 ) {
+    let applied_unaudited = |e: AuditFailure| match not_audited.lock() {
+        Ok(mut v) => v.push(e),
+        Err(p) => p.into_inner().push(e),
+    };
     if let Some(sa) = &req.attach_service_account {
         match attach(ctx, ns, sa, &req.secret_name).await {
             Ok(added) => rep.attached = Some(added),
+            Err(ActionError::Audit(e)) if e.applied() => {
+                rep.attached = Some(true);
+                applied_unaudited(e);
+            }
             Err(e) => rep.follow_up_errors.push(e.to_string()),
         }
     }
@@ -562,6 +661,10 @@ async fn follow_up(
                 for d in deps {
                     match actions::restart(ctx, ns, &d).await {
                         Ok(_) => rep.restarted.push(d),
+                        Err(ActionError::Audit(e)) if e.applied() => {
+                            rep.restarted.push(d);
+                            applied_unaudited(e);
+                        }
                         Err(e) => rep
                             .follow_up_errors
                             .push(format!("restart of {ns}/{d}: {e}")),
@@ -643,7 +746,10 @@ pub async fn attach(
     secret: &str,
 ) -> Result<bool, ActionError> {
     let target = format!("{ns}/{sa}");
-    let result = async {
+    let target = target.as_str();
+    let subject = Subject::new(&ctx.actor, "secret.attach", target, ctx.dry_run);
+    audit::audited(&ctx.audit, subject, |gate| async move {
+        gate.plan(None, Some(format!("imagePullSecrets += {secret}")));
         actions::check_access(
             &ctx.client,
             &ctx.actor,
@@ -683,6 +789,7 @@ pub async fn attach(
                 ..Default::default()
             };
             pp.dry_run = ctx.dry_run;
+            gate.open()?;
             match api.patch(sa, &pp, &Patch::Merge(patch)).await {
                 Ok(_) => return Ok(true),
                 Err(e) if api_error(&e) == Some(409) => continue,
@@ -698,20 +805,8 @@ pub async fn attach(
             what: format!("service account {target}"),
             resource_version: "(kept changing)".to_owned(),
         })
-    }
-    .await;
-    let outcome = match &result {
-        Ok(_) if ctx.dry_run => Outcome::DryRun,
-        Ok(_) => Outcome::Ok,
-        Err(e @ ActionError::Forbidden { .. }) => Outcome::Refused(e.to_string()),
-        Err(e) => Outcome::Failed(e.to_string()),
-    };
-    ctx.audit.append(
-        &AuditRecord::new(&ctx.actor, "secret.attach", &target)
-            .change(None, Some(format!("imagePullSecrets += {secret}")))
-            .outcome(outcome),
-    )?;
-    result
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -12,13 +12,18 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::model::{
     ConnectionState, DeploymentRow, EventRow, Kind, ModelEvent, ModelUpdate, NamespaceRow,
-    ObjectRef, PodRow, ReplicaSetRow, Row, RowKey, SecretMetaRow, ServiceAccountRow, WatchScope,
+    ObjectRef, PodRow, Probe, ReplicaSetRow, Row, RowKey, SecretMetaRow, ServiceAccountRow,
+    WatchScope, WorkloadKind,
 };
 use super::rollout;
 
 type EventKey = (String, String);
 /// (namespace, workload name).
-type WorkloadKey = (String, String);
+type WorkloadName = (String, String);
+/// A workload's key: a Deployment and a StatefulSet may share a name.
+type WorkloadKey = (ObjectRef, WorkloadKind);
+/// A revision's key: a ReplicaSet and a ControllerRevision (`true`) may share a name.
+type RevisionKey = (ObjectRef, bool);
 
 /// One revision of a deployment: its ReplicaSet and the pods it owns.
 #[derive(Debug)]
@@ -34,26 +39,40 @@ pub struct RevisionView<'a> {
 pub struct ClusterModel {
     epoch: u64,
     namespaces: BTreeMap<String, NamespaceRow>,
-    deployments: BTreeMap<ObjectRef, DeploymentRow>,
-    replica_sets: BTreeMap<ObjectRef, ReplicaSetRow>,
+    /// Workloads of every kind, by namespace, name, kind.
+    deployments: BTreeMap<WorkloadKey, DeploymentRow>,
+    /// ReplicaSets and ControllerRevisions.
+    replica_sets: BTreeMap<RevisionKey, ReplicaSetRow>,
     pods: BTreeMap<ObjectRef, PodRow>,
     events: BTreeMap<EventKey, EventRow>,
     service_accounts: BTreeMap<ObjectRef, ServiceAccountRow>,
     secrets: BTreeMap<ObjectRef, SecretMetaRow>,
 
-    deployment_by_uid: HashMap<String, ObjectRef>,
-    rs_by_uid: HashMap<String, ObjectRef>,
+    deployment_by_uid: HashMap<String, WorkloadKey>,
+    rs_by_uid: HashMap<String, RevisionKey>,
     pod_by_uid: HashMap<String, ObjectRef>,
-    rs_by_owner: HashMap<String, BTreeSet<ObjectRef>>,
+    rs_by_owner: HashMap<String, BTreeSet<RevisionKey>>,
     pods_by_owner: HashMap<String, BTreeSet<ObjectRef>>,
     events_by_involved: HashMap<String, BTreeSet<EventKey>>,
     /// Events of a deployment, its ReplicaSets and its pods, by the workload's name.
-    events_by_workload: HashMap<WorkloadKey, BTreeSet<EventKey>>,
+    events_by_workload: HashMap<WorkloadName, BTreeSet<EventKey>>,
     /// Image digest (`sha256:…`) → where it runs (`namespace/workload`) → pod count, kept on
     /// every pod change so the registry pane never walks the pods.
     digest_where: HashMap<String, HashMap<String, usize>>,
 
+    /// Each watch's state as its watcher reported it (owner: the watcher); what the model
+    /// reports is derived, see [`Self::connections`].
     connections: BTreeMap<WatchScope, ConnectionState>,
+    /// The liveness probe's last answer (owner: the probe); `None` until one arrives (or when
+    /// no probe runs, as in a short headless command).
+    apiserver: Option<Probe>,
+    /// Per watch, the last time its rows were confirmed current: a probe the apiserver
+    /// answered while the watch was live (and relisted since any loss).
+    synced: BTreeMap<WatchScope, jiff::Timestamp>,
+    /// Watches that must relist before they count as live again: marked when the probe fails
+    /// (after an outage nobody knows whether a watch connection survived), cleared by the
+    /// watch's next `Resynced`.
+    relist_pending: BTreeSet<WatchScope>,
     /// During a resync, deployments whose rollout must be recomputed once at the end (instead
     /// of once per pod: quadratic for a deployment with thousands of pods).
     deferred_rollouts: Option<BTreeSet<String>>,
@@ -137,6 +156,7 @@ impl ClusterModel {
                     .collect();
                 let mut changed = false;
                 self.deferred_rollouts = Some(BTreeSet::new());
+                changed |= self.relist_pending.remove(&scope);
                 for k in stale {
                     changed |= self.delete(&k);
                 }
@@ -151,7 +171,62 @@ impl ClusterModel {
             ModelEvent::Connection { scope, state } => {
                 self.connections.insert(scope, state.clone()) != Some(state)
             }
+            ModelEvent::Probe(probe) => self.apply_probe(probe),
         }
+    }
+
+    /// The probe's answer: a failure marks every watch with rows for a relist; a success
+    /// confirms the rows of the watches that are live (and relisted since any loss). Changed =
+    /// visible: up ↔ down, or another reason while down (a confirmation alone redraws nothing).
+    fn apply_probe(&mut self, probe: Probe) -> bool {
+        let before = self.apiserver.as_ref().and_then(|p| p.error.clone());
+        if probe.error.is_some() {
+            for (scope, state) in &self.connections {
+                if matches!(
+                    state,
+                    ConnectionState::Live | ConnectionState::Reconnecting { .. }
+                ) {
+                    self.relist_pending.insert(scope.clone());
+                }
+            }
+        } else {
+            for (scope, state) in &self.connections {
+                if *state == ConnectionState::Live && !self.relist_pending.contains(scope) {
+                    self.synced.insert(scope.clone(), probe.at);
+                }
+            }
+        }
+        let changed = before != probe.error;
+        self.apiserver = Some(probe);
+        changed
+    }
+
+    /// What a watch's rows are worth now, from its watcher's report and the probe's.
+    fn derived_state(&self, scope: &WatchScope, reported: &ConnectionState) -> ConnectionState {
+        let since = self.synced.get(scope).copied();
+        match reported {
+            ConnectionState::Live => match self.apiserver_down() {
+                Some(error) => ConnectionState::Stale { since, error },
+                None if self.relist_pending.contains(scope) => ConnectionState::Stale {
+                    since,
+                    error: "relisting after the apiserver came back".to_owned(),
+                },
+                None => ConnectionState::Live,
+            },
+            ConnectionState::Reconnecting { error } => ConnectionState::Stale {
+                since,
+                error: error.clone(),
+            },
+            other => other.clone(),
+        }
+    }
+
+    /// Why the apiserver is down, when the probe's last answer says so.
+    pub fn apiserver_down(&self) -> Option<String> {
+        self.apiserver
+            .as_ref()
+            .and_then(|p| p.error.as_ref())
+            .map(|e| format!("apiserver {e}"))
     }
 
     /// Keys of the rows a watch scope covers.
@@ -164,8 +239,26 @@ impl ClusterModel {
                 .filter(|n| in_ns(n))
                 .map(|n| RowKey::Namespace(n.clone()))
                 .collect(),
-            Kind::Deployment => refs_in(&self.deployments, in_ns, RowKey::Deployment),
-            Kind::ReplicaSet => refs_in(&self.replica_sets, in_ns, RowKey::ReplicaSet),
+            Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet => self
+                .deployments
+                .keys()
+                .filter(|(k, kind)| in_ns(&k.namespace) && kind.watch_kind() == scope.kind)
+                .map(|(k, kind)| RowKey::Workload(*kind, k.clone()))
+                .collect(),
+            Kind::ReplicaSet | Kind::ControllerRevision => {
+                let cr = scope.kind == Kind::ControllerRevision;
+                self.replica_sets
+                    .keys()
+                    .filter(|(k, is_cr)| in_ns(&k.namespace) && *is_cr == cr)
+                    .map(|(k, _)| {
+                        if cr {
+                            RowKey::ControllerRevision(k.clone())
+                        } else {
+                            RowKey::ReplicaSet(k.clone())
+                        }
+                    })
+                    .collect()
+            }
             Kind::Pod => refs_in(&self.pods, in_ns, RowKey::Pod),
             Kind::ServiceAccount => refs_in(&self.service_accounts, in_ns, RowKey::ServiceAccount),
             Kind::SecretMeta => self
@@ -195,19 +288,19 @@ impl ClusterModel {
                 replace(&mut self.service_accounts, oref(&r.namespace, &r.name), r)
             }
             Row::SecretMeta(r) => replace(&mut self.secrets, oref(&r.namespace, &r.name), r),
-            Row::Deployment(mut r) => {
-                let key = oref(&r.namespace, &r.name);
+            Row::Workload(mut r) => {
+                let key = (oref(&r.namespace, &r.name), r.kind);
                 if let Some(old) = self.deployments.get(&key)
                     && old.uid != r.uid
                 {
                     self.deployment_by_uid.remove(&old.uid);
                 }
                 self.deployment_by_uid.insert(r.uid.clone(), key.clone());
-                r.rollout = self.compute_rollout(&r);
+                (r.rollout, r.revision) = self.compute_rollout(&r);
                 replace(&mut self.deployments, key, r)
             }
             Row::ReplicaSet(r) => {
-                let key = oref(&r.namespace, &r.name);
+                let key = (oref(&r.namespace, &r.name), r.controller_revision);
                 let old_owner = self.unindex_rs(&key);
                 self.rs_by_uid.insert(r.uid.clone(), key.clone());
                 if let Some(o) = &r.owner_uid {
@@ -257,7 +350,7 @@ impl ClusterModel {
     }
 
     /// Removes a ReplicaSet's index entries; returns its old owner uid.
-    fn unindex_rs(&mut self, key: &ObjectRef) -> Option<String> {
+    fn unindex_rs(&mut self, key: &RevisionKey) -> Option<String> {
         let old = self.replica_sets.get(key)?;
         let (uid, owner) = (old.uid.clone(), old.owner_uid.clone());
         self.rs_by_uid.remove(&uid);
@@ -283,16 +376,17 @@ impl ClusterModel {
             RowKey::Namespace(n) => self.namespaces.remove(n).is_some(),
             RowKey::ServiceAccount(k) => self.service_accounts.remove(k).is_some(),
             RowKey::SecretMeta(k) => self.secrets.remove(k).is_some(),
-            RowKey::Deployment(k) => match self.deployments.remove(k) {
+            RowKey::Workload(kind, k) => match self.deployments.remove(&(k.clone(), *kind)) {
                 Some(old) => {
                     self.deployment_by_uid.remove(&old.uid);
                     true
                 }
                 None => false,
             },
-            RowKey::ReplicaSet(k) => {
-                let owner = self.unindex_rs(k);
-                let removed = self.replica_sets.remove(k).is_some();
+            RowKey::ReplicaSet(k) | RowKey::ControllerRevision(k) => {
+                let key = (k.clone(), matches!(key, RowKey::ControllerRevision(_)));
+                let owner = self.unindex_rs(&key);
+                let removed = self.replica_sets.remove(&key).is_some();
                 self.refresh_rollout(owner.as_deref());
                 removed
             }
@@ -332,33 +426,61 @@ impl ClusterModel {
     /// by name, because the timeline must keep the events of pods already replaced.
     fn workload_of_event(&self, e: &EventRow) -> Option<String> {
         match e.involved_kind.as_str() {
-            "Deployment" => Some(e.involved_name.clone()),
-            "ReplicaSet" => Some(workload_of_rs_name(&e.involved_name).to_owned()),
+            "Deployment" | "StatefulSet" | "DaemonSet" => Some(e.involved_name.clone()),
+            "ReplicaSet" | "ControllerRevision" => {
+                Some(workload_of_rs_name(&e.involved_name).to_owned())
+            }
             "Pod" => {
                 let name = &e.involved_name;
-                let hash = self
-                    .pods
-                    .get(&oref(&e.namespace, name))
-                    .and_then(|p| p.pod_template_hash.as_deref());
-                Some(match hash {
-                    Some(h) => workload_of_pod_name(name, Some(h)).to_owned(),
-                    // Pod gone or not seen yet: drop the generated `-<hash>-<suffix>`.
-                    None => match name.rsplitn(3, '-').collect::<Vec<_>>().as_slice() {
-                        [_, _, w] => (*w).to_owned(),
-                        _ => name.clone(),
-                    },
+                if let Some(p) = self.pods.get(&oref(&e.namespace, name))
+                    && (p.workload.is_some() || p.pod_template_hash.is_some())
+                {
+                    return Some(workload_of_pod(p).to_owned());
+                }
+                // Pod gone, not seen yet or without owner facts: a StatefulSet's `<name>-<ordinal>`, else the
+                // generated `-<hash>-<suffix>` of a ReplicaSet's (five characters) or a
+                // DaemonSet's `-<suffix>`.
+                let parts: Vec<&str> = name.rsplitn(3, '-').collect();
+                Some(match parts.as_slice() {
+                    [ordinal, ..]
+                        if ordinal.len() <= 4 && ordinal.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        name[..name.len() - ordinal.len() - 1].to_owned()
+                    }
+                    [_, _, w] => (*w).to_owned(),
+                    _ => name.clone(),
                 })
             }
             _ => None,
         }
     }
 
-    fn compute_rollout(&self, d: &DeploymentRow) -> super::model::RolloutState {
+    /// The workload's rollout state and revision. A Deployment carries its revision in an
+    /// annotation; a StatefulSet's or DaemonSet's is its current ControllerRevision's.
+    fn compute_rollout(&self, d: &DeploymentRow) -> (super::model::RolloutState, Option<i64>) {
         let owned = self.replica_sets_of_uid(&d.uid);
-        let pods = rollout::new_replica_set(d, owned)
-            .map(|rs| self.pods_of_uid(&rs.uid))
+        let current = rollout::new_replica_set(d, owned);
+        let pods = current
+            .map(|rs| self.pods_of_revision(d, rs))
             .unwrap_or_default();
-        rollout::rollout_state(d, pods)
+        let revision = match d.kind {
+            WorkloadKind::Deployment => d.revision,
+            _ => current.and_then(|rs| rs.revision),
+        };
+        (rollout::rollout_state(d, pods), revision)
+    }
+
+    /// The pods of one revision: a ReplicaSet's own, or those of a StatefulSet's/DaemonSet's
+    /// pods whose `controller-revision-hash` names the ControllerRevision.
+    fn pods_of_revision(&self, d: &DeploymentRow, rs: &ReplicaSetRow) -> Vec<&PodRow> {
+        if rs.controller_revision {
+            self.pods_of_uid(&d.uid)
+                .into_iter()
+                .filter(|p| rollout::runs_revision(p, rs))
+                .collect()
+        } else {
+            self.pods_of_uid(&rs.uid)
+        }
     }
 
     fn refresh_rollout(&mut self, deployment_uid: Option<&str>) {
@@ -371,16 +493,26 @@ impl ClusterModel {
         };
         let key = key.clone();
         if let Some(d) = self.deployments.get(&key) {
-            let state = self.compute_rollout(d);
+            let (state, revision) = self.compute_rollout(d);
             if let Some(d) = self.deployments.get_mut(&key) {
                 d.rollout = state;
+                d.revision = revision;
             }
         }
     }
 
-    fn refresh_rollout_of_rs(&mut self, rs_uid: Option<&str>) {
-        let owner = rs_uid
-            .and_then(|u| self.rs_by_uid.get(u))
+    /// After a pod of `owner_uid` changed: its ReplicaSet's deployment, or the StatefulSet or
+    /// DaemonSet that owns it directly.
+    fn refresh_rollout_of_rs(&mut self, owner_uid: Option<&str>) {
+        let Some(uid) = owner_uid else { return };
+        if self.deployment_by_uid.contains_key(uid) {
+            let uid = uid.to_owned();
+            self.refresh_rollout(Some(&uid));
+            return;
+        }
+        let owner = self
+            .rs_by_uid
+            .get(uid)
             .and_then(|k| self.replica_sets.get(k))
             .and_then(|rs| rs.owner_uid.clone());
         self.refresh_rollout(owner.as_deref());
@@ -415,15 +547,27 @@ impl ClusterModel {
         self.deployments.values()
     }
 
+    /// Workloads of every kind in a namespace, by name (then Deployment, StatefulSet,
+    /// DaemonSet).
     pub fn deployments_in<'a>(&'a self, ns: &'a str) -> impl Iterator<Item = &'a DeploymentRow> {
         self.deployments
-            .range(oref(ns, "")..)
-            .take_while(move |(k, _)| k.namespace == ns)
+            .range((oref(ns, ""), WorkloadKind::Deployment)..)
+            .take_while(move |((k, _), _)| k.namespace == ns)
             .map(|(_, v)| v)
     }
 
+    /// A Deployment by name.
     pub fn deployment(&self, namespace: &str, name: &str) -> Option<&DeploymentRow> {
-        self.deployments.get(&oref(namespace, name))
+        self.workload(WorkloadKind::Deployment, namespace, name)
+    }
+
+    pub fn workload(
+        &self,
+        kind: WorkloadKind,
+        namespace: &str,
+        name: &str,
+    ) -> Option<&DeploymentRow> {
+        self.deployments.get(&(oref(namespace, name), kind))
     }
 
     pub fn deployment_by_uid(&self, uid: &str) -> Option<&DeploymentRow> {
@@ -469,17 +613,26 @@ impl ClusterModel {
         self.pods_of_uid(&rs.uid)
     }
 
-    /// Every pod of a deployment, through its ReplicaSets.
+    /// Every pod of a workload: a deployment's through its ReplicaSets (newest first), a
+    /// StatefulSet's or DaemonSet's its own (by name).
     pub fn pods_of(&self, d: &DeploymentRow) -> Vec<&PodRow> {
+        if d.kind != WorkloadKind::Deployment {
+            return self.pods_of_uid(&d.uid);
+        }
         self.replica_sets_of(d)
             .into_iter()
             .flat_map(|rs| self.pods_of_uid(&rs.uid))
             .collect()
     }
 
-    /// The deployment a pod belongs to (pod → ReplicaSet → Deployment).
+    /// The workload a pod belongs to (pod → ReplicaSet → Deployment, or pod → StatefulSet or
+    /// DaemonSet).
     pub fn deployment_of_pod(&self, pod: &PodRow) -> Option<&DeploymentRow> {
-        let rs = self.replica_set_by_uid(pod.owner_uid.as_deref()?)?;
+        let owner = pod.owner_uid.as_deref()?;
+        if let Some(d) = self.deployment_by_uid(owner) {
+            return Some(d);
+        }
+        let rs = self.replica_set_by_uid(owner)?;
         self.deployment_by_uid(rs.owner_uid.as_deref()?)
     }
 
@@ -492,7 +645,7 @@ impl ClusterModel {
             .map(|rs| RevisionView {
                 revision: rs.revision,
                 replica_set: rs,
-                pods: self.pods_of_uid(&rs.uid),
+                pods: self.pods_of_revision(d, rs),
                 current: current.as_deref() == Some(rs.uid.as_str()),
             })
             .collect()
@@ -526,12 +679,23 @@ impl ClusterModel {
         &'a self,
         d: &DeploymentRow,
     ) -> impl Iterator<Item = &'a ObjectRef> + 'a {
-        self.replica_sets_of(d)
+        let owners: Vec<String> = if d.kind == WorkloadKind::Deployment {
+            self.replica_sets_of(d)
+                .into_iter()
+                .map(|rs| rs.uid.clone())
+                .collect()
+        } else {
+            vec![d.uid.clone()]
+        };
+        owners
             .into_iter()
-            .flat_map(move |rs| self.pods_by_owner.get(&rs.uid).into_iter().flatten())
+            .flat_map(move |o| self.pods_by_owner.get(&o).into_iter().flatten())
     }
 
     pub fn pod_count_of_deployment(&self, d: &DeploymentRow) -> usize {
+        if d.kind != WorkloadKind::Deployment {
+            return self.pods_by_owner.get(&d.uid).map_or(0, BTreeSet::len);
+        }
         self.replica_sets_of_uid(&d.uid)
             .iter()
             .map(|rs| self.pods_by_owner.get(&rs.uid).map_or(0, BTreeSet::len))
@@ -603,8 +767,15 @@ impl ClusterModel {
     pub fn count(&self, kind: Kind) -> usize {
         match kind {
             Kind::Namespace => self.namespaces.len(),
-            Kind::Deployment => self.deployments.len(),
-            Kind::ReplicaSet => self.replica_sets.len(),
+            Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet => self
+                .deployments
+                .keys()
+                .filter(|(_, k)| k.watch_kind() == kind)
+                .count(),
+            Kind::ReplicaSet | Kind::ControllerRevision => {
+                let cr = kind == Kind::ControllerRevision;
+                self.replica_sets.keys().filter(|(_, c)| *c == cr).count()
+            }
             Kind::Pod => self.pods.len(),
             Kind::Event => self.events.len(),
             Kind::ServiceAccount => self.service_accounts.len(),
@@ -612,29 +783,43 @@ impl ClusterModel {
         }
     }
 
-    /// The state of each watch.
-    pub fn connections(&self) -> &BTreeMap<WatchScope, ConnectionState> {
-        &self.connections
+    /// The state of each watch, as far as its rows can be trusted: a watch is `Live` only when
+    /// its watcher says so, the probe's last answer was yes and it has relisted since any loss;
+    /// else `Stale` with the time of its last confirmed sync.
+    pub fn connections(&self) -> BTreeMap<WatchScope, ConnectionState> {
+        self.connections
+            .iter()
+            .map(|(scope, s)| (scope.clone(), self.derived_state(scope, s)))
+            .collect()
     }
 
-    /// One state for the status bar: Forbidden/Reconnecting if any watch is, Connecting until
-    /// every watch has listed once, else Live.
+    /// One state for the status bar: Stale if any watch is (since its oldest confirmed sync;
+    /// the probe's reason when the apiserver is down), else Forbidden if any watch is,
+    /// Connecting until every watch has listed once, else Live.
     pub fn connection(&self) -> ConnectionState {
-        let mut worst = if self.connections.is_empty() {
+        let states = self.connections();
+        let rank = |s: &ConnectionState| match s {
+            ConnectionState::Live => 0,
+            ConnectionState::Connecting => 1,
+            ConnectionState::Forbidden { .. } => 2,
+            ConnectionState::Reconnecting { .. } | ConnectionState::Stale { .. } => 3,
+        };
+        let mut worst = if states.is_empty() {
             ConnectionState::Connecting
         } else {
             ConnectionState::Live
         };
-        for (scope, s) in &self.connections {
-            let rank = |s: &ConnectionState| match s {
-                ConnectionState::Live => 0,
-                ConnectionState::Connecting => 1,
-                ConnectionState::Forbidden { .. } => 2,
-                ConnectionState::Reconnecting { .. } => 3,
-            };
+        // A watch never confirmed listed after the last confirmation of the others, so the
+        // oldest known time is the summary's (None only when nothing was ever confirmed).
+        let mut oldest: Option<jiff::Timestamp> = None;
+        for (scope, s) in &states {
+            if let ConnectionState::Stale { since: Some(t), .. } = s {
+                oldest = Some(oldest.map_or(*t, |o| o.min(*t)));
+            }
             if rank(s) > rank(&worst) {
                 worst = match s {
-                    ConnectionState::Reconnecting { error } => ConnectionState::Reconnecting {
+                    ConnectionState::Stale { since, error } => ConnectionState::Stale {
+                        since: *since,
                         error: format!("{scope}: {error}"),
                     },
                     ConnectionState::Forbidden { error } => ConnectionState::Forbidden {
@@ -642,6 +827,12 @@ impl ClusterModel {
                     },
                     other => other.clone(),
                 };
+            }
+        }
+        if let ConnectionState::Stale { since, error } = &mut worst {
+            *since = oldest;
+            if let Some(down) = self.apiserver_down() {
+                *error = down;
             }
         }
         worst
@@ -664,13 +855,16 @@ pub fn workload_of_pod_name<'a>(name: &'a str, pod_template_hash: Option<&str>) 
     name
 }
 
+/// The workload (by name) a pod belongs to: from its owner reference, else from its name.
+fn workload_of_pod(pod: &PodRow) -> &str {
+    pod.workload
+        .as_deref()
+        .unwrap_or_else(|| workload_of_pod_name(&pod.name, pod.pod_template_hash.as_deref()))
+}
+
 /// Adds (`delta` 1) or removes (-1) a pod's running digests in the where-running index.
 fn count_digests(index: &mut HashMap<String, HashMap<String, usize>>, pod: &PodRow, delta: i8) {
-    let place = format!(
-        "{}/{}",
-        pod.namespace,
-        workload_of_pod_name(&pod.name, pod.pod_template_hash.as_deref())
-    );
+    let place = format!("{}/{}", pod.namespace, workload_of_pod(pod));
     let digests = pod.containers.iter().filter_map(|c| {
         c.image_id
             .as_deref()
@@ -794,7 +988,7 @@ mod tests {
     fn model() -> ClusterModel {
         let mut m = ClusterModel::new(0);
         for row in [
-            Row::Deployment(dep(1)),
+            Row::Workload(dep(1)),
             Row::ReplicaSet(rs("web-old", "r1", 1)),
             Row::ReplicaSet(rs("web-new", "r2", 2)),
             Row::Pod(pod("web-old-a", "p1", "r1", None)),
@@ -915,14 +1109,17 @@ mod tests {
         for row in model().deployments().cloned() {
             m.apply(ModelUpdate {
                 epoch: 3,
-                event: ModelEvent::Upsert(Row::Deployment(row)),
+                event: ModelEvent::Upsert(Row::Workload(row)),
             });
         }
         let v = m.version();
         // A straggler of the previous context changes nothing.
         assert!(!m.apply(ModelUpdate {
             epoch: 2,
-            event: ModelEvent::Delete(RowKey::Deployment(oref("ns", "web"))),
+            event: ModelEvent::Delete(RowKey::Workload(
+                WorkloadKind::Deployment,
+                oref("ns", "web")
+            )),
         }));
         assert_eq!(m.version(), v);
         assert_eq!(m.count(Kind::Deployment), 1);
@@ -942,7 +1139,7 @@ mod tests {
         assert_eq!(m.count(Kind::Namespace), 0);
         assert!(m.apply(ModelUpdate {
             epoch: 7,
-            event: ModelEvent::Upsert(Row::Deployment(dep(2))),
+            event: ModelEvent::Upsert(Row::Workload(dep(2))),
         }));
     }
 
@@ -1033,9 +1230,175 @@ mod tests {
                 error: "connection refused".into(),
             },
         }));
-        let ConnectionState::Reconnecting { error } = m.connection() else {
+        // A broken watch's rows are reported as what they are: stale.
+        let ConnectionState::Stale { error, .. } = m.connection() else {
             panic!()
         };
         assert!(error.contains("pods in all namespaces"), "{error}");
+    }
+
+    fn probe(secs: i64, error: Option<&str>) -> ModelEvent {
+        ModelEvent::Probe(Probe {
+            at: jiff::Timestamp::from_second(secs).unwrap(),
+            error: error.map(str::to_owned),
+        })
+    }
+
+    fn live(m: &mut ClusterModel, scope: &WatchScope) {
+        m.apply(up(ModelEvent::Resynced {
+            scope: scope.clone(),
+            rows: vec![],
+        }));
+        m.apply(up(ModelEvent::Connection {
+            scope: scope.clone(),
+            state: ConnectionState::Live,
+        }));
+    }
+
+    fn since(secs: i64) -> Option<jiff::Timestamp> {
+        Some(jiff::Timestamp::from_second(secs).unwrap())
+    }
+
+    #[test]
+    fn a_failed_probe_makes_every_live_watch_stale_until_it_relists() {
+        let mut m = ClusterModel::new(0);
+        let (pods, events) = (
+            WatchScope::new(Kind::Pod, None),
+            WatchScope::new(Kind::Event, None),
+        );
+        live(&mut m, &pods);
+        live(&mut m, &events);
+        assert_eq!(m.connection(), ConnectionState::Live);
+        // Confirmations change nothing visible (no redraw a second), but are recorded.
+        assert!(!m.apply(up(probe(10, None))));
+        assert!(!m.apply(up(probe(11, None))));
+        assert_eq!(m.connection(), ConnectionState::Live);
+
+        // The apiserver stops answering: stale since the last answer, with the probe's reason.
+        assert!(m.apply(up(probe(12, Some("not answering")))));
+        let ConnectionState::Stale { since: s, error } = m.connection() else {
+            panic!("{:?}", m.connection())
+        };
+        assert_eq!(s, since(11));
+        assert_eq!(error, "apiserver not answering");
+        assert!(m.apiserver_down().is_some());
+        assert!(
+            m.connections()
+                .values()
+                .all(|c| matches!(c, ConnectionState::Stale { since: s, .. } if *s == since(11)))
+        );
+        // Another failure: same picture, nothing to redraw; a failure never confirms.
+        assert!(!m.apply(up(probe(13, Some("not answering")))));
+
+        // It answers again: still stale until each watch has relisted.
+        assert!(m.apply(up(probe(14, None))));
+        assert!(m.apiserver_down().is_none());
+        let ConnectionState::Stale { since: s, error } = m.connection() else {
+            panic!("{:?}", m.connection())
+        };
+        assert_eq!(s, since(11), "the answer confirms no unrelisted watch");
+        assert!(error.contains("relisting"), "{error}");
+        // The pods relist: live; the events are still waiting.
+        live(&mut m, &pods);
+        assert_eq!(m.connections()[&pods], ConnectionState::Live);
+        assert!(matches!(
+            &m.connections()[&events],
+            ConnectionState::Stale { .. }
+        ));
+        live(&mut m, &events);
+        assert_eq!(m.connection(), ConnectionState::Live);
+        // The next answer confirms both again.
+        m.apply(up(probe(15, None)));
+        m.apply(up(probe(16, Some("unreachable: connection refused"))));
+        let ConnectionState::Stale { since: s, error } = m.connection() else {
+            panic!()
+        };
+        assert_eq!(
+            (s, error.as_str()),
+            (since(15), "apiserver unreachable: connection refused")
+        );
+    }
+
+    #[test]
+    fn a_broken_watch_is_stale_since_its_own_last_confirmation() {
+        let mut m = ClusterModel::new(0);
+        let (pods, events, secrets) = (
+            WatchScope::new(Kind::Pod, None),
+            WatchScope::new(Kind::Event, None),
+            WatchScope::new(Kind::SecretMeta, None),
+        );
+        live(&mut m, &pods);
+        m.apply(up(probe(10, None)));
+        // The events watch goes live after that answer: not yet confirmed.
+        live(&mut m, &events);
+        m.apply(up(ModelEvent::Connection {
+            scope: secrets.clone(),
+            state: ConnectionState::Forbidden {
+                error: "403".into(),
+            },
+        }));
+        assert!(matches!(m.connection(), ConnectionState::Forbidden { .. }));
+        // The events watch breaks, the apiserver still answers: stale, never confirmed.
+        m.apply(up(ModelEvent::Connection {
+            scope: events.clone(),
+            state: ConnectionState::Reconnecting {
+                error: "watch ended".into(),
+            },
+        }));
+        m.apply(up(probe(11, None)));
+        assert_eq!(
+            m.connections()[&events],
+            ConnectionState::Stale {
+                since: None,
+                error: "watch ended".into()
+            }
+        );
+        assert_eq!(m.connections()[&pods], ConnectionState::Live);
+        assert_eq!(
+            m.connections()[&secrets],
+            ConnectionState::Forbidden {
+                error: "403".into()
+            }
+        );
+        // The summary: stale outranks forbidden; an unconfirmed watch listed after the others'
+        // last confirmation, so the time shown is the oldest known one... here none is stale
+        // but events, which was never confirmed.
+        let ConnectionState::Stale { since: s, error } = m.connection() else {
+            panic!("{:?}", m.connection())
+        };
+        assert_eq!(s, None);
+        assert!(
+            error.starts_with("events in all namespaces: watch ended"),
+            "{error}"
+        );
+        assert!(m.apiserver_down().is_none(), "the apiserver answers");
+        // The pods break too: their confirmation (11) is the summary's.
+        m.apply(up(ModelEvent::Connection {
+            scope: pods.clone(),
+            state: ConnectionState::Reconnecting {
+                error: "connection reset".into(),
+            },
+        }));
+        assert!(
+            matches!(m.connection(), ConnectionState::Stale { since: s, .. } if s == since(11))
+        );
+        // A relist (a 410 Gone, a new etcd) replaces the rows and is live at once.
+        live(&mut m, &pods);
+        live(&mut m, &events);
+        assert!(matches!(m.connection(), ConnectionState::Forbidden { .. }));
+    }
+
+    #[test]
+    fn without_a_probe_the_watchers_word_stands() {
+        let mut m = ClusterModel::new(0);
+        let pods = WatchScope::new(Kind::Pod, None);
+        live(&mut m, &pods);
+        assert_eq!(m.connection(), ConnectionState::Live);
+        assert!(m.apiserver_down().is_none());
+        // A context switch forgets the probe's word too.
+        m.apply(up(probe(1, Some("not answering"))));
+        m.reset(1);
+        assert!(m.apiserver_down().is_none());
+        assert_eq!(m.connection(), ConnectionState::Connecting);
     }
 }

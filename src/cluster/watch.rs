@@ -6,7 +6,9 @@
 //! `Reconnecting`/`Forbidden`, then, after kube-rs' `DefaultBackoff` delay, started again from a
 //! fresh list. A fresh list ends in a `Resynced` message that replaces every row of the scope,
 //! so no stale row survives an outage, and it is also the one unambiguous "live again" signal
-//! (a resumed watch on a quiet cluster sends nothing).
+//! (a resumed watch on a quiet cluster sends nothing). With [`Watchers::spawn_relisting`], the
+//! context's liveness probe (`super::liveness`) also makes every watch relist at once when the
+//! apiserver answers again after an outage (a watch that "survived" may be a dead connection).
 //!
 //! Context switch: drop (or [`Watchers::abort`]) the old `Watchers`, `ClusterModel::reset` with a
 //! new epoch, spawn new ones with that epoch; messages still in flight from the old tasks carry
@@ -17,12 +19,14 @@ use std::time::Duration;
 
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{
+    ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet,
+};
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret, ServiceAccount};
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher::{self, DefaultBackoff};
 use kube::{Api, Client};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 
 use super::convert;
@@ -63,6 +67,21 @@ impl Watchers {
     where
         T: From<ModelUpdate> + Send + 'static,
     {
+        Self::spawn_relisting(client, options, epoch, tx, watch::channel(0).1)
+    }
+
+    /// As [`Self::spawn`]; each change of `relist` (the liveness probe's "the apiserver answers
+    /// again", [`super::liveness::Liveness::relist_signal`]) makes every watch relist at once.
+    pub fn spawn_relisting<T>(
+        client: Client,
+        options: &WatchOptions,
+        epoch: u64,
+        tx: mpsc::Sender<T>,
+        relist: watch::Receiver<u64>,
+    ) -> Self
+    where
+        T: From<ModelUpdate> + Send + 'static,
+    {
         let mut handles = Vec::new();
         let namespaces: Vec<Option<String>> = match &options.namespaces {
             None => vec![None],
@@ -71,7 +90,8 @@ impl Watchers {
         for &kind in &options.kinds {
             for ns in &namespaces {
                 for scope in scopes(kind, ns.as_deref()) {
-                    let task = spawn_scope(client.clone(), scope, epoch, tx.clone());
+                    let task =
+                        spawn_scope(client.clone(), scope, epoch, tx.clone(), relist.clone());
                     handles.push(task);
                 }
             }
@@ -163,10 +183,19 @@ fn row_stream(client: &Client, scope: &WatchScope) -> RowStream {
             })
         }
         Kind::Deployment => rows(watcher(api::<Deployment>(c, ns), cfg), |d| {
-            Row::Deployment(convert::deployment_row(d))
+            Row::Workload(convert::deployment_row(d))
+        }),
+        Kind::StatefulSet => rows(watcher(api::<StatefulSet>(c, ns), cfg), |s| {
+            Row::Workload(convert::stateful_set_row(s))
+        }),
+        Kind::DaemonSet => rows(watcher(api::<DaemonSet>(c, ns), cfg), |d| {
+            Row::Workload(convert::daemon_set_row(d))
         }),
         Kind::ReplicaSet => rows(watcher(api::<ReplicaSet>(c, ns), cfg), |r| {
             Row::ReplicaSet(convert::replica_set_row(r))
+        }),
+        Kind::ControllerRevision => rows(watcher(api::<ControllerRevision>(c, ns), cfg), |r| {
+            Row::ReplicaSet(convert::controller_revision_row(r))
         }),
         Kind::Pod => rows(watcher(api::<Pod>(c, ns), cfg), |p| {
             Row::Pod(convert::pod_row(p))
@@ -224,7 +253,20 @@ const FORBIDDEN_RETRY: Duration = Duration::from_secs(120);
 /// stale for up to half a minute, so the delay is capped (the jitter below the cap stays).
 const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
 
-fn spawn_scope<T>(client: Client, scope: WatchScope, epoch: u64, tx: mpsc::Sender<T>) -> AbortHandle
+/// Resolves when a relist is asked for; never when nobody can ask (the sender is gone).
+async fn relist_asked(relist: &mut watch::Receiver<u64>) {
+    if relist.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn spawn_scope<T>(
+    client: Client,
+    scope: WatchScope,
+    epoch: u64,
+    tx: mpsc::Sender<T>,
+    mut relist: watch::Receiver<u64>,
+) -> AbortHandle
 where
     T: From<ModelUpdate> + Send + 'static,
 {
@@ -238,11 +280,15 @@ where
             let mut stream = row_stream(&client, &scope);
             let mut buffer: Vec<Row> = Vec::new();
             let error = loop {
-                let event = match stream.next().await {
+                let next = tokio::select! {
+                    () = relist_asked(&mut relist) => break None,
+                    next = stream.next() => next,
+                };
+                let event = match next {
                     Some(Ok(ev)) => ev,
-                    Some(Err(e)) => break e,
+                    Some(Err(e)) => break Some(e),
                     // The kube watcher never ends by itself; if it does, relist.
-                    None => break watcher::Error::NoResourceVersion,
+                    None => break Some(watcher::Error::NoResourceVersion),
                 };
                 let delivered = match event {
                     watcher::Event::Init => {
@@ -277,6 +323,9 @@ where
                 }
             };
             drop(stream);
+            // Asked to relist (after an outage): at once; the model keeps the scope stale
+            // until its Resynced.
+            let Some(error) = error else { continue };
             let state = classify(&error);
             tracing::warn!("watch of {scope} failed, will relist: {error}");
             let forbidden = matches!(state, ConnectionState::Forbidden { .. });
@@ -296,7 +345,11 @@ where
                     .unwrap_or(MAX_RECONNECT_DELAY)
                     .min(MAX_RECONNECT_DELAY)
             };
-            tokio::time::sleep(delay).await;
+            // The apiserver answering again cuts the wait short.
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = relist_asked(&mut relist) => {}
+            }
         }
     };
     tokio::spawn(task).abort_handle()

@@ -152,7 +152,8 @@ impl PodContext {
     }
 }
 
-/// Reads a secret the way the node does: only the two docker-config types count.
+/// Reads a secret the way the node does (`MakeDockerKeyring`): only the two docker-config
+/// types count, each with its own data key; content the node cannot unmarshal is malformed.
 fn secret_input(s: &KubeSecret) -> SecretInput {
     let type_ = s.type_.clone().unwrap_or_else(|| "Opaque".to_owned());
     match DockerConfig::from_secret(s) {
@@ -170,6 +171,10 @@ fn secret_input(s: &KubeSecret) -> SecretInput {
             type_,
             detail: "the node reads only kubernetes.io/dockerconfigjson and kubernetes.io/dockercfg secrets"
                 .to_owned(),
+        },
+        Err(PullSecretError::Ignored { type_, reason, .. }) => SecretInput::WrongType {
+            type_,
+            detail: reason,
         },
         Err(PullSecretError::Malformed { problem, .. }) => SecretInput::Malformed {
             type_,
@@ -273,5 +278,59 @@ mod tests {
             secret_input(&broken),
             SecretInput::Malformed { .. }
         ));
+    }
+
+    /// The three cases where the real node pulled and berth said "no pull secret" or
+    /// "malformed": read as the node reads them, each gives the pod's credential.
+    #[test]
+    fn the_real_node_cases_give_credentials() {
+        use crate::diagnose::facts::CredentialUsed;
+        use crate::reference::Reference;
+        use base64::Engine as _;
+        let secret = |content: String| KubeSecret {
+            metadata: kube::api::ObjectMeta {
+                namespace: Some("shop".into()),
+                name: Some("s".into()),
+                ..Default::default()
+            },
+            type_: Some(crate::cluster::pull_secret::DOCKERCONFIGJSON_TYPE.into()),
+            data: Some(
+                [(
+                    ".dockerconfigjson".to_owned(),
+                    k8s_openapi::ByteString(content.into_bytes()),
+                )]
+                .into(),
+            ),
+            ..Default::default()
+        };
+        let unpadded = base64::engine::general_purpose::STANDARD_NO_PAD.encode("tok:pw1");
+        assert!(
+            !unpadded.ends_with('='),
+            "the case needs a length that pads"
+        );
+        let cases = [
+            // `Add` strips /v2/ for every host.
+            r#"{"auths":{"https://reg.io:5000/v2/":{"username":"tok","password":"pw1"}}}"#.to_owned(),
+            // `decodeDockerConfigFieldAuth` decodes unpadded data with RawStdEncoding.
+            format!(r#"{{"auths":{{"reg.io:5000":{{"auth":"{unpadded}"}}}}}}"#),
+            // An entry with only an email is an entry with empty credentials, not an error.
+            r#"{"auths":{"other.io":{"email":"ops@example.com"},"reg.io:5000":{"username":"tok","password":"pw1"}}}"#.to_owned(),
+        ];
+        let image = Reference::parse("reg.io:5000/web:1").unwrap();
+        for content in cases {
+            let input = secret_input(&secret(content.clone()));
+            assert!(
+                matches!(input, SecretInput::Entries(_)),
+                "{content}: {input:?}"
+            );
+            let e = super::super::secrets::evaluate(&["s".into()], &[], |_| input.clone(), &image);
+            assert_eq!(e.credentials.len(), 1, "{content}");
+            assert_eq!(e.credentials[0].username, "tok", "{content}");
+            assert_eq!(e.credentials[0].password.expose(), "pw1", "{content}");
+            assert!(
+                matches!(&e.credentials[0].used, CredentialUsed::Secret { secret, .. } if secret == "s")
+            );
+            assert!(e.secrets[0].has_match(), "{content}");
+        }
     }
 }

@@ -136,10 +136,10 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
                             Some(t) => format!(", expires {t}"),
                             None => String::new(),
                         };
-                        let m = if e.matches_image {
-                            "matches the image"
-                        } else {
-                            "other registry"
+                        let m = match (&e.ignored, e.matches_image) {
+                            (Some(why), _) => why.as_str(),
+                            (None, true) => "matches the image",
+                            (None, false) => "other registry",
                         };
                         format!("{:?} ({user}{exp}): {m}", e.key)
                     })

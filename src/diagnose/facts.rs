@@ -133,8 +133,12 @@ pub struct EntryFacts {
     pub username: Option<String>,
     /// The entry carries a password (or an `auth` that decodes to one).
     pub has_password: bool,
-    /// kubelet would use this entry for the image.
+    /// kubelet would use this entry for the image (its keyring's `Lookup` returns it).
     pub matches_image: bool,
+    /// Why the node ignores this entry while reading the rest of the secret (`Add` skips a
+    /// key that is not a URL), if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
     /// When the password stops working, if it says so itself (a JWT's `exp`, as in an Entra
     /// refresh token used as an ACR password).
     pub expires: Option<Timestamp>,

@@ -14,7 +14,7 @@ use crate::cluster::convert::pod_row;
 use crate::cluster::model::{ContainerState, EventRow, PodRow};
 use crate::cluster::rollout::IMAGE_PULL_FAILURES;
 use crate::config::Config;
-use crate::reference::{Reference, registry_key_matches_reference, same_host};
+use crate::reference::{Reference, same_host};
 use crate::registry::RegistryKind;
 use crate::registry::probe::ProbeOutcome;
 
@@ -316,11 +316,7 @@ async fn gather_container(
         .namespace_secrets
         .iter()
         .filter(|(name, _)| !facts.pull_secrets.iter().any(|s| &s.name == name))
-        .filter(|(_, cfg)| {
-            cfg.auths
-                .keys()
-                .any(|k| registry_key_matches_reference(k, &reference))
-        })
+        .filter(|(_, cfg)| !cfg.keys_for(&reference).is_empty())
         .map(|(name, _)| name.clone())
         .collect();
 
@@ -441,6 +437,8 @@ mod tests {
             name: "web-1".into(),
             uid: "u".into(),
             owner_uid: None,
+            workload: None,
+            revision_hash: None,
             phase: "Pending".into(),
             node: Some("n".into()),
             service_account: "default".into(),

@@ -1,7 +1,8 @@
 //! Effective pull secrets: which secrets the pod and its service account name, what each holds,
 //! and which credentials the node would try for the image, in the node's order.
 
-use crate::reference::{Reference, registry_key_matches_reference};
+use crate::cluster::pull_secret::keyring::{self, Keyring};
+use crate::reference::Reference;
 use crate::secret::Secret;
 
 use super::facts::{Credential, CredentialUsed, EntryFacts, PullSecretFacts, SecretState};
@@ -46,8 +47,10 @@ pub struct EffectiveSecrets {
 ///
 /// Only the pod's own `imagePullSecrets` reach the node (the service account's are copied into
 /// a pod when it is created), so only those yield credentials. kubelet merges every pod
-/// secret into one keyring and tries each matching entry, most specific key first (it sorts
-/// its keys in reverse order), and pulls anonymously only when nothing matches.
+/// secret into one keyring (`MakeDockerKeyring`) and tries each entry its `Lookup` returns, in
+/// that order, pulling anonymously only when it returns none: the keyring is
+/// [`crate::cluster::pull_secret::keyring`], a port of the kubelet's. A service-account-only
+/// secret is matched as if it were the pod's only one.
 pub fn evaluate(
     pod_secrets: &[String],
     sa_secrets: &[String],
@@ -66,39 +69,42 @@ pub fn evaluate(
         }
     }
 
+    let target = keyring::image_name(image);
     let mut out = EffectiveSecrets::default();
-    let mut candidates: Vec<(String, Credential)> = Vec::new();
-    for (name, on_pod, on_sa) in names {
+    // The pod's keyring; an entry is known by (secret index, entry index).
+    let mut pod_ring: Keyring<(usize, usize)> = Keyring::new();
+    let mut pod_entries: Vec<(usize, usize, DockerEntry)> = Vec::new();
+    for (si, (name, on_pod, on_sa)) in names.into_iter().enumerate() {
         let state = match lookup(name) {
             SecretInput::Missing => SecretState::Missing,
             SecretInput::WrongType { type_, detail } => SecretState::WrongType { type_, detail },
             SecretInput::Malformed { type_, reason } => SecretState::Malformed { type_, reason },
             SecretInput::Unreadable { reason } => SecretState::Unreadable { reason },
             SecretInput::Entries(entries) => {
+                let mut own_ring = Keyring::new();
                 let mut facts = Vec::with_capacity(entries.len());
-                for e in entries {
-                    let matches = registry_key_matches_reference(&e.key, image);
-                    if matches && on_pod {
-                        candidates.push((
-                            order_key(&e.key),
-                            Credential {
-                                used: CredentialUsed::Secret {
-                                    secret: name.to_owned(),
-                                    key: e.key.clone(),
-                                    username: e.username.clone(),
-                                },
-                                username: e.username.clone().unwrap_or_default(),
-                                password: e.password.clone().unwrap_or_default(),
-                            },
-                        ));
-                    }
+                for (ei, e) in entries.into_iter().enumerate() {
+                    let added = if on_pod {
+                        pod_ring.add(&e.key, (si, ei))
+                    } else {
+                        own_ring.add(&e.key, (si, ei))
+                    };
                     facts.push(EntryFacts {
                         has_password: e.password.as_ref().is_some_and(|p| !p.is_empty()),
                         expires: e.password.as_ref().and_then(jwt_expiry),
-                        key: e.key,
-                        username: e.username,
-                        matches_image: matches,
+                        key: e.key.clone(),
+                        username: e.username.clone(),
+                        matches_image: false,
+                        ignored: added.err().map(|why| {
+                            format!("the node ignores this entry: its key is not a URL ({why})")
+                        }),
                     });
+                    if on_pod {
+                        pod_entries.push((si, ei, e));
+                    }
+                }
+                for (_, ei) in own_ring.lookup(&target) {
+                    facts[ei].matches_image = true;
                 }
                 SecretState::Usable { entries: facts }
             }
@@ -110,9 +116,23 @@ pub fn evaluate(
             state,
         });
     }
-    // Stable: equal keys keep the secrets' order, as kubelet's per-key credential lists do.
-    candidates.sort_by(|a, b| b.0.cmp(&a.0));
-    out.credentials = candidates.into_iter().map(|(_, c)| c).collect();
+    for (si, ei) in pod_ring.lookup(&target) {
+        if let SecretState::Usable { entries } = &mut out.secrets[si].state {
+            entries[ei].matches_image = true;
+        }
+        let Some((_, _, e)) = pod_entries.iter().find(|(s, i, _)| (*s, *i) == (si, ei)) else {
+            continue;
+        };
+        out.credentials.push(Credential {
+            used: CredentialUsed::Secret {
+                secret: out.secrets[si].name.clone(),
+                key: e.key.clone(),
+                username: e.username.clone(),
+            },
+            username: e.username.clone().unwrap_or_default(),
+            password: e.password.clone().unwrap_or_default(),
+        });
+    }
     out
 }
 
@@ -129,13 +149,6 @@ pub fn jwt_expiry(password: &Secret) -> Option<jiff::Timestamp> {
         .ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     jiff::Timestamp::from_second(claims.get("exp")?.as_i64()?).ok()
-}
-
-/// kubelet indexes keys as `host/path` without the scheme, and sorts them in reverse.
-fn order_key(key: &str) -> String {
-    let k = key.trim();
-    let k = k.split_once("://").map_or(k, |(_, rest)| rest);
-    k.to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -183,7 +196,8 @@ mod tests {
             .collect()
     }
 
-    /// The host-matching table: (secret key, image, does kubelet use it?).
+    /// The host-matching table: (secret key, image, does kubelet use it?). The full table,
+    /// with the kubelet function deciding each row, is `cluster::pull_secret::keyring`'s.
     #[test]
     fn host_matching_table() {
         let table: &[(&str, &str, bool)] = &[
@@ -191,7 +205,9 @@ mod tests {
             ("https://myacr.azurecr.io", "myacr.azurecr.io/web:1", true),
             ("https://myacr.azurecr.io/", "myacr.azurecr.io/web:1", true),
             ("http://myacr.azurecr.io", "myacr.azurecr.io/web:1", true),
-            ("MyACR.azurecr.io", "myacr.azurecr.io/web:1", true),
+            // Host parts compare exactly (`URLsMatch` uses `filepath.Match`).
+            ("MyACR.azurecr.io", "myacr.azurecr.io/web:1", false),
+            ("MyACR.azurecr.io", "MyACR.azurecr.io/web:1", true),
             ("myacr.azurecr.io/team", "myacr.azurecr.io/team/web:1", true),
             ("myacr.azurecr.io/team", "myacr.azurecr.io/web:1", false),
             (
@@ -202,13 +218,22 @@ mod tests {
             ("other.azurecr.io", "myacr.azurecr.io/web:1", false),
             ("*.azurecr.io", "myacr.azurecr.io/web:1", true),
             ("127.0.0.1:5000", "127.0.0.1:5000/web:1", true),
-            ("https://127.0.0.1:5000/v2/", "127.0.0.1:5000/web:1", false),
+            // `Add` strips /v2/ and /v1/ for every host: the node pulled with this key.
+            ("https://127.0.0.1:5000/v2/", "127.0.0.1:5000/web:1", true),
+            (
+                "https://myacr.azurecr.io/v2/",
+                "myacr.azurecr.io/web:1",
+                true,
+            ),
+            // A key's path is a string prefix of the repository's (`strings.HasPrefix`).
+            ("myacr.azurecr.io/tea", "myacr.azurecr.io/team/web:1", true),
             ("127.0.0.1:5000", "127.0.0.1:5001/web:1", false),
             ("127.0.0.1", "127.0.0.1:5000/web:1", false),
             ("https://index.docker.io/v1/", "busybox:1.36", true),
             ("docker.io", "busybox:1.36", true),
             ("index.docker.io", "docker.io/library/busybox", true),
-            ("registry-1.docker.io", "bitnami/nginx", true),
+            // The image is docker.io/bitnami/nginx: three host parts against two.
+            ("registry-1.docker.io", "bitnami/nginx", false),
             (
                 "https://index.docker.io/v1/",
                 "myacr.azurecr.io/web:1",
@@ -318,6 +343,73 @@ mod tests {
                 ("b".into(), "https://h.io".into()),
             ]
         );
+    }
+
+    /// `MakeDockerKeyring` merges the pod's secrets into one keyring: the Docker Hub fallback
+    /// (`Lookup`) applies only when no key of any of them matches.
+    #[test]
+    fn the_docker_hub_fallback_is_for_the_whole_pod() {
+        let secrets = HashMap::from([
+            (
+                "hub",
+                SecretInput::Entries(vec![entry("https://index.docker.io/v1/", "h")]),
+            ),
+            (
+                "lib",
+                SecretInput::Entries(vec![entry("docker.io/library", "l")]),
+            ),
+        ]);
+        let e = eval(&["hub"], &[], secrets.clone(), "busybox:1");
+        assert_eq!(
+            used(&e),
+            vec![("hub".into(), "https://index.docker.io/v1/".into())]
+        );
+        let e = eval(&["hub", "lib"], &[], secrets, "busybox:1");
+        assert_eq!(used(&e), vec![("lib".into(), "docker.io/library".into())]);
+        assert!(
+            !e.secrets[0].has_match(),
+            "the fallback is not used when a key matches"
+        );
+    }
+
+    /// `Add` skips a key that is not a URL and reads the rest of the secret.
+    #[test]
+    fn an_entry_whose_key_is_not_a_url_is_ignored_alone() {
+        let secrets = HashMap::from([(
+            "s",
+            SecretInput::Entries(vec![entry("h.io:port", "bad"), entry("h.io", "good")]),
+        )]);
+        let e = eval(&["s"], &[], secrets, "h.io/web:1");
+        assert_eq!(used(&e), vec![("s".into(), "h.io".into())]);
+        let SecretState::Usable { entries } = &e.secrets[0].state else {
+            panic!("{:?}", e.secrets[0].state)
+        };
+        assert!(
+            entries[0]
+                .ignored
+                .as_deref()
+                .is_some_and(|w| w.contains("port")),
+            "{entries:?}"
+        );
+        assert!(!entries[0].matches_image);
+        assert_eq!(entries[1].ignored, None);
+    }
+
+    /// An entry with no credentials that matches is tried as it is (empty username and
+    /// password: an anonymous pull), and it keeps the Docker Hub fallback away.
+    #[test]
+    fn a_matching_entry_without_credentials_is_still_tried() {
+        let secrets = HashMap::from([(
+            "s",
+            SecretInput::Entries(vec![DockerEntry {
+                key: "h.io".into(),
+                username: None,
+                password: None,
+            }]),
+        )]);
+        let e = eval(&["s"], &[], secrets, "h.io/web:1");
+        assert_eq!(e.credentials.len(), 1);
+        assert!(e.credentials[0].username.is_empty() && e.credentials[0].password.is_empty());
     }
 
     #[test]

@@ -187,6 +187,7 @@ fn one_key(
             namespace,
             deployment,
         } => Effect::Restart {
+            kind: crate::cluster::model::WorkloadKind::Deployment,
             deployment: ObjectRef {
                 namespace: namespace.clone(),
                 name: deployment.clone(),

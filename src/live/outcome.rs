@@ -3,6 +3,7 @@
 //! do). Pure functions, so the wording is tested without a cluster or registry.
 
 use crate::app::action::{StepStatus, StepUpdate, TaskError, TaskOutcome, TaskResult};
+use crate::audit::AuditFailure;
 use crate::cluster::actions::{ActionError, ActionReport};
 use crate::cluster::rotate::{RotateError, RotationReport, WriteOutcome};
 use crate::registry::RegistryError;
@@ -19,6 +20,22 @@ pub fn error(what: &str, why: impl std::fmt::Display, hint: &str) -> TaskError {
         what: what.to_owned(),
         why: one_line(&why.to_string()),
         hint: hint.to_owned(),
+        sticky: false,
+    }
+}
+
+/// The audit log failed: before the write ("nothing was changed": the message says so), or
+/// after an applied change ("applied, but not audited"): that error stays on screen.
+pub fn audit_error(what: &str, f: &AuditFailure) -> TaskError {
+    let hint = if f.applied() {
+        "the change was made: check it, and make the audit log writable (general.audit_log in \
+         config.toml)"
+    } else {
+        "make the audit log writable (general.audit_log in config.toml), then retry"
+    };
+    TaskError {
+        sticky: f.applied(),
+        ..error(what, f, hint)
     }
 }
 
@@ -35,10 +52,7 @@ pub fn action_error(what: &str, e: &ActionError) -> TaskError {
         ActionError::Api { .. } => {
             "nothing was changed; check the cluster connection (status bar) and retry"
         }
-        ActionError::Audit(_) => {
-            "the change may have been made: check the deployment, and make the audit log writable \
-             (general.audit_log in config.toml)"
-        }
+        ActionError::Audit(f) => return audit_error(what, f),
         _ => "",
     };
     error(what, e, hint)
@@ -56,15 +70,14 @@ pub fn registry_error(what: &str, e: &RegistryError) -> TaskError {
             ),
             "press f in the confirmation to move the tag, or choose another name",
         ),
+        RegistryError::Audit(f) => audit_error(what, f),
         other => error(what, other, ""),
     }
 }
 
 pub fn rotate_error(what: &str, e: &RotateError) -> TaskError {
     let hint = match e {
-        RotateError::Audit(_) => {
-            "some secrets may have been written: check them, and make the audit log writable"
-        }
+        RotateError::Audit(f) => return audit_error(what, f),
         _ => "",
     };
     error(what, e, hint)
@@ -351,6 +364,40 @@ mod tests {
         };
         let t = action_error("set image", &e);
         assert!(t.why.contains("nothing was changed") && t.hint.is_empty());
+    }
+
+    #[test]
+    fn audit_failures_say_whether_the_change_was_made() {
+        let io = || std::io::Error::from_raw_os_error(28);
+        let source = || crate::audit::AuditError::Write {
+            path: "/dev/full".into(),
+            source: io(),
+        };
+        let before = ActionError::Audit(AuditFailure::NothingChanged { source: source() });
+        let t = action_error("restart shop/web", &before);
+        assert!(!t.sticky);
+        assert!(t.why.contains("nothing was changed"), "{}", t.why);
+        let after = ActionError::Audit(AuditFailure::NotAudited {
+            applied: "rollout.restart shop/web: a → b".into(),
+            id: "1-2-3".into(),
+            source: source(),
+        });
+        let t = action_error("restart shop/web", &after);
+        assert!(
+            t.sticky,
+            "an applied change without its record must stay on screen"
+        );
+        assert!(t.why.starts_with("applied, but not audited"), "{}", t.why);
+        assert!(t.hint.contains("the change was made"), "{}", t.hint);
+        let r = registry_error(
+            "retag",
+            &RegistryError::Audit(AuditFailure::NotAudited {
+                applied: "retag acr/web:2".into(),
+                id: "1".into(),
+                source: source(),
+            }),
+        );
+        assert!(r.sticky);
     }
 
     #[test]

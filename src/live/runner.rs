@@ -306,6 +306,13 @@ async fn execute(shared: &Shared, kube: &KubeNow, effect: &Effect, rep: &Reporte
                 }
                 Err(e) => {
                     rep.step("rotate", StepStatus::Failed, "");
+                    // Applied, but not audited: some secret holds the new slot all the same.
+                    if !dry_run && matches!(&e, rotate::RotateError::Audit(f) if f.applied()) {
+                        shared.set_slot_in_use(*slot);
+                        let _ = rep
+                            .tx
+                            .send(Action::Registry(RegistryUpdate::SlotInUse(*slot)));
+                    }
                     Err(rotate_error(&title, &e))
                 }
             }
@@ -369,6 +376,7 @@ mod tests {
     #[test]
     fn refusals_come_before_any_work() {
         let restart = Effect::Restart {
+            kind: crate::cluster::model::WorkloadKind::Deployment,
             deployment: ObjectRef {
                 namespace: "shop".into(),
                 name: "web".into(),

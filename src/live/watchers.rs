@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::Action;
 use crate::cluster::actions::{Permission, check_access};
+use crate::cluster::liveness::Liveness;
 use crate::cluster::model::{Kind, ModelUpdate};
 use crate::cluster::watch::{WatchOptions, Watchers};
 
@@ -22,6 +23,8 @@ const BRIDGE_BATCH: usize = 512;
 #[derive(Debug)]
 pub struct Generation {
     epoch: u64,
+    /// The context's apiserver probe; it tells the watchers to relist after an outage.
+    liveness: Liveness,
     watchers: Vec<Watchers>,
     bridge: JoinHandle<()>,
 }
@@ -35,9 +38,13 @@ impl Generation {
         actions: UnboundedSender<Action>,
     ) -> Self {
         let (tx, mut rx) = mpsc::channel::<ModelUpdate>(WATCH_BUFFER);
+        let liveness = Liveness::spawn(client.clone(), epoch, tx.clone());
         let watchers = split(plan)
             .iter()
-            .map(|options| Watchers::spawn(client.clone(), options, epoch, tx.clone()))
+            .map(|options| {
+                let relist = liveness.relist_signal();
+                Watchers::spawn_relisting(client.clone(), options, epoch, tx.clone(), relist)
+            })
             .collect();
         let bridge = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BRIDGE_BATCH);
@@ -51,6 +58,7 @@ impl Generation {
         });
         Self {
             epoch,
+            liveness,
             watchers,
             bridge,
         }
@@ -87,6 +95,7 @@ pub fn split(plan: &WatchPlan) -> Vec<WatchOptions> {
 
 impl Drop for Generation {
     fn drop(&mut self) {
+        self.liveness.abort();
         for w in &mut self.watchers {
             w.abort();
         }
@@ -132,10 +141,7 @@ pub fn namespaces_to_watch(
 
 /// API group and resource of a watched kind (for the access review).
 pub fn kind_resource(kind: Kind) -> (&'static str, &'static str) {
-    match kind {
-        Kind::Deployment | Kind::ReplicaSet => ("apps", kind.as_str()),
-        _ => ("", kind.as_str()),
-    }
+    (kind.api_group(), kind.as_str())
 }
 
 /// Asks the apiserver what this identity may list, and plans the watches from that: a watch the

@@ -23,7 +23,8 @@
 //!
 //! Exit codes: 0 ok; 2 bad input (reference, tag, config); 3 not found; 4 credentials
 //! rejected or access denied; 5 target tag exists (use `--force`); 6 network/TLS; 7 rate
-//! limited or registry failing; 1 anything else.
+//! limited or registry failing; 9 the audit log cannot be written (nothing was changed);
+//! 10 applied, but not audited; 1 anything else.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -39,7 +40,7 @@ use super::list::TagOrder;
 use super::retag::{RetagOptions, retag};
 use super::types::TagRow;
 use crate::audit::AuditLog;
-use crate::reference::{Reference, same_host};
+use crate::reference::{Reference, ReferenceError, same_host};
 
 #[derive(Debug, Clone, Args)]
 pub struct RegistryArgs {
@@ -52,7 +53,7 @@ pub enum RegistryCommand {
     /// List the repositories of a registry.
     Repos {
         /// The `[[registry]]` name (default: the only or first one).
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         registry: Option<String>,
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -60,14 +61,16 @@ pub enum RegistryCommand {
     },
     /// List the tags of a repository, newest first where the registry knows times.
     Tags {
-        /// Repository name (`web`, `team/api`).
+        /// Repository name (`web`, `team/api`), without tag or host.
         repo: String,
-        #[arg(long)]
+        /// The `[[registry]]` name (default: the only or first one).
+        #[arg(long, value_name = "NAME")]
         registry: Option<String>,
         /// Also read digest, platforms and created time of every tag (one manifest read per tag
         /// on registries whose listing lacks them).
         #[arg(long)]
         details: bool,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -76,15 +79,19 @@ pub enum RegistryCommand {
 #[derive(Debug, Clone, Args)]
 pub struct RetagArgs {
     /// Source image: `repo:tag`, `repo@sha256:..`, or with a registry host.
+    #[arg(value_name = "SOURCE")]
     pub source: String,
-    /// Target: `repo:newtag` (same or other repository), or `host/repo:tag` for another registry.
+    /// Target: `repo:newtag` (same or other repository, in the source's registry), or
+    /// `host/repo:tag` for another registry.
+    #[arg(value_name = "TARGET")]
     pub target: String,
     /// Overwrite the target tag if it exists.
     #[arg(long)]
     pub force: bool,
-    /// The `[[registry]]` for references without a host.
-    #[arg(long)]
+    /// The `[[registry]]` for a source without a host (default: the only or first one).
+    #[arg(long, value_name = "NAME")]
     pub registry: Option<String>,
+    /// Print the outcome as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -121,6 +128,7 @@ pub fn exit_code(e: &RegistryError) -> u8 {
         RegistryError::TargetExists { .. } => 5,
         RegistryError::Network { .. } => 6,
         RegistryError::RateLimited { .. } | RegistryError::Server { .. } => 7,
+        RegistryError::Audit(f) => f.exit_code(),
         _ => 1,
     }
 }
@@ -164,11 +172,14 @@ pub fn pick_registry<'a>(
     }
 }
 
-/// Does the text name a registry host explicitly (docker's rule for the first component)?
+/// Does the text name a registry host explicitly (docker's rule for the first component;
+/// `web:not/valid` is a repository and a bad tag, not a host `web` with port `not`)?
 fn has_host(input: &str) -> bool {
-    input
-        .split_once('/')
-        .is_some_and(|(first, _)| first.contains(['.', ':']) || first == "localhost")
+    crate::reference::names_registry(input)
+}
+
+fn bad_reference(e: ReferenceError) -> CliFailure {
+    CliFailure::input(e.cli_message())
 }
 
 /// Resolves a reference text to (registry entry, normalised reference).
@@ -178,7 +189,7 @@ pub fn resolve<'a>(
     default: Option<&str>,
 ) -> Result<(&'a RegistryConfig, Reference), CliFailure> {
     if has_host(input) {
-        let r = Reference::parse(input).map_err(|e| CliFailure::input(e.to_string()))?;
+        let r = Reference::parse(input).map_err(bad_reference)?;
         let cfg = registries
             .iter()
             .find(|c| same_host(&c.host, r.registry()))
@@ -191,10 +202,36 @@ pub fn resolve<'a>(
         Ok((cfg, r))
     } else {
         let cfg = pick_registry(registries, default)?;
-        let r = Reference::parse(&format!("{}/{input}", cfg.host))
-            .map_err(|e| CliFailure::input(e.to_string()))?;
+        let r = Reference::parse(&format!("{}/{input}", cfg.host)).map_err(|e| match e {
+            // Name what the user typed, not the host-prefixed text parsed.
+            ReferenceError::Invalid { reason, .. } => bad_reference(ReferenceError::Invalid {
+                input: input.to_owned(),
+                reason,
+            }),
+            e => bad_reference(e),
+        })?;
         Ok((cfg, r))
     }
+}
+
+/// `registry tags REPO` takes a repository name: a tag, digest or host in it is refused with
+/// what to write instead.
+fn check_repository(repo: &str, cfg: &RegistryConfig) -> Result<(), CliFailure> {
+    if has_host(repo) {
+        return Err(CliFailure::input(format!(
+            "{repo:?} names a registry host: give the repository alone (like web or team/api) \
+             and pick the registry with --registry NAME"
+        )));
+    }
+    let r = Reference::parse(&format!("{}/{repo}", cfg.host)).map_err(bad_reference)?;
+    if r.tag().is_some() || r.digest().is_some() {
+        return Err(CliFailure::input(format!(
+            "{repo:?} is an image reference, not a repository: `berth registry tags` takes the \
+             repository alone (here: {})",
+            r.repository()
+        )));
+    }
+    Ok(())
 }
 
 fn fail(f: &CliFailure, json: bool, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
@@ -271,8 +308,7 @@ async fn registry_command(
             json,
         } => {
             let cfg = pick_registry(registries, registry.as_deref())?;
-            Reference::parse(&format!("{}/{repo}", cfg.host))
-                .map_err(|e| CliFailure::input(e.to_string()))?;
+            check_repository(&repo, cfg)?;
             let reg = connect(cfg).await?;
             let mut rows = reg.client.list_tags(&repo, TagOrder::NewestFirst).await?;
             if details {
@@ -478,6 +514,23 @@ mod tests {
         assert!(e.message.contains("other.io"));
         let e = resolve("web:bad tag", &r, None).unwrap_err();
         assert_eq!(e.code, 2);
+        // A short target with a '/' in its tag: a bad tag, not a host "web" with port "not".
+        let e = resolve("web:not/valid", &r, Some("acr")).unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(
+            e.message.starts_with("tag \"not/valid\" is not valid")
+                && e.message.contains("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
+            "{}",
+            e.message
+        );
+        let e = resolve("Web:1", &r, None).unwrap_err();
+        assert!(e.message.contains("\"Web:1\""), "{}", e.message);
+        let acr = &r[0];
+        assert!(check_repository("team/web", acr).is_ok());
+        let e = check_repository("web:1", acr).unwrap_err();
+        assert!(e.message.contains("not a repository"), "{}", e.message);
+        let e = check_repository("127.0.0.1:16410/web", acr).unwrap_err();
+        assert!(e.message.contains("--registry"), "{}", e.message);
         let e = resolve("web:1", &r, Some("nope")).unwrap_err();
         assert!(e.message.contains("acr, plain"), "{}", e.message);
     }

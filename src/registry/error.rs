@@ -176,6 +176,10 @@ pub enum RegistryError {
     },
     #[error("ARM {operation} failed: {message}")]
     Arm { operation: String, message: String },
+    /// The audit log refused the intent record (nothing was written), or the result record
+    /// of an applied change.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditFailure),
     #[error(transparent)]
     Reference(#[from] crate::reference::ReferenceError),
 }
@@ -209,6 +213,7 @@ impl RegistryError {
             Self::Config { .. } => "config",
             Self::Unsupported { .. } => "unsupported",
             Self::Arm { .. } => "arm",
+            Self::Audit(f) => f.code(),
             Self::Reference(_) => "bad_reference",
         }
     }

@@ -16,7 +16,7 @@ use super::connect::Registry;
 use super::error::RegistryError;
 use super::manifest::{Descriptor, Manifest};
 use super::ops::MountOutcome;
-use crate::audit::{AuditLog, AuditRecord, Outcome};
+use crate::audit::{self, AuditLog, AuditedError, Gate, Outcome, Subject};
 use crate::azure::arm::{ArmClient, ImportSource};
 use crate::reference::{Reference, same_host};
 
@@ -89,32 +89,22 @@ pub async fn retag(
     options: RetagOptions,
     audit: &AuditLog,
 ) -> Result<RetagOutcome, RegistryError> {
-    let result = retag_inner(src, source, dst, target, options).await;
     let actor = dst.client.actor();
     let target_name = format!("{}/{}", dst.client.name(), target.familiar());
-    let record = AuditRecord::new(&actor, "retag", &target_name);
-    let record = match &result {
-        Ok(o) => record
-            .change(o.old_digest.clone(), Some(o.new_digest.clone()))
-            .outcome(Outcome::Ok),
-        Err(e @ RegistryError::TargetExists { digest, .. }) => record
-            .change(Some(digest.clone()), None)
-            .outcome(Outcome::Refused(e.to_string())),
-        Err(e) => record.outcome(Outcome::Failed(e.to_string())),
-    };
-    if let Err(e) = audit.append(&record) {
-        // The registry change (if any) happened; say so rather than hide it.
-        tracing::error!("{e}");
-        if result.is_ok() {
-            return Err(RegistryError::Config {
-                registry: dst.client.name().to_owned(),
-                message: format!(
-                    "the retag succeeded but the audit record could not be written: {e}"
-                ),
-            });
+    let subject = Subject::new(&actor, "retag", &target_name, false);
+    audit::audited(audit, subject, |gate| {
+        retag_inner(src, source, dst, target, options, gate)
+    })
+    .await
+}
+
+impl AuditedError for RegistryError {
+    fn audit_outcome(&self) -> Outcome {
+        match self {
+            RegistryError::TargetExists { .. } => Outcome::Refused(self.to_string()),
+            _ => Outcome::Failed(self.to_string()),
         }
     }
-    result
 }
 
 async fn retag_inner(
@@ -123,7 +113,9 @@ async fn retag_inner(
     dst: &Registry,
     target: &Reference,
     options: RetagOptions,
+    gate: Gate,
 ) -> Result<RetagOutcome, RegistryError> {
+    let gate = &gate;
     let tag = target_tag(target)?;
     if !same_host(src.client.host(), source.api_host())
         && !same_host(src.client.host(), source.registry())
@@ -137,9 +129,9 @@ async fn retag_inner(
     }
     if same_host(src.client.host(), dst.client.host()) {
         if source.repository() == target.repository() {
-            same_repository(&dst.client, source, tag, options).await
+            same_repository(&dst.client, source, tag, options, gate).await
         } else {
-            mount(&dst.client, source, target.repository(), tag, options).await
+            mount(&dst.client, source, target.repository(), tag, options, gate).await
         }
     } else if let (Some(arm), Some(id)) = (&dst.arm, dst.arm_registry_id())
         && let Some(import_source) = import_source(src, source)
@@ -154,6 +146,7 @@ async fn retag_inner(
             target,
             tag,
             options,
+            gate,
         )
         .await
     } else {
@@ -164,6 +157,7 @@ async fn retag_inner(
             target.repository(),
             tag,
             options,
+            gate,
         )
         .await
     }
@@ -247,7 +241,8 @@ enum Plan {
     Write { m: Manifest, old: Option<String> },
 }
 
-/// Reads source and target concurrently and applies the overwrite rule.
+/// Reads source and target concurrently and applies the overwrite rule; before a write the
+/// intent record goes to the audit log (`gate`).
 #[allow(clippy::too_many_arguments)]
 async fn plan(
     src: &RegistryClient,
@@ -258,6 +253,7 @@ async fn plan(
     tag: &str,
     dst_scopes: &[String],
     options: RetagOptions,
+    gate: &Gate,
 ) -> Result<Plan, RegistryError> {
     let (m, old) = source_and_target(
         src,
@@ -269,10 +265,12 @@ async fn plan(
         dst_scopes.to_vec(),
     )
     .await?;
+    gate.plan(old.clone(), Some(m.digest.clone()));
     if check_target(dst, repo, tag, old.as_deref(), &m.digest, options)? {
         let done = outcome(source, dst, repo, tag, RetagMethod::AlreadyTagged, old, &m);
         return Ok(Plan::Done(done));
     }
+    gate.open()?;
     Ok(Plan::Write { m, old })
 }
 
@@ -302,11 +300,15 @@ async fn same_repository(
     source: &Reference,
     tag: &str,
     options: RetagOptions,
+    gate: &Gate,
 ) -> Result<RetagOutcome, RegistryError> {
     let repo = source.repository();
     let scopes = vec![repo_scope(repo, "pull,push")];
     client.prepare(&scopes, repo).await?;
-    let (m, old) = match plan(client, source, &scopes, client, repo, tag, &scopes, options).await? {
+    let planned = plan(
+        client, source, &scopes, client, repo, tag, &scopes, options, gate,
+    );
+    let (m, old) = match planned.await? {
         Plan::Done(done) => return Ok(done),
         Plan::Write { m, old } => (m, old),
     };
@@ -329,11 +331,15 @@ async fn mount(
     repo: &str,
     tag: &str,
     options: RetagOptions,
+    gate: &Gate,
 ) -> Result<RetagOutcome, RegistryError> {
     let from = source.repository();
     let scopes = vec![repo_scope(repo, "pull,push"), repo_scope(from, "pull")];
     client.prepare(&scopes, repo).await?;
-    let (m, old) = match plan(client, source, &scopes, client, repo, tag, &scopes, options).await? {
+    let planned = plan(
+        client, source, &scopes, client, repo, tag, &scopes, options, gate,
+    );
+    let (m, old) = match planned.await? {
         Plan::Done(done) => return Ok(done),
         Plan::Write { m, old } => (m, old),
     };
@@ -417,6 +423,7 @@ async fn copy(
     repo: &str,
     tag: &str,
     options: RetagOptions,
+    gate: &Gate,
 ) -> Result<RetagOutcome, RegistryError> {
     let from = source.repository();
     let src_scopes = vec![repo_scope(from, "pull")];
@@ -432,6 +439,7 @@ async fn copy(
         tag,
         &dst_scopes,
         options,
+        gate,
     )
     .await?
     {
@@ -515,12 +523,14 @@ async fn import(
     target: &Reference,
     tag: &str,
     options: RetagOptions,
+    gate: &Gate,
 ) -> Result<RetagOutcome, RegistryError> {
     let repo = target.repository();
     let src_scopes = vec![repo_scope(source.repository(), "pull")];
     let dst_scopes = vec![repo_scope(repo, "pull")];
     let (m, old) =
         source_and_target(src, source, src_scopes, dst, repo, tag, dst_scopes.clone()).await?;
+    gate.plan(old.clone(), Some(m.digest.clone()));
     if check_target(dst, repo, tag, old.as_deref(), &m.digest, options)? {
         return Ok(outcome(
             source,
@@ -537,6 +547,7 @@ async fn import(
         source_image: format!("{}@{}", source.repository(), m.digest),
         ..import_source
     };
+    gate.open()?;
     arm.import_image(
         registry_id,
         &import_source,

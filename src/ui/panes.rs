@@ -23,6 +23,12 @@ pub fn spinner(state: &State) -> &'static str {
     SPINNER[state.spinner % SPINNER.len()]
 }
 
+/// For the title of a cluster pane while its rows cannot be confirmed current.
+fn stale_tag(state: &State, theme: &Theme) -> Option<Span<'static>> {
+    let (label, _) = state.cluster_stale()?;
+    Some(Span::styled(format!(" {label} "), theme.alarm))
+}
+
 /// A bordered box; the focused one has a bright border and title.
 fn pane_box<'a>(
     theme: &Theme,
@@ -334,13 +340,14 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
     } else {
         &state.context
     };
-    let title = vec![
+    let mut title = vec![
         Span::raw(" Deployments "),
         Span::styled("ctx ", theme.dim),
         Span::styled(format!("{ctx} "), theme.accent),
         Span::styled("ns ", theme.dim),
         Span::styled(format!("{} ", state.namespace), theme.accent),
     ];
+    title.extend(stale_tag(state, theme));
     let selected = list.get(nav.selected).copied();
     let bottom = selected.and_then(|d| match &d.rollout {
         RolloutState::Stuck { reason, message } => {
@@ -407,8 +414,12 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
             } else {
                 theme.text
             };
+            let name = match d.kind {
+                crate::cluster::model::WorkloadKind::Deployment => d.name.clone(),
+                other => format!("{}/{}", other.short(), d.name),
+            };
             vec![
-                (d.name.clone(), theme.text),
+                (name, theme.text),
                 (
                     d.revision.map_or("-".into(), |r| format!("r{r}")),
                     theme.dim,
@@ -517,6 +528,7 @@ fn pods(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
             Span::styled(format!("{} ", state.namespace), theme.accent),
         ],
     };
+    title.extend(stale_tag(state, theme));
     if layout.replicasets.is_none() && dep.is_some() {
         // No room for the ReplicaSets box: their revisions ride in the title.
         let rs = view::replicasets(state);
@@ -629,6 +641,9 @@ fn pods(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
 fn short_kind(kind: &str) -> String {
     match kind {
         "Deployment" => "deploy".into(),
+        "StatefulSet" => "sts".into(),
+        "DaemonSet" => "ds".into(),
+        "ControllerRevision" => "rev".into(),
         "ReplicaSet" => "rs".into(),
         "Pod" => "pod".into(),
         "ServiceAccount" => "sa".into(),
@@ -655,10 +670,13 @@ pub fn events(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buf
     pane_box(
         theme,
         state.focus == Focus::Events,
-        vec![
+        [
             Span::raw(" Rollout events "),
             Span::styled(format!("{scope} "), theme.accent),
-        ],
+        ]
+        .into_iter()
+        .chain(stale_tag(state, theme))
+        .collect(),
         Some(right),
         None,
     )

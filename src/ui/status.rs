@@ -153,15 +153,21 @@ pub fn hints(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
 pub fn status_bar(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
     buf.set_style(area, theme.status_bar);
     let sep = || Span::styled(" │ ", theme.dim.patch(theme.status_bar));
-    let conn = |c: ConnState| -> Span<'static> {
+    let conn_label = |c: ConnState, label: String| -> Span<'static> {
         let style = match c {
             ConnState::Live => theme.status_live,
             _ => theme.status_bad,
         };
         Span::styled(
-            format!("● {}", c.label()),
+            format!("● {label}"),
             style.patch(Style::new().bg(theme.status_bar.bg.unwrap_or_default())),
         )
+    };
+    let conn = |c: ConnState| conn_label(c, c.label().to_owned());
+    // Stale cluster data says since when (never "live" about rows older than a loss).
+    let cluster_conn = match state.cluster_stale() {
+        Some((label, _)) => conn_label(ConnState::Stale, label),
+        None => conn(state.cluster_conn()),
     };
     let narrow = area.width < 100;
     let mut spans = vec![Span::raw(" ")];
@@ -185,7 +191,7 @@ pub fn status_bar(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
             state.context.clone()
         }),
         Span::raw(" "),
-        conn(state.cluster_conn()),
+        cluster_conn,
         sep(),
         Span::styled("ns ", theme.dim),
         Span::raw(state.namespace.clone()),

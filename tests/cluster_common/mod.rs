@@ -58,13 +58,26 @@ impl Audit {
         Self { dir, log }
     }
 
+    /// The records that end an action (results, and the one record of an action that wrote
+    /// nothing), oldest first. Every intent has its result, and every line is a record.
     pub fn records(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.log.path())
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
-            .collect()
+        finished_records(&self.log)
     }
+}
+
+/// [`Audit::records`] of any audit log.
+pub fn finished_records(log: &AuditLog) -> Vec<Value> {
+    let read = log.read_records().expect("read the audit log");
+    assert!(read.skipped.is_empty(), "torn lines: {:?}", read.skipped);
+    let unfinished = read.unfinished();
+    assert!(
+        unfinished.is_empty(),
+        "intents without a result: {unfinished:?}"
+    );
+    read.finished()
+        .into_iter()
+        .map(|r| serde_json::to_value(r).expect("a record is JSON"))
+        .collect()
 }
 
 pub fn action_ctx(t: &KubeTarget, audit: &Audit, dry_run: bool) -> ActionContext {

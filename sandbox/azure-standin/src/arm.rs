@@ -192,7 +192,13 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Resp {
                 "The api-version query parameter (?api-version=) is required for all requests.",
             );
         }
-        Some(v) if !API_VERSIONS.contains(&v) => {
+        Some(v)
+            if !(if crate::aks::is_aks_path(req.uri().path()) {
+                crate::aks::api_version_ok(v)
+            } else {
+                API_VERSIONS.contains(&v)
+            }) =>
+        {
             return arm_error(
                 StatusCode::BAD_REQUEST,
                 "InvalidApiVersionParameter",
@@ -224,6 +230,9 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Resp {
             ),
         )
     };
+    if crate::aks::is_aks_path(req.uri().path()) {
+        return crate::aks::arm(app, req, contributor, forbidden).await;
+    }
     // Long-running operation status: /subscriptions/{sub}/providers/Microsoft.ContainerRegistry/locations/{loc}/operation(Statuses|Results)/{id}
     if let ["subscriptions", _, "providers", p, "locations", _, kind, id] = segs.as_slice()
         && p.eq_ignore_ascii_case("Microsoft.ContainerRegistry")
@@ -308,6 +317,7 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Resp {
             .as_slice(),
     ) {
         (Method::GET, []) => registry_resource(app),
+        (Method::PATCH, []) => patch_registry(app, req).await,
         (Method::POST, ["listCredentials"]) => http::json(StatusCode::OK, &app.admin_credentials()),
         (Method::POST, ["regenerateCredential"]) => regenerate(app, req).await,
         (Method::POST, ["generateCredentials"]) => generate(app, req, &q, &api).await,
@@ -323,6 +333,7 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Resp {
 }
 
 fn registry_resource(app: &App) -> Resp {
+    let net = app.state.lock().unwrap().network.clone();
     http::json(
         StatusCode::OK,
         &json!({
@@ -330,15 +341,85 @@ fn registry_resource(app: &App) -> Resp {
             "name": app.cfg.azure.registry_name,
             "type": "Microsoft.ContainerRegistry/registries",
             "location": app.cfg.azure.location,
-            "sku": {"name": "Standard", "tier": "Standard"},
+            "sku": {"name": "Premium", "tier": "Premium"},
             "properties": {
                 "loginServer": app.cfg.login_server,
                 "adminUserEnabled": true,
                 "provisioningState": "Succeeded",
                 "anonymousPullEnabled": false,
+                "publicNetworkAccess": net.public_network_access,
+                "networkRuleBypassOptions": "AzureServices",
+                "networkRuleSet": {
+                    "defaultAction": net.default_action,
+                    "ipRules": net.ip_rules.iter().map(|r| json!({"action": "Allow", "value": r})).collect::<Vec<_>>(),
+                },
+                "privateEndpointConnections": [],
+                "dataEndpointEnabled": false,
             }
         }),
     )
+}
+
+/// `PATCH` of the registry: `properties.networkRuleSet {defaultAction, ipRules:[{action, value}]}`
+/// and `properties.publicNetworkAccess` (`Enabled`|`Disabled`) are applied (and enforced on
+/// pulls, see aks.rs); other properties are accepted and ignored.
+async fn patch_registry(app: &App, req: Request<Incoming>) -> Resp {
+    let body = match body_json(req).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let p = &body["properties"];
+    let mut net = app.state.lock().unwrap().network.clone();
+    if let Some(rs) = p.get("networkRuleSet").filter(|v| !v.is_null()) {
+        match rs["defaultAction"].as_str() {
+            Some(a @ ("Allow" | "Deny")) => net.default_action = a.to_string(),
+            None => {}
+            Some(other) => {
+                return arm_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidParameter",
+                    &format!(
+                        "networkRuleSet.defaultAction '{other}' is invalid: use Allow or Deny."
+                    ),
+                );
+            }
+        }
+        if let Some(rules) = rs["ipRules"].as_array() {
+            let mut out = Vec::new();
+            for r in rules {
+                let v = r["value"].as_str().unwrap_or("");
+                if crate::aks::ip_allowed(&[v.to_string()], v.split('/').next().unwrap_or("")) {
+                    out.push(v.to_string());
+                } else {
+                    return arm_error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidParameter",
+                        &format!(
+                            "The IP rule value '{v}' is not a valid IPv4 address or CIDR range."
+                        ),
+                    );
+                }
+            }
+            net.ip_rules = out;
+        }
+    }
+    match p["publicNetworkAccess"].as_str() {
+        Some(a @ ("Enabled" | "Disabled")) => net.public_network_access = a.to_string(),
+        None => {}
+        Some(other) => {
+            return arm_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                &format!("publicNetworkAccess '{other}' is invalid: use Enabled or Disabled."),
+            );
+        }
+    }
+    {
+        let mut st = app.state.lock().unwrap();
+        st.network = net;
+        st.save(&app.cfg.state_file);
+    }
+    registry_resource(app)
 }
 
 fn operation(app: &App, kind: &str, id: &str, api: &str) -> Resp {

@@ -22,6 +22,9 @@ pub enum Identity {
     Sp(String),
     /// A scope-map token, by name.
     Token(String),
+    /// A managed identity (AKS kubelet identity...), by object id; its rights come from role
+    /// assignments.
+    Mi(String),
     /// The stand-in itself (listing, import).
     Internal,
 }
@@ -32,6 +35,7 @@ impl Identity {
             Identity::Admin => "admin".into(),
             Identity::Sp(c) => c.clone(),
             Identity::Token(n) => format!("token:{n}"),
+            Identity::Mi(oid) => oid.clone(),
             Identity::Internal => "azure-standin".into(),
         }
     }
@@ -165,6 +169,7 @@ impl App {
                     rules: vec![],
                 },
             },
+            Identity::Mi(oid) => self.role_grant(oid),
             Identity::Token(name) => {
                 let st = self.state.lock().unwrap();
                 let actions = st
@@ -224,9 +229,11 @@ impl App {
             return None;
         }
         let appid = c.get("appid")?.as_str()?;
-        self.cfg
-            .sp(appid)
-            .map(|s| Identity::Sp(s.client_id.clone()))
+        if let Some(s) = self.cfg.sp(appid) {
+            return Some(Identity::Sp(s.client_id.clone()));
+        }
+        let oid = c.get("sub")?.as_str()?;
+        self.cfg.mi(oid).map(|m| Identity::Mi(m.object_id.clone()))
     }
 
     /// Claims of a valid Entra access token this stand-in issued.
@@ -480,11 +487,16 @@ pub async fn exchange(app: &App, req: Request<Incoming>) -> Resp {
         Err(e) => return registry_error(StatusCode::BAD_REQUEST, "UNSUPPORTED", &e),
     };
     let form = pairs(&String::from_utf8_lossy(&body));
-    if first(&form, "grant_type") != Some("access_token") {
+    // `access_token` (az acr login, canipull) or `access_token_refresh_token` (kubelet's
+    // acr-credential-provider, which sends the Entra token as access_token and refresh_token).
+    if !matches!(
+        first(&form, "grant_type"),
+        Some("access_token" | "access_token_refresh_token")
+    ) {
         return registry_error(
             StatusCode::BAD_REQUEST,
             "UNSUPPORTED",
-            "grant_type must be access_token",
+            "grant_type must be access_token or access_token_refresh_token",
         );
     }
     if !service_ok(app, &form) {
@@ -539,16 +551,8 @@ pub async fn exchange(app: &App, req: Request<Incoming>) -> Resp {
 pub async fn token(app: &App, req: Request<Incoming>) -> Resp {
     let (parts, body) = req.into_parts();
     let query = pairs(parts.uri.query().unwrap_or(""));
-    let (identity, params) = match parts.method {
-        Method::GET => {
-            let Some((u, p)) = http::basic_auth(&parts.headers) else {
-                return AuthFail::Invalid.response();
-            };
-            match app.check_basic(&u, &p) {
-                Ok(id) => (id, query),
-                Err(f) => return f.response(),
-            }
-        }
+    let params = match parts.method {
+        Method::GET => query,
         Method::POST => {
             let body = match http::read_body(body, 256 * 1024).await {
                 Ok(b) => b,
@@ -556,29 +560,7 @@ pub async fn token(app: &App, req: Request<Incoming>) -> Resp {
             };
             let mut form = pairs(&String::from_utf8_lossy(&body));
             form.extend(query);
-            let id = match first(&form, "grant_type") {
-                Some("refresh_token") => {
-                    match first(&form, "refresh_token").and_then(|t| app.check_refresh(t)) {
-                        Some(id) => Ok(id),
-                        None => Err(AuthFail::Invalid),
-                    }
-                }
-                Some("password") => match (first(&form, "username"), first(&form, "password")) {
-                    (Some(u), Some(p)) => app.check_basic(u, p),
-                    _ => Err(AuthFail::Invalid),
-                },
-                _ => {
-                    return registry_error(
-                        StatusCode::BAD_REQUEST,
-                        "UNSUPPORTED",
-                        "grant_type must be refresh_token or password",
-                    );
-                }
-            };
-            match id {
-                Ok(id) => (id, form),
-                Err(f) => return f.response(),
-            }
+            form
         }
         _ => {
             return registry_error(
@@ -588,6 +570,42 @@ pub async fn token(app: &App, req: Request<Incoming>) -> Resp {
             );
         }
     };
+    let scopes = scopes_of(&params);
+    let peer = parts.extensions.get::<crate::aks::Peer>().map(|p| p.0);
+    let names: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    if let Some(denied) = app.firewall(&parts.headers, peer, &names) {
+        return denied;
+    }
+    let identity = if parts.method == Method::GET {
+        let Some((u, p)) = http::basic_auth(&parts.headers) else {
+            return AuthFail::Invalid.response();
+        };
+        app.check_basic(&u, &p)
+    } else {
+        match first(&params, "grant_type") {
+            Some("refresh_token") => {
+                match first(&params, "refresh_token").and_then(|t| app.check_refresh(t)) {
+                    Some(id) => Ok(id),
+                    None => Err(AuthFail::Invalid),
+                }
+            }
+            Some("password") => match (first(&params, "username"), first(&params, "password")) {
+                (Some(u), Some(p)) => app.check_basic(u, p),
+                _ => Err(AuthFail::Invalid),
+            },
+            _ => {
+                return registry_error(
+                    StatusCode::BAD_REQUEST,
+                    "UNSUPPORTED",
+                    "grant_type must be refresh_token or password",
+                );
+            }
+        }
+    };
+    let identity = match identity {
+        Ok(id) => id,
+        Err(f) => return f.response(),
+    };
     if !service_ok(app, &params) {
         return registry_error(
             StatusCode::UNAUTHORIZED,
@@ -595,7 +613,13 @@ pub async fn token(app: &App, req: Request<Incoming>) -> Resp {
             "invalid service: the service parameter must be the registry's login server",
         );
     }
-    let scopes = scopes_of(&params);
+    // An Entra identity whose role assignments grant nothing on the registry is refused, as ACR
+    // does (401), rather than handed an empty token.
+    if let Identity::Mi(oid) = &identity
+        && app.role_grant(oid).rules.is_empty()
+    {
+        return AuthFail::Invalid.response();
+    }
     let token = app.mint_access(&identity, &scopes);
     http::json(StatusCode::OK, &json!({"access_token": token}))
 }

@@ -33,6 +33,52 @@ pub struct Config {
     /// Answer every `generateCredentials` with 202 + Location (long-running form).
     #[serde(default)]
     pub generate_credentials_async: bool,
+    /// Plain-http address of the IMDS stand-in (`/metadata/identity/oauth2/token`), e.g.
+    /// `127.0.0.1:16413`: the node's stand-in for `169.254.169.254`, which cannot be bound here.
+    pub imds_listen: Option<String>,
+    /// The AKS cluster whose node pulls through the kubelet identity (see README.md).
+    pub aks: Option<Aks>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Aks {
+    pub cluster_name: String,
+    /// The cluster's resource group (default: `azure.resource_group`).
+    pub resource_group: Option<String>,
+    /// `MC_{rg}_{cluster}_{location}` by AKS convention.
+    pub node_resource_group: String,
+    pub node_pool: String,
+    /// `aks-{pool}-{hash}-vmss`.
+    pub vmss_name: String,
+    #[serde(default = "default_k8s_version")]
+    pub kubernetes_version: String,
+    /// The address the cluster's node traffic reaches ACR from (AKS: the load balancer's
+    /// outbound public IP; here: the node IP, as no NAT exists).
+    pub egress_ip: String,
+    pub kubelet_identity: ManagedIdentity,
+    /// More user-assigned identities that exist in the tenant (not on the node pool at start).
+    #[serde(default)]
+    pub other_identities: Vec<ManagedIdentity>,
+    /// `az aks create --attach-acr`: AcrPull on the registry for the kubelet identity at start.
+    #[serde(default = "yes")]
+    pub attach_acr: bool,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedIdentity {
+    pub name: String,
+    pub client_id: String,
+    pub object_id: String,
+}
+
+fn default_k8s_version() -> String {
+    "1.20.2".into()
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +160,26 @@ impl Config {
 
     pub fn sp_by_oid(&self, oid: &str) -> Option<&ServicePrincipal> {
         self.service_principals.iter().find(|s| s.oid() == oid)
+    }
+
+    /// A managed identity of the AKS configuration, by client id or object (principal) id.
+    pub fn mi(&self, id: &str) -> Option<&ManagedIdentity> {
+        let aks = self.aks.as_ref()?;
+        std::iter::once(&aks.kubelet_identity)
+            .chain(aks.other_identities.iter())
+            .find(|m| m.client_id.eq_ignore_ascii_case(id) || m.object_id.eq_ignore_ascii_case(id))
+    }
+
+    /// ARM id of a user-assigned identity (AKS writes `resourcegroups` in lower case there).
+    pub fn mi_resource_id(&self, m: &ManagedIdentity) -> String {
+        let rg = self
+            .aks
+            .as_ref()
+            .map_or("", |a| a.node_resource_group.as_str());
+        format!(
+            "/subscriptions/{}/resourcegroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
+            self.azure.subscription_id, m.name
+        )
     }
 
     pub fn registry_id(&self) -> String {

@@ -38,6 +38,8 @@ struct Seen {
 pub struct Control {
     faults: Mutex<(u64, Vec<Fault>)>,
     seen: Mutex<Vec<Seen>>,
+    /// While non-empty, the registry's network rules apply only to requests naming one of these.
+    firewall_scopes: Mutex<Vec<String>>,
 }
 
 const MAX_SEEN: usize = 200_000;
@@ -79,9 +81,14 @@ pub fn kind(path: &str) -> &'static str {
                 "regenerateCredential" => "arm.regenerateCredential",
                 "generateCredentials" => "arm.generateCredentials",
                 "importImage" => "arm.importImage",
+                _ if path.contains("/roleAssignments") => "arm.roleAssignments",
+                _ if path.contains("/managedClusters/") => "arm.managedCluster",
+                _ if path.contains("/virtualMachineScaleSets/") => "arm.vmss",
                 _ => "arm.other",
             }
         }
+    } else if path.starts_with("/metadata/identity/") {
+        "imds.token"
     } else if path.contains("/oauth2/v2.0/token") {
         "entra.token"
     } else {
@@ -90,6 +97,15 @@ pub fn kind(path: &str) -> &'static str {
 }
 
 impl Control {
+    /// Whether the network rules apply to a request about `names` (see `firewall_scopes`).
+    pub fn firewall_applies(&self, names: &[&str]) -> bool {
+        let scopes = self.firewall_scopes.lock().unwrap();
+        scopes.is_empty()
+            || names
+                .iter()
+                .any(|n| scopes.iter().any(|s| n.contains(s.as_str())))
+    }
+
     /// The fault hitting this request, if any (and uses one of its count).
     pub fn take_fault(&self, target: &str) -> Option<Fault> {
         let decoded = decode(target);
@@ -229,6 +245,36 @@ pub async fn handle(app: &App, req: Request<Incoming>, rest: &str) -> Resp {
                 StatusCode::OK,
                 &json!({"total": total, "by_kind": by_kind, "requests": reqs[skip..]}),
             )
+        }
+        (Method::POST, "firewall") => {
+            let body = match http::read_body(req.into_body(), 64 * 1024).await {
+                Ok(b) => b,
+                Err(e) => return bad(&e),
+            };
+            let v: Value = match serde_json::from_slice(&body) {
+                Ok(v) => v,
+                Err(e) => return bad(&format!("firewall body: {e}")),
+            };
+            let Some(scope) = v["scope"].as_str().filter(|s| !s.is_empty()) else {
+                return bad("firewall needs {\"scope\": \"<repository name the test owns>\"}");
+            };
+            let mut g = app.control.firewall_scopes.lock().unwrap();
+            if !g.iter().any(|s| s == scope) {
+                g.push(scope.to_string());
+            }
+            http::json(StatusCode::CREATED, &json!({"scopes": *g}))
+        }
+        (Method::GET, "firewall") => {
+            let g = app.control.firewall_scopes.lock().unwrap();
+            http::json(StatusCode::OK, &json!({"scopes": *g}))
+        }
+        (Method::DELETE, "firewall") => {
+            let Some(scope) = first(&query, "scope") else {
+                return bad("DELETE /_standin/firewall needs ?scope=");
+            };
+            let mut g = app.control.firewall_scopes.lock().unwrap();
+            g.retain(|s| s != scope);
+            http::json(StatusCode::OK, &json!({"scopes": *g}))
         }
         (Method::DELETE, "pushes") => {
             let Some(repo) = first(&query, "repository") else {

@@ -3,6 +3,7 @@
 //! See README.md for the configuration, endpoints and test controls.
 
 mod acr_v1;
+mod aks;
 mod arm;
 mod auth;
 mod config;
@@ -11,6 +12,7 @@ mod http;
 mod import;
 mod jwt;
 mod proxy;
+mod roles;
 mod state;
 mod upstream;
 
@@ -108,9 +110,16 @@ async fn run(config_path: &str) -> Result<(), String> {
         control: control::Control::default(),
         manifests: Mutex::new(HashMap::new()),
     });
+    if let Some(addr) = app.cfg.imds_listen.clone() {
+        let imds = TcpListener::bind(&addr)
+            .await
+            .map_err(|e| format!("imds_listen on {addr}: {e}"))?;
+        eprintln!("azure-standin: IMDS on http://{addr}");
+        tokio::spawn(serve_imds(app.clone(), imds));
+    }
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     loop {
-        let (tcp, _) = match listener.accept().await {
+        let (tcp, peer) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("azure-standin: accept: {e}");
@@ -123,12 +132,45 @@ async fn run(config_path: &str) -> Result<(), String> {
             let Ok(tls) = acceptor.accept(tcp).await else {
                 return;
             };
-            let svc = service_fn(move |req| {
+            let svc = service_fn(move |mut req: Request<Incoming>| {
                 let app = app.clone();
+                req.extensions_mut().insert(aks::Peer(peer.ip()));
                 async move { Ok::<_, std::convert::Infallible>(app.handle(req).await) }
             });
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(tls), svc)
+                .await;
+        });
+    }
+}
+
+/// The IMDS stand-in: plain http, `/metadata/identity/oauth2/token` only.
+async fn serve_imds(app: Arc<App>, listener: TcpListener) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req: Request<Incoming>| {
+                let app = app.clone();
+                async move {
+                    let start = Instant::now();
+                    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+                    let resp = aks::imds(&app, &req);
+                    let status = resp.status().as_u16();
+                    app.control.record(&method, &path, &path, status);
+                    let q = http::redact_query(req.uri().query().unwrap_or(""));
+                    eprintln!(
+                        "{} IMDS {method} {path}?{q} -> {status} ({} ms)",
+                        jiff::Timestamp::now().strftime("%H:%M:%S%.3f"),
+                        start.elapsed().as_millis()
+                    );
+                    Ok::<_, std::convert::Infallible>(resp)
+                }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), svc)
                 .await;
         });
     }

@@ -24,6 +24,14 @@ pub async fn proxy(app: &App, mut req: Request<Incoming>) -> Resp {
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| path.clone());
     let claims = http::bearer(req.headers()).and_then(|t| app.check_access(&t));
+    // ACR's firewall, for repository requests that carry a token (the challenge itself and the
+    // token endpoint's own check come first for a client without one).
+    if claims.is_some() && path.len() > "/v2/".len() {
+        let peer = req.extensions().get::<crate::aks::Peer>().map(|p| p.0);
+        if let Some(r) = app.firewall(req.headers(), peer, &[&path]) {
+            return r;
+        }
+    }
     let uri: Uri = match format!("{}{}", app.cfg.upstream, pq).parse() {
         Ok(u) => u,
         Err(e) => {

@@ -52,6 +52,48 @@ pub struct State {
     /// `repo@digest` → first push time.
     pub manifest_pushes: BTreeMap<String, Timestamp>,
     pub operations: BTreeMap<String, Operation>,
+    /// Azure RBAC role assignments, by name (a GUID).
+    #[serde(default)]
+    pub role_assignments: BTreeMap<String, RoleAssignment>,
+    /// Resource ids of the user-assigned identities on the node pool's VMSS.
+    #[serde(default)]
+    pub vmss_identities: Vec<String>,
+    /// The registry's network access settings.
+    #[serde(default)]
+    pub network: Network,
+    /// Whether the AKS part of the state (attach-acr assignment, VMSS identity) was set up.
+    #[serde(default)]
+    pub aks_seeded: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, Clone)]
+pub struct RoleAssignment {
+    /// Full id: `/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
+    pub role_definition_id: String,
+    pub principal_id: String,
+    pub principal_type: String,
+    pub scope: String,
+    pub created: Timestamp,
+}
+
+#[derive(Debug, Serialize, Deserialize, Clone)]
+pub struct Network {
+    /// `Allow` or `Deny`.
+    pub default_action: String,
+    /// Allowed IPv4 addresses or CIDR ranges.
+    pub ip_rules: Vec<String>,
+    /// `Enabled` or `Disabled`.
+    pub public_network_access: String,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network {
+            default_action: "Allow".into(),
+            ip_rules: vec![],
+            public_network_access: "Enabled".into(),
+        }
+    }
 }
 
 impl State {
@@ -94,6 +136,29 @@ impl State {
                     ],
                 }
             });
+        }
+        if let Some(aks) = &cfg.aks
+            && !st.aks_seeded
+        {
+            st.aks_seeded = true;
+            st.vmss_identities = vec![cfg.mi_resource_id(&aks.kubelet_identity)];
+            if aks.attach_acr {
+                // What `az aks create --attach-acr` (ensure_aks_acr) makes.
+                st.role_assignments.insert(
+                    crate::jwt::uuid_like(),
+                    RoleAssignment {
+                        role_definition_id: format!(
+                            "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}",
+                            cfg.azure.subscription_id,
+                            crate::roles::ACR_PULL
+                        ),
+                        principal_id: aks.kubelet_identity.object_id.clone(),
+                        principal_type: "ServicePrincipal".into(),
+                        scope: cfg.registry_id(),
+                        created: now,
+                    },
+                );
+            }
         }
         Ok(st)
     }

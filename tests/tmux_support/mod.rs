@@ -1,0 +1,234 @@
+//! berth in a real terminal: a tmux session on a private server ([`Tmux`]) running the real
+//! binary with a config of its own ([`Berth`]). Shared by the tmux end-to-end tests
+//! (tests/ui_e2e.rs, tests/ui_liveness.rs); a test file says `mod tmux_support;` after
+//! `mod cluster_common; mod support;`.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{Env, unique_name, wait_for};
+
+/// Starting, listing and a rollout on the one-node environment: generous, never a sleep.
+pub const SCREEN: Duration = Duration::from_secs(120);
+pub const WIDTH: u16 = 160;
+pub const HEIGHT: u16 = 48;
+
+// ------------------------------------------------------------------------------------------
+// tmux
+
+/// berth running in a detached tmux session on a private server; the server dies on drop.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    pub fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("run tmux (scripts/env/install installs it)")
+    }
+
+    /// Starts `command` in a 160x48 session. `remain-on-exit` keeps the pane (and whatever
+    /// berth printed when it failed to start) readable after the process ends.
+    /// `env`: variables for berth's environment. They reach the new tmux server (and so berth)
+    /// through the environment of the process that starts it, never through a command line.
+    pub fn start(dir: &Path, command: &[String], env: &[(&str, String)]) -> Self {
+        let conf = dir.join("tmux.conf");
+        std::fs::write(&conf, "set -g remain-on-exit on\nset -g status off\n")
+            .expect("write tmux.conf");
+        let t = Tmux {
+            socket: unique_name("berth-e2e"),
+        };
+        let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
+        let mut args = vec![
+            "-f",
+            conf.to_str().expect("utf-8 temp path"),
+            "new-session",
+            "-d",
+            "-s",
+            "main",
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "--",
+        ];
+        args.extend(command.iter().map(String::as_str));
+        let out = Command::new("tmux")
+            .args(["-L", &t.socket])
+            .args(&args)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .expect("run tmux (scripts/env/install installs it)");
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    pub fn screen(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-t", "main"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Presses keys by tmux name (`j`, `Enter`, `C-u`), one call each so that none is read as
+    /// part of an escape sequence.
+    pub fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let out = self.tmux(&["send-keys", "-t", "main", k]);
+            assert!(out.status.success(), "tmux send-keys {k} failed");
+        }
+    }
+
+    /// Types text literally.
+    pub fn type_text(&self, text: &str) {
+        let out = self.tmux(&["send-keys", "-t", "main", "-l", text]);
+        assert!(out.status.success(), "tmux send-keys -l {text:?} failed");
+    }
+
+    /// Polls the screen until `check` accepts it; the timeout message shows the last screen.
+    pub fn wait<T>(&self, desc: &str, mut check: impl FnMut(&str) -> Option<T>) -> T {
+        wait_for(desc, SCREEN, || {
+            let s = self.screen();
+            check(&s).ok_or_else(|| format!("the screen was:\n{s}"))
+        })
+    }
+
+    pub fn wait_text(&self, desc: &str, needle: &str) {
+        self.wait(desc, |s| s.contains(needle).then_some(()));
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// A line of the screen that holds every one of `parts`.
+pub fn line_with<'a>(screen: &'a str, parts: &[&str]) -> Option<&'a str> {
+    screen.lines().find(|l| parts.iter().all(|p| l.contains(p)))
+}
+
+// ------------------------------------------------------------------------------------------
+// berth's config and the registry through skopeo
+
+pub struct Berth {
+    pub dir: tempfile::TempDir,
+    /// Variables berth needs in its environment (the service principal's, when it signs in so).
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl Berth {
+    /// A config.toml like scripts/sandbox writes: the ACR stand-in with its admin user
+    /// (password in a 0600 file), the test CA, one namespace, logs and audit in the temp dir.
+    pub fn new(namespace: &str) -> Self {
+        Self::with_kubeconfig(namespace, &Env::get().kubeconfig())
+    }
+
+    pub fn with_kubeconfig(namespace: &str, kubeconfig: &Path) -> Self {
+        Self::configured(namespace, kubeconfig, false)
+    }
+
+    /// As scripts/sandbox configures it: signed in as the service principal through Entra, with
+    /// the registry's ARM coordinates, so berth can mint credentials (rotation, secret fixes).
+    pub fn with_service_principal(namespace: &str) -> Self {
+        Self::configured(namespace, &Env::get().kubeconfig(), true)
+    }
+
+    pub fn configured(namespace: &str, kubeconfig: &Path, service_principal: bool) -> Self {
+        let env = Env::get();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let password = dir.path().join("acr-password");
+        std::fs::write(&password, env.var("BERTH_ACR_ADMIN_PASSWORD")).expect("password file");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod password file");
+        }
+        let q = |p: &Path| p.display().to_string();
+        let config = format!(
+            r#"[general]
+audit_log = "{audit}"
+log_file = "{log}"
+
+[cluster]
+kubeconfig = "{kubeconfig}"
+namespaces = ["{namespace}"]
+
+[[registry]]
+name = "e2e"
+host = "{host}"
+kind = "acr"
+ca_file = "{ca}"
+{credential}
+"#,
+            audit = q(&dir.path().join("audit.jsonl")),
+            log = q(&dir.path().join("berth.log")),
+            kubeconfig = q(kubeconfig),
+            host = env.acr_host(),
+            ca = q(&env.ca_file()),
+            credential = if service_principal {
+                format!(
+                    "credential = {{ type = \"client-secret\", tenant_id_env = \"BERTH_TENANT_ID\", \
+                     client_id_env = \"BERTH_SP_CLIENT_ID\", client_secret_env = \"BERTH_SP_CLIENT_SECRET\" }}\n\
+                     [registry.arm]\nsubscription_id = \"{}\"\nresource_group = \"{}\"\n\
+                     registry_name = \"{}\"\nendpoint = \"{url}\"\nauthority_host = \"{url}\"",
+                    env.var("BERTH_SUBSCRIPTION_ID"),
+                    env.var("BERTH_RESOURCE_GROUP"),
+                    env.var("BERTH_ACR_NAME"),
+                    url = env.var("BERTH_AZURE_URL"),
+                )
+            } else {
+                format!(
+                    "credential = {{ type = \"basic\", username = \"{}\", password_file = \"{}\" }}",
+                    env.var("BERTH_ACR_ADMIN_USER"),
+                    q(&password)
+                )
+            },
+        );
+        std::fs::write(dir.path().join("config.toml"), config).expect("write config.toml");
+        let env = if service_principal {
+            ["BERTH_TENANT_ID", "BERTH_SP_CLIENT_ID"]
+                .into_iter()
+                .map(|k| (k, env.var(k).to_owned()))
+                .chain([(
+                    "BERTH_SP_CLIENT_SECRET",
+                    env.secret("BERTH_SP_CLIENT_SECRET").expose().to_owned(),
+                )])
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Self { dir, env }
+    }
+
+    pub fn command(&self, extra: &[&str]) -> Vec<String> {
+        let mut c = vec![
+            env!("CARGO_BIN_EXE_berth").to_owned(),
+            "--config".to_owned(),
+            self.dir.path().join("config.toml").display().to_string(),
+        ];
+        c.extend(extra.iter().map(|s| (*s).to_owned()));
+        c
+    }
+
+    pub fn start(&self, extra: &[&str]) -> Tmux {
+        Tmux::start(self.dir.path(), &self.command(extra), &self.env)
+    }
+
+    /// The records that end each action (the intents before writes are left out).
+    pub fn audit_records(&self) -> Vec<Value> {
+        let log = berth::audit::AuditLog::new(self.dir.path().join("audit.jsonl"));
+        crate::cluster_common::finished_records(&log)
+    }
+}
