@@ -291,6 +291,45 @@ impl ArmClient {
         }
     }
 
+    /// `GET {path}?api-version=..` → its JSON body (retried on 429/5xx).
+    pub async fn get_json(
+        &self,
+        operation: &str,
+        path: &str,
+        api_version: &str,
+    ) -> Result<Value, ArmError> {
+        let url = self.url(path, api_version);
+        let resp = self.get(operation, &url).await?;
+        if resp.status().is_success() {
+            Self::body(operation, resp).await
+        } else {
+            Err(Self::error_of(operation, resp).await)
+        }
+    }
+
+    /// `PUT` or `PATCH {path}?api-version=..` with a JSON body, following a long-running
+    /// operation to its end. Not retried: a write is repeated only by the user.
+    pub async fn write_json(
+        &self,
+        method: reqwest::Method,
+        operation: &str,
+        path: &str,
+        api_version: &str,
+        body: &Value,
+    ) -> Result<Value, ArmError> {
+        let url = self.url(path, api_version);
+        let auth = self.bearer(operation).await?;
+        let resp = self
+            .http
+            .request(method, url.clone())
+            .header(header::AUTHORIZATION, auth)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| self.network(operation, &url, &e))?;
+        self.finish(operation, resp).await
+    }
+
     /// `POST {path}?api-version=..` with a JSON body, following a long-running operation to its
     /// end. Returns the final body (`Value::Null` when there is none).
     pub async fn post(

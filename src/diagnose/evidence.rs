@@ -26,6 +26,8 @@ pub enum Topic {
     Registry,
     Tags,
     Node,
+    /// What Azure Resource Manager says (the kubelet identity, its roles, the network rules).
+    Azure,
     /// Something berth could not find out.
     Gap,
     NodeMessage,
@@ -39,6 +41,7 @@ impl Topic {
             Topic::Registry => "registry",
             Topic::Tags => "tags",
             Topic::Node => "node",
+            Topic::Azure => "ARM",
             Topic::Gap => "not known",
             Topic::NodeMessage => "node says",
         }
@@ -165,6 +168,10 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
 
     for p in &f.probes {
         let who = match &p.credential {
+            CredentialUsed::Anonymous if f.node_identity.is_some() => {
+                "from this machine, anonymously (the node's own identity cannot be used from here)"
+                    .to_owned()
+            }
             CredentialUsed::Anonymous => "anonymously (no credentials match)".to_owned(),
             CredentialUsed::Secret {
                 secret,
@@ -206,6 +213,9 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
             format!("the tags could not be listed: {reason}"),
         ),
         None => {}
+    }
+    for (topic, ok, text) in super::kubelet_identity::evidence(f) {
+        push(topic, ok, text);
     }
     for gap in &f.gaps {
         push(Topic::Gap, false, gap.clone());

@@ -5,6 +5,7 @@
 //! use, the node's platform and its own messages); [`diagnose`] — pure — names the [`Cause`],
 //! writes the one-line headline, lists the evidence, and offers the [`Fix`]es that fit.
 
+mod aks_reads;
 pub mod cause;
 pub mod classify;
 pub mod cli;
@@ -13,6 +14,8 @@ pub mod evidence;
 pub mod facts;
 pub mod fix;
 pub mod gather;
+mod kubelet_identity;
+pub mod node_words;
 mod probe;
 pub mod render;
 pub mod secrets;

@@ -214,7 +214,10 @@ fn one_key(
                 dry_run: false,
             }
         }
-        FixAction::RecreateSecret { .. } | FixAction::DeletePod { .. } => return None,
+        FixAction::RecreateSecret { .. }
+        | FixAction::DeletePod { .. }
+        | FixAction::AssignAcrPull { .. }
+        | FixAction::AllowRegistryIp { .. } => return None,
     };
     Some((effect, retry))
 }
@@ -250,6 +253,8 @@ mod tests {
             tags: None,
             node: None,
             node_messages: Default::default(),
+            node_pull: None,
+            node_identity: None,
             owner: None,
             gaps: Vec::new(),
             observed_at: jiff::Timestamp::UNIX_EPOCH,
