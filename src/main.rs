@@ -52,6 +52,9 @@ enum Command {
     Secret(SecretArgs),
     /// Why a pod cannot pull its image, with the evidence and the fix.
     Diagnose(DiagnoseArgs),
+    /// Can the AKS nodes pull from the registry with their kubelet identity? (the node pool,
+    /// the role assignment, the network rules; --fix makes the fixes)
+    CheckAcr(berth::diagnose::check_acr::CheckAcrArgs),
     /// Open the dashboard on built-in demo data (no cluster or registry needed).
     Demo,
     /// Print a shell completion script (bash: `source <(berth completions bash)`).
@@ -88,6 +91,7 @@ impl Command {
                 SecretCommand::Rotate { dry_run, .. } => (!dry_run).then_some("secret rotate"),
                 SecretCommand::Attach { dry_run, .. } => (!dry_run).then_some("secret attach"),
             },
+            Command::CheckAcr(a) => (a.fix && !a.dry_run).then_some("check-acr --fix"),
             Command::Registry(_)
             | Command::Diagnose(_)
             | Command::Demo
@@ -118,6 +122,7 @@ fn cli_command() -> clap::Command {
     }
     Cli::command()
         .mut_subcommand("retag", with_audit_help)
+        .mut_subcommand("check-acr", with_audit_help)
         .mut_subcommand("rollout", |c| {
             with_audit_help(c).mut_subcommands(|s| {
                 if s.get_name() == "status" {
@@ -227,6 +232,16 @@ async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
                 kubeconfig.as_deref(),
                 context.as_deref(),
                 &config,
+            )
+            .await
+        }
+        Command::CheckAcr(args) => {
+            berth::diagnose::check_acr::run(
+                args,
+                kubeconfig.as_deref(),
+                context.as_deref(),
+                &config,
+                &audit,
             )
             .await
         }

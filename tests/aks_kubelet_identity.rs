@@ -250,23 +250,7 @@ fn create_pod(ns: &str, name: &str, image: &str) {
 }
 
 fn wait_running(ns: &str, name: &str) {
-    wait_for(
-        &format!("pod {name} Running"),
-        Duration::from_secs(120),
-        || {
-            let p = kubectl_json(["-n", ns, "get", "pod", name]);
-            if p["status"]["phase"] == "Running" {
-                Ok(())
-            } else {
-                Err(format!(
-                    "phase {} containerStatuses {} events {:?}",
-                    p["status"]["phase"],
-                    p["status"]["containerStatuses"],
-                    events_for(ns, "Pod", name)
-                ))
-            }
-        },
-    );
+    wait_running_within(ns, name, Duration::from_secs(120));
 }
 
 /// The message of kubelet's first `Failed` event `Failed to pull image "…": …`.
@@ -526,4 +510,349 @@ fn network_rule_excluding_the_node_gives_acr_firewall_403() {
 fn b64(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+// ---------------------------------------------------------------------------------------------
+// berth on such a cluster: `berth diagnose` names the cause from the node's words and ARM,
+// `berth check-acr` reports it, and `--fix` makes the pod run. The real binary, as a user runs it.
+
+/// A config.toml for berth: the ACR with the ARM service principal (its Azure credential reads
+/// ARM) and `[cluster.aks]` with the local node's credential provider images. The cluster's
+/// name is left to discovery from the node resource group.
+struct Berth {
+    dir: tempfile::TempDir,
+}
+
+impl Berth {
+    fn new() -> Self {
+        let env = Env::get();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = format!(
+            r#"[general]
+audit_log = "{audit}"
+log_file = "{log}"
+
+[cluster]
+kubeconfig = "{kubeconfig}"
+
+[cluster.aks]
+provider_match_images = ["{prefix}"]
+
+[[registry]]
+name = "acr"
+host = "{host}"
+kind = "acr"
+ca_file = "{ca}"
+credential = {{ type = "client-secret", tenant_id_env = "BERTH_TENANT_ID", client_id_env = "BERTH_SP_CLIENT_ID", client_secret_env = "BERTH_SP_CLIENT_SECRET" }}
+[registry.arm]
+subscription_id = "{sub}"
+resource_group = "{rg}"
+registry_name = "{name}"
+endpoint = "{url}"
+authority_host = "{url}"
+"#,
+            audit = dir.path().join("audit.jsonl").display(),
+            log = dir.path().join("berth.log").display(),
+            kubeconfig = env.kubeconfig().display(),
+            prefix = env.var("BERTH_AKS_IMAGE_PREFIX"),
+            host = env.acr_host(),
+            ca = env.ca_file().display(),
+            sub = env.var("BERTH_SUBSCRIPTION_ID"),
+            rg = env.var("BERTH_RESOURCE_GROUP"),
+            name = env.var("BERTH_ACR_NAME"),
+            url = env.var("BERTH_AZURE_URL"),
+        );
+        std::fs::write(dir.path().join("config.toml"), config).expect("config.toml");
+        Berth { dir }
+    }
+
+    /// Runs berth → (exit code, stdout, stderr).
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let env = Env::get();
+        let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .args(args)
+            .env("BERTH_TENANT_ID", env.var("BERTH_TENANT_ID"))
+            .env("BERTH_SP_CLIENT_ID", env.var("BERTH_SP_CLIENT_ID"))
+            .env("BERTH_SP_CLIENT_SECRET", env.var("BERTH_SP_CLIENT_SECRET"))
+            .env("BERTH_CA_FILE", env.ca_file())
+            .env_remove("BERTH_AUDIT_LOG")
+            .output()
+            .expect("run berth");
+        let (so, se) = (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        );
+        assert!(
+            !so.contains(env.var("BERTH_SP_CLIENT_SECRET"))
+                && !se.contains(env.var("BERTH_SP_CLIENT_SECRET")),
+            "berth printed the client secret"
+        );
+        (out.status.code().unwrap_or(-1), so, se)
+    }
+
+    fn json(&self, args: &[&str]) -> (i32, Value) {
+        let (code, out, err) = self.run(args);
+        let v = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("berth {args:?}: not JSON ({e}): {out}\nstderr: {err}"));
+        (code, v)
+    }
+
+    /// The one diagnosis of pod `name`: (its cause kind, headline, the whole JSON). Waits for
+    /// the pod's status to show the failure (kubelet's event comes first).
+    fn diagnose(&self, ns: &str, name: &str) -> (String, String, Value) {
+        let d: Value = wait_for(
+            &format!("berth diagnose to find pod {name}'s failing pull"),
+            Duration::from_secs(60),
+            || {
+                let (code, v) = self.json(&["diagnose", "-n", ns, name, "--json"]);
+                if code == 1 {
+                    Ok(v["diagnoses"][0].clone())
+                } else {
+                    Err(format!("exit {code}: {v}"))
+                }
+            },
+        );
+        (
+            d["cause"]["kind"].as_str().unwrap_or_default().to_owned(),
+            d["headline"].as_str().unwrap_or_default().to_owned(),
+            d,
+        )
+    }
+
+    fn audit(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("audit.jsonl")).unwrap_or_default()
+    }
+}
+
+fn fix_actions(d: &Value) -> Vec<String> {
+    d["fixes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|f| f["actions"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a["action"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn no_pull_secret_offered(d: &Value) {
+    let actions = fix_actions(d);
+    assert!(
+        !actions.iter().any(|a| a.contains("secret")),
+        "a pull secret is offered on a kubelet-identity cluster: {actions:?}"
+    );
+}
+
+fn check_names(report: &Value, ok: bool) -> Vec<String> {
+    report["report"]["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["ok"] == json!(ok))
+        .filter_map(|c| c["check"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn diagnose_and_check_acr_name_the_missing_role_and_the_fix_makes_the_pod_run() {
+    let _serial = serial();
+    let env = Env::get();
+    let berth = Berth::new();
+    let _restore = RestoreAcrPull;
+    // Healthy first: every check passes.
+    let (code, before) = berth.json(&["check-acr", "--json"]);
+    assert_eq!(code, 0, "{before}");
+    for a in kubelet_assignments().into_iter().filter(is_acr_pull) {
+        let (s, v) = arm("DELETE", a["id"].as_str().unwrap(), "2022-04-01", None);
+        assert_eq!(s, 200, "{v}");
+    }
+
+    let ns = TestNamespace::new("aks-dx-role");
+    let img = image("web:1.0.3");
+    create_pod(ns.name(), "web", &img);
+    pull_failure(ns.name(), "web");
+    let (kind, headline, d) = berth.diagnose(ns.name(), "web");
+    assert_eq!(kind, "kubelet_identity_cannot_pull", "{d}");
+    assert!(
+        headline.contains(&format!(
+            "the kubelet identity (client id {}) lacks AcrPull on registry {}",
+            env.var("BERTH_KUBELET_IDENTITY_CLIENT_ID"),
+            env.acr_host()
+        )),
+        "{headline}"
+    );
+    assert_eq!(fix_actions(&d), ["assign_acr_pull"], "{d}");
+    no_pull_secret_offered(&d);
+    // Every finding says where it comes from: the node's words and ARM.
+    let evidence = d["evidence"].to_string();
+    assert!(
+        evidence.contains(
+            "attempt 1 of 2 (kubelet's order): with credentials: the token endpoint answered 401"
+        ),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains("no role assignment lets the kubelet identity pull"),
+        "{evidence}"
+    );
+
+    let (code, report) = berth.json(&["check-acr", "--json"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(check_names(&report, false), ["role"], "{report}");
+    assert_eq!(
+        report["report"]["causes"][0]["kind"],
+        "kubelet_identity_cannot_pull"
+    );
+
+    // Not confirmed on a script: refused, nothing changed.
+    let (code, _, err) = berth.run(&["check-acr", "--fix"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("confirm with --yes"), "{err}");
+    assert!(!kubelet_assignments().iter().any(is_acr_pull));
+    // A dry run checks the permission and writes nothing.
+    let (code, out, err) = berth.run(&["check-acr", "--fix", "--dry-run"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("dry run: would assign AcrPull"), "{out}");
+    assert!(!kubelet_assignments().iter().any(is_acr_pull));
+
+    let (code, out, err) = berth.run(&["check-acr", "--fix", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("assigned AcrPull"), "{out}");
+    assert!(kubelet_assignments().iter().any(is_acr_pull));
+    let audit = berth.audit();
+    assert!(
+        audit.contains("\"aks.assign-acr-pull\"") && audit.contains("\"ok\""),
+        "{audit}"
+    );
+    // The pod that failed pulls at its next try.
+    wait_running_within(ns.name(), "web", Duration::from_secs(330));
+}
+
+#[test]
+fn diagnose_names_the_identity_missing_from_the_node_pool() {
+    let _serial = serial();
+    let env = Env::get();
+    let berth = Berth::new();
+    let restore = RestoreNodePoolIdentity;
+    set_node_pool_identity(false);
+    let ns = TestNamespace::new("aks-dx-pool");
+    let img = image("web:1.0.3");
+    create_pod(ns.name(), "web", &img);
+    pull_failure(ns.name(), "web");
+    let (kind, headline, d) = berth.diagnose(ns.name(), "web");
+    assert_eq!(kind, "kubelet_identity_not_on_node_pool", "{d}");
+    assert!(
+        headline.contains(&format!(
+            "is not on node pool scale set {}",
+            env.var("BERTH_AKS_VMSS")
+        )),
+        "{headline}"
+    );
+    no_pull_secret_offered(&d);
+    let note = d["fixes"][0]["note"].as_str().unwrap_or_default();
+    assert!(note.contains("az vmss identity assign"), "{note}");
+    let (code, report) = berth.json(&["check-acr", "--json"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(check_names(&report, false), ["node_pool"], "{report}");
+    // The advice, done the way `az vmss identity assign` does it: the pod pulls.
+    drop(restore);
+    wait_running_within(ns.name(), "web", Duration::from_secs(330));
+}
+
+#[test]
+fn diagnose_names_the_firewall_and_the_egress_ip_and_the_fix_allows_it() {
+    let _serial = serial();
+    let env = Env::get();
+    let berth = Berth::new();
+    let repo = format!("aks/{}", unique_name("dxfw"));
+    let cert_dir = env.cert_dir();
+    let creds = format!(
+        "{}:{}",
+        env.var("BERTH_ACR_ADMIN_USER"),
+        env.var("BERTH_ACR_ADMIN_PASSWORD")
+    );
+    let out = Command::new("skopeo")
+        .args(["copy", "-q", "--src-cert-dir"])
+        .arg(&cert_dir)
+        .arg("--dest-cert-dir")
+        .arg(&cert_dir)
+        .args(["--src-creds", &creds, "--dest-creds", &creds])
+        .arg(format!("docker://{}/aks/web:1.0.3", env.acr_host()))
+        .arg(format!("docker://{}/{repo}:1.0", env.acr_host()))
+        .output()
+        .expect("skopeo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _fw = Firewall::new(&repo);
+    set_network_rules("Deny", &["203.0.113.0/24"]);
+    let ns = TestNamespace::new("aks-dx-fw");
+    let img = image(&format!("{}:1.0", repo.trim_start_matches("aks/")));
+    create_pod(ns.name(), "web", &img);
+    pull_failure(ns.name(), "web");
+    let node_ip = env.var("BERTH_NODE_IP");
+    let (kind, headline, d) = berth.diagnose(ns.name(), "web");
+    assert_eq!(kind, "firewall_blocks_node", "{d}");
+    assert!(
+        headline.contains(&format!("egress IP {node_ip} is not in its network rules")),
+        "{headline}"
+    );
+    assert_eq!(fix_actions(&d), ["allow_registry_ip"], "{d}");
+    no_pull_secret_offered(&d);
+
+    let (code, out, err) = berth.run(&["check-acr", "--fix", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("allowed {node_ip}")), "{out}");
+    let (s, v) = arm("GET", env.var("BERTH_ACR_RESOURCE_ID"), "2023-07-01", None);
+    assert_eq!(s, 200);
+    let rules = v["properties"]["networkRuleSet"]["ipRules"].to_string();
+    assert!(
+        rules.contains("203.0.113.0/24") && rules.contains(node_ip),
+        "the old rule is kept: {rules}"
+    );
+    wait_running_within(ns.name(), "web", Duration::from_secs(330));
+}
+
+#[test]
+fn a_missing_tag_on_a_kubelet_identity_cluster_is_a_missing_tag() {
+    let _serial = serial();
+    let berth = Berth::new();
+    let ns = TestNamespace::new("aks-dx-tag");
+    let img = image("web:1.0.300");
+    create_pod(ns.name(), "web", &img);
+    pull_failure(ns.name(), "web");
+    let (kind, headline, d) = berth.diagnose(ns.name(), "web");
+    assert_eq!(kind, "manifest_missing", "{d}");
+    assert!(
+        headline.contains("tag \"1.0.300\" does not exist"),
+        "{headline}"
+    );
+    let closest = headline
+        .split("closest existing: ")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        closest.split(", ").any(|t| t == "1.0.3"),
+        "the closest tags come from berth's own listing: {headline}"
+    );
+    no_pull_secret_offered(&d);
+}
+
+fn wait_running_within(ns: &str, name: &str, within: Duration) {
+    wait_for(&format!("pod {name} Running"), within, || {
+        let p = kubectl_json(["-n", ns, "get", "pod", name]);
+        if p["status"]["phase"] == "Running" {
+            Ok(())
+        } else {
+            Err(format!(
+                "phase {} containerStatuses {} events {:?}",
+                p["status"]["phase"],
+                p["status"]["containerStatuses"],
+                events_for(ns, "Pod", name)
+            ))
+        }
+    });
 }

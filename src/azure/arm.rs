@@ -159,6 +159,19 @@ impl Default for PollPolicy {
     }
 }
 
+/// `endpoint` + `path` + `api-version`; `path` may carry a query of its own
+/// (`…/roleAssignments?$filter=…`, already encoded).
+fn arm_url(endpoint: &Url, path: &str, api_version: &str) -> Url {
+    let mut u = endpoint.clone();
+    let (path, query) = path
+        .split_once('?')
+        .map_or((path, None), |(p, q)| (p, Some(q)));
+    u.set_path(path);
+    u.set_query(query);
+    u.query_pairs_mut().append_pair("api-version", api_version);
+    u
+}
+
 /// An ARM client for one endpoint and credential.
 #[derive(Clone)]
 pub struct ArmClient {
@@ -234,10 +247,7 @@ impl ArmClient {
     }
 
     fn url(&self, path: &str, api_version: &str) -> Url {
-        let mut u = self.endpoint.clone();
-        u.set_path(path);
-        u.query_pairs_mut().append_pair("api-version", api_version);
-        u
+        arm_url(&self.endpoint, path, api_version)
     }
 
     fn network(&self, operation: &str, url: &Url, e: &reqwest::Error) -> ArmError {
@@ -583,6 +593,24 @@ mod tests {
         assert_eq!(
             p.next_wait(Duration::ZERO, Duration::from_secs(300)),
             Some(p.max_interval)
+        );
+    }
+
+    #[test]
+    fn urls_keep_a_query_of_their_own() {
+        let e = Url::parse("https://management.azure.com").unwrap();
+        assert_eq!(
+            arm_url(&e, "/subscriptions/s/x", "2022-04-01").as_str(),
+            "https://management.azure.com/subscriptions/s/x?api-version=2022-04-01"
+        );
+        assert_eq!(
+            arm_url(
+                &e,
+                "/s/roleAssignments?$filter=principalId%20eq%20%27o%27",
+                "2022-04-01"
+            )
+            .as_str(),
+            "https://management.azure.com/s/roleAssignments?$filter=principalId%20eq%20%27o%27&api-version=2022-04-01"
         );
     }
 

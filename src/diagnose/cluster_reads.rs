@@ -183,7 +183,7 @@ fn secret_input(s: &KubeSecret) -> SecretInput {
     }
 }
 
-fn node_facts(n: &Node) -> Option<NodeFacts> {
+pub(super) fn node_facts(n: &Node) -> Option<NodeFacts> {
     let info = n.status.as_ref().and_then(|s| s.node_info.as_ref());
     let labels = n.metadata.labels.as_ref();
     let label = |k: &str| labels.and_then(|l| l.get(k)).cloned();

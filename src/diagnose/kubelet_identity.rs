@@ -8,10 +8,11 @@
 
 use super::cause::{Cause, NetStage};
 use super::evidence::Topic;
-use super::facts::{Facts, TagListing};
+use super::facts::{AksArmFacts, Facts, TagListing};
 use super::fix::{Fix, FixAction};
 use super::node_words::{NodeFailure, NodePull};
 use super::tags;
+use crate::azure::aks::{AksNode, ClusterRef};
 use crate::reference::Reference;
 
 /// The cause, when the node's credential provider serves this image and its words (or ARM)
@@ -336,7 +337,55 @@ pub(super) fn fixes(cause: &Cause, f: &Facts) -> Option<Vec<Fix>> {
         .node_identity
         .as_ref()
         .and_then(|i| i.arm.as_ref())
-        .map(|a| a.cluster.clone());
+        .map(|a| &a.cluster);
+    fixes_for(cause, cluster, f.node.as_ref().and_then(|n| n.aks.as_ref()))
+}
+
+/// The causes ARM alone shows (for `berth check-acr`, which has no failing pod to read).
+pub fn arm_causes(host: &str, arm: &AksArmFacts) -> Vec<Cause> {
+    let k = arm.kubelet_identity.as_ref();
+    let mut out = Vec::new();
+    if arm.on_node_pool == Some(false) {
+        out.push(Cause::KubeletIdentityNotOnNodePool {
+            host: host.to_owned(),
+            identity: k.map(|k| k.client_id.clone()),
+            resource_id: k.map(|k| k.resource_id.clone()),
+            vmss: arm.vmss_id.rsplit('/').next().map(str::to_owned),
+            confirmed: true,
+        });
+    }
+    if arm.can_pull() == Some(false) {
+        out.push(Cause::KubeletIdentityCannotPull {
+            host: host.to_owned(),
+            identity: k.map(|k| k.client_id.clone()),
+            object_id: k.map(|k| k.object_id.clone()),
+            registry_id: arm.registry_id.clone(),
+            confirmed: true,
+        });
+    }
+    let network = arm.network.as_ref();
+    let public_off = network.is_some_and(|n| {
+        n.public_network_access.eq_ignore_ascii_case("Disabled") && n.private_endpoints == 0
+    });
+    if public_off || !arm.blocked_ips().is_empty() {
+        out.push(Cause::FirewallBlocksNode {
+            host: host.to_owned(),
+            registry_id: arm.registry_id.clone(),
+            blocked_ips: arm.blocked_ips(),
+            ip_rules: network.map(|n| n.ip_rules.clone()).unwrap_or_default(),
+            public_access_disabled: public_off,
+            confirmed: true,
+        });
+    }
+    out
+}
+
+/// The fixes for one of this module's causes; `None` for other causes.
+pub fn fixes_for(
+    cause: &Cause,
+    cluster: Option<&ClusterRef>,
+    node: Option<&AksNode>,
+) -> Option<Vec<Fix>> {
     let retry =
         "new pods pull at once; pods in back-off retry within 5 minutes (or restart the rollout)";
     Some(match cause {
@@ -377,8 +426,7 @@ pub(super) fn fixes(cause: &Cause, f: &Facts) -> Option<Vec<Fix>> {
         Cause::KubeletIdentityNotOnNodePool {
             resource_id, vmss, ..
         } => {
-            let c = cluster.as_ref();
-            let node = f.node.as_ref().and_then(|n| n.aks.as_ref());
+            let c = cluster;
             vec![Fix {
                 title: "put the kubelet identity back on the node pool".into(),
                 actions: Vec::new(),

@@ -7,6 +7,7 @@
 
 mod aks_reads;
 pub mod cause;
+pub mod check_acr;
 pub mod classify;
 pub mod cli;
 mod cluster_reads;
