@@ -7,7 +7,9 @@
 //! The tests here share one kubelet identity, role assignment, node pool and network rule set,
 //! so they take one lock and run one at a time.
 
+mod cluster_common;
 mod support;
+mod tmux_support;
 
 use serde_json::{Value, json};
 use std::process::Command;
@@ -516,66 +518,23 @@ fn b64(s: &str) -> String {
 // berth on such a cluster: `berth diagnose` names the cause from the node's words and ARM,
 // `berth check-acr` reports it, and `--fix` makes the pod run. The real binary, as a user runs it.
 
-/// A config.toml for berth: the ACR with the ARM service principal (its Azure credential reads
-/// ARM) and `[cluster.aks]` with the local node's credential provider images. The cluster's
-/// name is left to discovery from the node resource group.
-struct Berth {
-    dir: tempfile::TempDir,
-}
+/// berth as scripts/sandbox configures it (tests/tmux_support): the ACR signed in as the ARM
+/// service principal (its Azure credential reads ARM) and `[cluster.aks]` with the local
+/// node's credential provider images; the cluster's name is found from the node.
+struct Berth(tmux_support::Berth);
 
 impl Berth {
     fn new() -> Self {
-        let env = Env::get();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = format!(
-            r#"[general]
-audit_log = "{audit}"
-log_file = "{log}"
-
-[cluster]
-kubeconfig = "{kubeconfig}"
-
-[cluster.aks]
-provider_match_images = ["{prefix}"]
-
-[[registry]]
-name = "acr"
-host = "{host}"
-kind = "acr"
-ca_file = "{ca}"
-credential = {{ type = "client-secret", tenant_id_env = "BERTH_TENANT_ID", client_id_env = "BERTH_SP_CLIENT_ID", client_secret_env = "BERTH_SP_CLIENT_SECRET" }}
-[registry.arm]
-subscription_id = "{sub}"
-resource_group = "{rg}"
-registry_name = "{name}"
-endpoint = "{url}"
-authority_host = "{url}"
-"#,
-            audit = dir.path().join("audit.jsonl").display(),
-            log = dir.path().join("berth.log").display(),
-            kubeconfig = env.kubeconfig().display(),
-            prefix = env.var("BERTH_AKS_IMAGE_PREFIX"),
-            host = env.acr_host(),
-            ca = env.ca_file().display(),
-            sub = env.var("BERTH_SUBSCRIPTION_ID"),
-            rg = env.var("BERTH_RESOURCE_GROUP"),
-            name = env.var("BERTH_ACR_NAME"),
-            url = env.var("BERTH_AZURE_URL"),
-        );
-        std::fs::write(dir.path().join("config.toml"), config).expect("config.toml");
-        Berth { dir }
+        Berth(tmux_support::Berth::with_service_principal("default"))
     }
 
     /// Runs berth → (exit code, stdout, stderr).
     fn run(&self, args: &[&str]) -> (i32, String, String) {
         let env = Env::get();
-        let out = Command::new(env!("CARGO_BIN_EXE_berth"))
-            .arg("--config")
-            .arg(self.dir.path().join("config.toml"))
-            .args(args)
-            .env("BERTH_TENANT_ID", env.var("BERTH_TENANT_ID"))
-            .env("BERTH_SP_CLIENT_ID", env.var("BERTH_SP_CLIENT_ID"))
-            .env("BERTH_SP_CLIENT_SECRET", env.var("BERTH_SP_CLIENT_SECRET"))
+        let argv = self.0.command(args);
+        let out = Command::new(&argv[0])
+            .args(&argv[1..])
+            .envs(self.0.env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("BERTH_CA_FILE", env.ca_file())
             .env_remove("BERTH_AUDIT_LOG")
             .output()
@@ -584,9 +543,9 @@ authority_host = "{url}"
             String::from_utf8_lossy(&out.stdout).to_string(),
             String::from_utf8_lossy(&out.stderr).to_string(),
         );
+        let secret = env.var("BERTH_SP_CLIENT_SECRET");
         assert!(
-            !so.contains(env.var("BERTH_SP_CLIENT_SECRET"))
-                && !se.contains(env.var("BERTH_SP_CLIENT_SECRET")),
+            !so.contains(secret) && !se.contains(secret),
             "berth printed the client secret"
         );
         (out.status.code().unwrap_or(-1), so, se)
@@ -621,8 +580,8 @@ authority_host = "{url}"
         )
     }
 
-    fn audit(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("audit.jsonl")).unwrap_or_default()
+    fn audit(&self) -> Vec<Value> {
+        self.0.audit_records()
     }
 }
 
@@ -722,8 +681,10 @@ fn diagnose_and_check_acr_name_the_missing_role_and_the_fix_makes_the_pod_run() 
     assert!(kubelet_assignments().iter().any(is_acr_pull));
     let audit = berth.audit();
     assert!(
-        audit.contains("\"aks.assign-acr-pull\"") && audit.contains("\"ok\""),
-        "{audit}"
+        audit
+            .iter()
+            .any(|r| r["action"] == "aks.assign-acr-pull" && r["outcome"]["status"] == "ok"),
+        "{audit:?}"
     );
     // The pod that failed pulls at its next try.
     wait_running_within(ns.name(), "web", Duration::from_secs(330));
@@ -855,4 +816,73 @@ fn wait_running_within(ns: &str, name: &str, within: Duration) {
             ))
         }
     });
+}
+
+/// The dashboard: the failing pod's diagnosis names the missing role from the node's words and
+/// ARM, `f` offers the role assignment (not a pull secret), `y` makes it, and the pod runs.
+#[test]
+fn the_dashboard_names_the_missing_role_and_assigns_it_on_one_key() {
+    let _serial = serial();
+    let _restore = RestoreAcrPull;
+    for a in kubelet_assignments().into_iter().filter(is_acr_pull) {
+        let (s, v) = arm("DELETE", a["id"].as_str().unwrap(), "2022-04-01", None);
+        assert_eq!(s, 200, "{v}");
+    }
+    let ns = TestNamespace::new("aks-ui-role");
+    // Always pull: the image is on the node already from the tests before.
+    let mut deployment = cluster_common::deployment_json("shopfront", &image("web:1.0.3"), None, 1);
+    deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = json!("Always");
+    cluster_common::create(ns.name(), &deployment);
+    let berth = tmux_support::Berth::with_service_principal(ns.name());
+    let tui = berth.start(&[]);
+    tui.wait("the pod failing to pull", |s| {
+        tmux_support::line_with(s, &["shopfront-", "0/1", "ImagePull"]).map(|_| ())
+    });
+    tui.keys(&["d"]);
+    tui.wait(
+        "the diagnosis naming the kubelet identity's missing role",
+        |s| tmux_support::line_with(s, &["lacks AcrPull on"]).map(|_| ()),
+    );
+    let screen = tui.screen();
+    assert!(
+        !screen.contains("pull secret \"") && !screen.contains("create pull secret"),
+        "a pull secret is offered: {screen}"
+    );
+    tui.keys(&["f"]);
+    tui.wait_text("the fix's confirmation", "Apply fix");
+    tui.wait_text(
+        "the Azure change in the confirmation",
+        "az role assignment create",
+    );
+    tui.keys(&["y"]);
+    wait_for(
+        "the AcrPull assignment berth made",
+        Duration::from_secs(60),
+        || kubelet_assignments().iter().any(is_acr_pull).then_some(()),
+    );
+    let records = berth.audit_records();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["action"] == "aks.assign-acr-pull" && r["outcome"]["status"] == "ok"),
+        "{records:?}"
+    );
+    wait_for(
+        "the deployment's pod running",
+        Duration::from_secs(330),
+        || {
+            let pods = kubectl_json(["-n", ns.name(), "get", "pods"]);
+            let phases: Vec<String> = pods["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| p["status"]["phase"].as_str().unwrap_or("").to_owned())
+                .collect();
+            if phases.iter().any(|p| p == "Running") {
+                Ok(())
+            } else {
+                Err(format!("phases {phases:?}"))
+            }
+        },
+    );
 }

@@ -350,6 +350,47 @@ pub enum FixError {
     },
     #[error(transparent)]
     Audit(#[from] AuditFailure),
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl FixError {
+    /// What the user does next.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            FixError::Forbidden { .. } => "nothing was changed; the message says who can do it",
+            FixError::Audit(AuditFailure::NotAudited { .. }) => {
+                "the change was made: check it, and make the audit log writable"
+            }
+            FixError::Audit(_) => "nothing was changed; make the audit log writable",
+            FixError::Arm(_) => {
+                "check the change in the Azure portal; `berth check-acr` reads the state again"
+            }
+            FixError::Setup(_) => "nothing was changed",
+        }
+    }
+
+    pub fn applied_unaudited(&self) -> bool {
+        matches!(self, FixError::Audit(AuditFailure::NotAudited { .. }))
+    }
+}
+
+/// [`apply`] with the ARM access of the `[[registry]]` for `registry` (also the TUI's one key).
+pub async fn apply_for_registry(
+    opts: &GatherOptions,
+    registry: &str,
+    audit: &AuditLog,
+    action: &FixAction,
+    dry_run: bool,
+) -> Result<String, FixError> {
+    let (arm, _) = super::aks_reads::arm_for(opts, registry)
+        .await
+        .map_err(FixError::Setup)?;
+    let actor = opts
+        .registry_config(registry)
+        .map(|r| format!("azure:{}", r.name))
+        .unwrap_or_else(|| "azure".into());
+    apply(&arm, &actor, audit, action, dry_run).await
 }
 
 impl AuditedError for FixError {
@@ -486,24 +527,10 @@ pub async fn run(
             return fail(EXIT_REFUSED, "not confirmed; nothing was changed".into());
         }
     }
-    let (arm, _) = match super::aks_reads::arm_for(
-        &GatherOptions::from_config(config),
-        &report.registry,
-    )
-    .await
-    {
-        Ok(a) => a,
-        Err(e) => return fail(EXIT_INCOMPLETE, e),
-    };
-    let actor = config
-        .registries
-        .iter()
-        .find(|r| crate::reference::same_host(&r.host, &report.registry))
-        .map(|r| format!("azure:{}", r.name))
-        .unwrap_or_else(|| "azure".into());
+    let opts = GatherOptions::from_config(config);
     let mut applied = Vec::new();
     for a in &actions {
-        match apply(&arm, &actor, audit, a, args.dry_run).await {
+        match apply_for_registry(&opts, &report.registry, audit, a, args.dry_run).await {
             Ok(done) => {
                 if !args.json {
                     println!("{done}");
@@ -512,6 +539,7 @@ pub async fn run(
             }
             Err(FixError::Audit(e)) => return fail(e.exit_code(), e.to_string()),
             Err(e @ FixError::Forbidden { .. }) => return fail(EXIT_REFUSED, e.to_string()),
+            Err(e @ FixError::Setup(_)) => return fail(EXIT_INCOMPLETE, e.to_string()),
             Err(e) => return fail(EXIT_PROBLEM, e.to_string()),
         }
     }

@@ -94,11 +94,16 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
     }
 
     if f.pull_secrets.is_empty() {
+        let needed = if f.node_identity.is_some() {
+            " (none is needed: the node pulls with its own identity)"
+        } else {
+            ""
+        };
         push(
             Topic::PullSecret,
-            !auth_refused,
+            !auth_refused || f.node_identity.is_some(),
             format!(
-                "the pod has no imagePullSecrets, nor has its service account {:?}",
+                "the pod has no imagePullSecrets, nor has its service account {:?}{needed}",
                 f.service_account
             ),
         );

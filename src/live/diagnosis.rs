@@ -214,10 +214,15 @@ fn one_key(
                 dry_run: false,
             }
         }
-        FixAction::RecreateSecret { .. }
-        | FixAction::DeletePod { .. }
-        | FixAction::AssignAcrPull { .. }
-        | FixAction::AllowRegistryIp { .. } => return None,
+        FixAction::AssignAcrPull { .. } | FixAction::AllowRegistryIp { .. } => {
+            let registry = d.facts.reference.as_ref().ok()?.registry().to_owned();
+            Effect::AzureFix {
+                registry,
+                action: first.clone(),
+                dry_run: false,
+            }
+        }
+        FixAction::RecreateSecret { .. } | FixAction::DeletePod { .. } => return None,
     };
     Some((effect, retry))
 }
