@@ -663,6 +663,25 @@ fn diagnose_and_check_acr_name_the_missing_role_and_the_fix_makes_the_pod_run() 
         report["report"]["causes"][0]["kind"],
         "kubelet_identity_cannot_pull"
     );
+    // As the node pulls (IMDS, exchange, pull-scope token, manifest): the token is refused.
+    let imds = env.var("BERTH_IMDS_ENDPOINT");
+    let pull_args = [
+        "check-acr",
+        "--json",
+        "--imds",
+        imds,
+        "--image",
+        "aks/web:1.0.3",
+    ];
+    let (code, report) = berth.json(&pull_args);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(check_names(&report, false), ["role", "pull"], "{report}");
+    let passed = check_names(&report, true);
+    assert!(
+        passed.contains(&"imds".to_owned()) && passed.contains(&"exchange".to_owned()),
+        "{report}"
+    );
+    assert!(report.to_string().contains("401 Unauthorized"), "{report}");
 
     // Not confirmed on a script: refused, nothing changed.
     let (code, _, err) = berth.run(&["check-acr", "--fix"]);
@@ -679,6 +698,11 @@ fn diagnose_and_check_acr_name_the_missing_role_and_the_fix_makes_the_pod_run() 
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("assigned AcrPull"), "{out}");
     assert!(kubelet_assignments().iter().any(is_acr_pull));
+    let (code, report) = berth.json(&pull_args);
+    assert_eq!(
+        code, 0,
+        "the kubelet identity pulls the manifest now: {report}"
+    );
     let audit = berth.audit();
     assert!(
         audit
@@ -716,6 +740,18 @@ fn diagnose_names_the_identity_missing_from_the_node_pool() {
     let (code, report) = berth.json(&["check-acr", "--json"]);
     assert_eq!(code, 1, "{report}");
     assert_eq!(check_names(&report, false), ["node_pool"], "{report}");
+    let imds = env.var("BERTH_IMDS_ENDPOINT");
+    let (code, report) = berth.json(&["check-acr", "--json", "--imds", imds]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        check_names(&report, false),
+        ["node_pool", "imds"],
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains("Identity not found"),
+        "IMDS's own words: {report}"
+    );
     // The advice, done the way `az vmss identity assign` does it: the pod pulls.
     drop(restore);
     wait_running_within(ns.name(), "web", Duration::from_secs(330));

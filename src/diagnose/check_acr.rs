@@ -37,6 +37,14 @@ pub struct CheckAcrArgs {
     /// The node whose kubelet identity to check (default: the first AKS node).
     #[arg(long, value_name = "NODE")]
     pub node: Option<String>,
+    /// Also pull as the node does, from here: the kubelet identity's token from IMDS (on an
+    /// AKS node, or a pod with host networking there; default http://169.254.169.254), ACR's
+    /// exchange, a pull-scope token, and the manifest of --image.
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "http://169.254.169.254")]
+    pub imds: Option<String>,
+    /// With --imds: the image to read, REPOSITORY:TAG (or @DIGEST) in the registry.
+    #[arg(long, value_name = "REPOSITORY:TAG", requires = "imds")]
+    pub image: Option<String>,
     /// Print JSON for scripts.
     #[arg(long)]
     pub json: bool,
@@ -306,6 +314,23 @@ pub async fn check(
             });
         }
     }
+    if let Some(imds) = &args.imds {
+        let client_id = aks_node.kubelet_identity_client_id.clone().or_else(|| {
+            arm.as_ref()
+                .and_then(|a| a.kubelet_identity.as_ref())
+                .map(|k| k.client_id.clone())
+        });
+        checks.extend(
+            pull_as_the_node(
+                &opts,
+                &host,
+                imds,
+                client_id.as_deref(),
+                args.image.as_deref(),
+            )
+            .await,
+        );
+    }
     let now = jiff::Timestamp::now();
     let causes: Vec<Cause> = arm
         .as_ref()
@@ -333,6 +358,158 @@ pub async fn check(
         fixes,
         arm,
     })
+}
+
+/// What the node's credential provider does, from here: IMDS → `/oauth2/exchange` → (with an
+/// image) a pull-scope token and the manifest — what `az aks check-acr`'s canipull never asks.
+async fn pull_as_the_node(
+    opts: &GatherOptions,
+    host: &str,
+    imds: &str,
+    client_id: Option<&str>,
+    image: Option<&str>,
+) -> Vec<Check> {
+    let check = |check, ok, text: String| Check {
+        check,
+        ok: Some(ok),
+        text,
+    };
+    let reg = match opts.registry_config(host) {
+        Some(cfg) => match crate::registry::connect::connect(cfg).await {
+            Ok(r) => r,
+            Err(e) => return vec![check("imds", false, e.to_string())],
+        },
+        None => return vec![check("imds", false, format!("no [[registry]] for {host}"))],
+    };
+    let http = reg.client.http().clone();
+    let mut url = format!(
+        "{}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/",
+        imds.trim_end_matches('/')
+    );
+    if let Some(c) = client_id {
+        url.push_str(&format!("&client_id={c}"));
+    }
+    let answer = match http.get(&url).header("Metadata", "true").send().await {
+        Ok(r) => r,
+        Err(e) => {
+            return vec![check(
+                "imds",
+                false,
+                format!(
+                    "IMDS at {imds} does not answer ({}): run this on a node of the pool",
+                    crate::registry::error::chain(&e)
+                ),
+            )];
+        }
+    };
+    let status = answer.status();
+    let body = answer.bytes().await.unwrap_or_default();
+    let token = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(v) if status.is_success() => v["access_token"].as_str().map(crate::secret::Secret::new),
+        Ok(v) => {
+            return vec![check(
+                "imds",
+                false,
+                format!(
+                    "IMDS refuses the kubelet identity's token ({status}): {}: {}",
+                    v["error"].as_str().unwrap_or_default(),
+                    v["error_description"].as_str().unwrap_or_default()
+                ),
+            )];
+        }
+        Err(_) => None,
+    };
+    let Some(token) = token else {
+        return vec![check(
+            "imds",
+            false,
+            format!("IMDS answered {status} without a token"),
+        )];
+    };
+    let mut out = vec![check(
+        "imds",
+        true,
+        format!(
+            "IMDS gave the kubelet identity{} a token",
+            client_id.map(|c| format!(" ({c})")).unwrap_or_default()
+        ),
+    )];
+    let exchange = http
+        .post(format!("https://{host}/oauth2/exchange"))
+        .form(&[
+            ("grant_type", "access_token"),
+            ("service", host),
+            ("access_token", token.expose()),
+        ])
+        .send()
+        .await;
+    let refresh = match exchange {
+        Ok(r) if r.status().is_success() => {
+            let body = r.bytes().await.unwrap_or_default();
+            match crate::registry::client::read_exchange_answer(&body) {
+                Ok((t, _)) => t,
+                Err(e) => {
+                    out.push(check("exchange", false, e));
+                    return out;
+                }
+            }
+        }
+        Ok(r) => {
+            let status = r.status();
+            let body = r.bytes().await.unwrap_or_default();
+            out.push(check(
+                "exchange",
+                false,
+                format!(
+                    "{host}/oauth2/exchange answers {status}: {}",
+                    crate::registry::client::token_error_detail(&body)
+                ),
+            ));
+            return out;
+        }
+        Err(e) => {
+            out.push(check(
+                "exchange",
+                false,
+                format!(
+                    "{host}/oauth2/exchange: {}",
+                    crate::registry::error::chain(&e)
+                ),
+            ));
+            return out;
+        }
+    };
+    out.push(check(
+        "exchange",
+        true,
+        format!("{host} exchanged it for an ACR refresh token"),
+    ));
+    let Some(image) = image else {
+        return out;
+    };
+    let reference = match crate::reference::Reference::parse(&format!("{host}/{image}")) {
+        Ok(r) => r,
+        Err(e) => {
+            out.push(check("pull", false, format!("--image {image}: {e}")));
+            return out;
+        }
+    };
+    let credential =
+        crate::registry::Credential::basic("00000000-0000-0000-0000-000000000000", refresh);
+    let options = crate::registry::probe::ProbeOptions {
+        ca_file: reg.config.ca_file.clone(),
+        kind: Some(crate::registry::RegistryKind::Acr),
+    };
+    let report = crate::registry::probe::probe(&reference, credential, &options).await;
+    out.push(check(
+        "pull",
+        report.outcome.is_ok(),
+        format!(
+            "as the kubelet identity, from this machine: {}",
+            super::evidence::probe_line(&report.outcome)
+        ),
+    ));
+    out
 }
 
 #[derive(Debug, thiserror::Error)]

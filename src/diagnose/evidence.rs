@@ -263,7 +263,7 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
     out
 }
 
-fn probe_line(o: &ProbeOutcome) -> String {
+pub(super) fn probe_line(o: &ProbeOutcome) -> String {
     let with = |head: &str, errors: &[ApiError], detail: &str| {
         let said: Vec<String> = errors
             .iter()
