@@ -449,33 +449,18 @@ fn network_rule_excluding_the_node_gives_acr_firewall_403() {
     let env = Env::get();
     let repo = format!("aks/{}", unique_name("fw"));
     // The test's own repository: the rules are enforced only on it (other tests share the registry).
-    let cert_dir = env.cert_dir();
-    let creds = format!(
-        "{}:{}",
-        env.var("BERTH_ACR_ADMIN_USER"),
-        env.var("BERTH_ACR_ADMIN_PASSWORD")
-    );
-    let out = Command::new("skopeo")
-        .args(["copy", "-q", "--src-cert-dir"])
-        .arg(&cert_dir)
-        .arg("--dest-cert-dir")
-        .arg(&cert_dir)
-        .args(["--src-creds", &creds, "--dest-creds", &creds])
-        .arg(format!("docker://{}/aks/web:1.0.3", env.acr_host()))
-        .arg(format!("docker://{}/{repo}:1.0", env.acr_host()))
-        .output()
-        .expect("skopeo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    copy_web_to(&repo);
     let _fw = Firewall::new(&repo);
     let node_ip = env.var("BERTH_NODE_IP");
     assert_eq!(env.var("BERTH_AKS_EGRESS_IP"), node_ip);
     set_network_rules("Deny", &["203.0.113.0/24"]);
 
     // What the node's containerd gets from the token endpoint.
+    let creds = format!(
+        "{}:{}",
+        env.var("BERTH_ACR_ADMIN_USER"),
+        env.var("BERTH_ACR_ADMIN_PASSWORD")
+    );
     let basic = format!("Authorization: Basic {}", b64(&creds));
     let (s, v) = curl(
         "GET",
@@ -507,6 +492,32 @@ fn network_rule_excluding_the_node_gives_acr_firewall_403() {
     set_network_rules("Deny", &["203.0.113.0/24", &format!("{node_ip}/32")]);
     create_pod(ns.name(), "web2", &img);
     wait_running(ns.name(), "web2");
+}
+
+/// `aks/web:1.0.3` copied to `{repo}:1.0` with skopeo (the admin user).
+fn copy_web_to(repo: &str) {
+    let env = Env::get();
+    let cert_dir = env.cert_dir();
+    let creds = format!(
+        "{}:{}",
+        env.var("BERTH_ACR_ADMIN_USER"),
+        env.var("BERTH_ACR_ADMIN_PASSWORD")
+    );
+    let out = Command::new("skopeo")
+        .args(["copy", "-q", "--src-cert-dir"])
+        .arg(&cert_dir)
+        .arg("--dest-cert-dir")
+        .arg(&cert_dir)
+        .args(["--src-creds", &creds, "--dest-creds", &creds])
+        .arg(format!("docker://{}/aks/web:1.0.3", env.acr_host()))
+        .arg(format!("docker://{}/{repo}:1.0", env.acr_host()))
+        .output()
+        .expect("skopeo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn b64(s: &str) -> String {
@@ -763,27 +774,7 @@ fn diagnose_names_the_firewall_and_the_egress_ip_and_the_fix_allows_it() {
     let env = Env::get();
     let berth = Berth::new();
     let repo = format!("aks/{}", unique_name("dxfw"));
-    let cert_dir = env.cert_dir();
-    let creds = format!(
-        "{}:{}",
-        env.var("BERTH_ACR_ADMIN_USER"),
-        env.var("BERTH_ACR_ADMIN_PASSWORD")
-    );
-    let out = Command::new("skopeo")
-        .args(["copy", "-q", "--src-cert-dir"])
-        .arg(&cert_dir)
-        .arg("--dest-cert-dir")
-        .arg(&cert_dir)
-        .args(["--src-creds", &creds, "--dest-creds", &creds])
-        .arg(format!("docker://{}/aks/web:1.0.3", env.acr_host()))
-        .arg(format!("docker://{}/{repo}:1.0", env.acr_host()))
-        .output()
-        .expect("skopeo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    copy_web_to(&repo);
     let _fw = Firewall::new(&repo);
     set_network_rules("Deny", &["203.0.113.0/24"]);
     let ns = TestNamespace::new("aks-dx-fw");

@@ -317,8 +317,8 @@ impl ArmClient {
         }
     }
 
-    /// `PUT` or `PATCH {path}?api-version=..` with a JSON body, following a long-running
-    /// operation to its end. Not retried: a write is repeated only by the user.
+    /// `PUT`, `PATCH` or `POST {path}?api-version=..` with a JSON body, following a
+    /// long-running operation to its end. Not retried: a write is repeated only by the user.
     pub async fn write_json(
         &self,
         method: reqwest::Method,
@@ -349,17 +349,8 @@ impl ArmClient {
         api_version: &str,
         body: &Value,
     ) -> Result<Value, ArmError> {
-        let url = self.url(path, api_version);
-        let auth = self.bearer(operation).await?;
-        let resp = self
-            .http
-            .post(url.clone())
-            .header(header::AUTHORIZATION, auth)
-            .json(body)
-            .send()
+        self.write_json(reqwest::Method::POST, operation, path, api_version, body)
             .await
-            .map_err(|e| self.network(operation, &url, &e))?;
-        self.finish(operation, resp).await
     }
 
     /// Follows a first answer to the operation's end.
