@@ -652,7 +652,7 @@ fn diagnose_and_check_acr_name_the_missing_role_and_the_fix_makes_the_pod_run() 
         )),
         "{headline}"
     );
-    assert_eq!(fix_actions(&d), ["assign_acr_pull"], "{d}");
+    assert_eq!(fix_actions(&d), ["assign_pull_role"], "{d}");
     no_pull_secret_offered(&d);
     // Every finding says where it comes from: the node's words and ARM.
     let evidence = d["evidence"].to_string();
@@ -718,7 +718,7 @@ fn diagnose_and_check_acr_name_the_missing_role_and_the_fix_makes_the_pod_run() 
     assert!(
         audit
             .iter()
-            .any(|r| r["action"] == "aks.assign-acr-pull" && r["outcome"]["status"] == "ok"),
+            .any(|r| r["action"] == "aks.assign-pull-role" && r["outcome"]["status"] == "ok"),
         "{audit:?}"
     );
     // The pod that failed pulls at its next try.
@@ -891,7 +891,7 @@ fn the_dashboard_names_the_missing_role_and_assigns_it_on_one_key() {
     assert!(
         records
             .iter()
-            .any(|r| r["action"] == "aks.assign-acr-pull" && r["outcome"]["status"] == "ok"),
+            .any(|r| r["action"] == "aks.assign-pull-role" && r["outcome"]["status"] == "ok"),
         "{records:?}"
     );
     wait_for(
@@ -912,4 +912,70 @@ fn the_dashboard_names_the_missing_role_and_assigns_it_on_one_key() {
             }
         },
     );
+}
+
+/// Puts the registry in a role assignment mode; back to the legacy mode (and without the
+/// repository reader assignments the test made) on drop.
+struct RegistryMode;
+
+impl RegistryMode {
+    fn abac() -> Self {
+        set_role_assignment_mode("AbacRepositoryPermissions");
+        RegistryMode
+    }
+}
+
+impl Drop for RegistryMode {
+    fn drop(&mut self) {
+        set_role_assignment_mode("LegacyRegistryPermissions");
+        for a in kubelet_assignments() {
+            if a["properties"]["roleDefinitionId"]
+                .as_str()
+                .is_some_and(|r| r.ends_with(REPOSITORY_READER))
+            {
+                arm("DELETE", a["id"].as_str().unwrap(), "2022-04-01", None);
+            }
+        }
+    }
+}
+
+const REPOSITORY_READER: &str = "b93aa761-3e63-49ed-ac28-beffa264f7ac";
+
+fn set_role_assignment_mode(mode: &str) {
+    let env = Env::get();
+    let (s, v) = arm(
+        "PATCH",
+        env.var("BERTH_ACR_RESOURCE_ID"),
+        "2025-04-01",
+        Some(json!({"properties": {"roleAssignmentMode": mode}})),
+    );
+    assert_eq!(s, 200, "registry PATCH: {v}");
+    assert_eq!(v["properties"]["roleAssignmentMode"], mode, "{v}");
+}
+
+/// A registry in ABAC mode does not honour the AcrPull that --attach-acr made: berth names the
+/// role that mode needs and assigns it.
+#[test]
+fn in_abac_mode_acr_pull_is_not_enough_and_the_fix_assigns_the_repository_reader() {
+    let _serial = serial();
+    let berth = Berth::new();
+    assert!(kubelet_assignments().iter().any(is_acr_pull));
+    let _mode = RegistryMode::abac();
+    let ns = TestNamespace::new("aks-dx-abac");
+    create_pod(ns.name(), "web", &image("web:1.0.3"));
+    pull_failure(ns.name(), "web");
+    let (kind, headline, d) = berth.diagnose(ns.name(), "web");
+    assert_eq!(kind, "kubelet_identity_cannot_pull", "{d}");
+    assert!(
+        headline.contains("lacks Container Registry Repository Reader on registry")
+            && headline.contains("ABAC mode, where AcrPull is not honoured"),
+        "{headline}"
+    );
+    let (code, out, err) = berth.run(&["check-acr", "--fix", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("assigned Container Registry Repository Reader"),
+        "{out}"
+    );
+    wait_running_within(ns.name(), "web", Duration::from_secs(330));
 }

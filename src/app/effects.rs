@@ -344,8 +344,8 @@ impl Effect {
             Self::AzureFix {
                 registry, action, ..
             } => match action {
-                crate::diagnose::FixAction::AssignAcrPull { .. } => {
-                    format!("assign AcrPull on {registry} to the kubelet identity")
+                crate::diagnose::FixAction::AssignPullRole { role, .. } => {
+                    format!("assign {role} on {registry} to the kubelet identity")
                 }
                 crate::diagnose::FixAction::AllowRegistryIp { ip, .. } => {
                     format!("allow {ip} in {registry}'s network rules")

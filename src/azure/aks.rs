@@ -24,16 +24,51 @@ pub const REGISTRY_API: &str = super::arm::ACR_API_VERSION;
 
 /// The role `az aks update --attach-acr` assigns (azure-cli `ensure_aks_acr`).
 pub const ACR_PULL_ROLE: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+/// What a registry in ABAC mode (`roleAssignmentMode: AbacRepositoryPermissions`) needs
+/// instead: it does not honour AcrPull, AcrPush or AcrDelete.
+pub const REPOSITORY_READER_ROLE: &str = "b93aa761-3e63-49ed-ac28-beffa264f7ac";
 
-/// Built-in roles that let an identity pull from an ACR (ACR's roles table: AcrPull, AcrPush,
-/// Reader, Contributor, Owner). Registries in ABAC mode ("repository permissions") need
-/// "Container Registry Repository Reader" instead, whose id berth does not know yet.
-const PULL_ROLES: [(&str, &str); 5] = [
+/// A role that lets an identity pull: its id and name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PullRole {
+    pub id: &'static str,
+    pub name: &'static str,
+}
+
+pub const ACR_PULL: PullRole = PullRole {
+    id: ACR_PULL_ROLE,
+    name: "AcrPull",
+};
+pub const REPOSITORY_READER: PullRole = PullRole {
+    id: REPOSITORY_READER_ROLE,
+    name: "Container Registry Repository Reader",
+};
+
+/// Built-in roles that let an identity pull from a registry in the legacy mode (ACR's roles
+/// table: AcrPull, AcrPush, Reader, Contributor, Owner).
+const LEGACY_PULL_ROLES: [(&str, &str); 5] = [
     (ACR_PULL_ROLE, "AcrPull"),
     ("8311e382-0749-4cb8-b61a-304f252e45ec", "AcrPush"),
     ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader"),
     ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor"),
     ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
+];
+
+/// …and in ABAC mode, the repository roles (their assignments may carry a condition that
+/// limits them to some repositories).
+const ABAC_PULL_ROLES: [(&str, &str); 3] = [
+    (
+        REPOSITORY_READER_ROLE,
+        "Container Registry Repository Reader",
+    ),
+    (
+        "2a1e307c-b015-4ebd-883e-5b7698a07328",
+        "Container Registry Repository Writer",
+    ),
+    (
+        "2efddaa5-3f1f-4df3-97df-af3f13818f4c",
+        "Container Registry Repository Contributor",
+    ),
 ];
 
 /// The managed cluster berth asks ARM about.
@@ -158,15 +193,24 @@ pub fn parse_vmss_identities(v: &Value) -> Vec<String> {
 pub struct RoleAssignment {
     pub id: String,
     pub role_definition_id: String,
-    /// The built-in role's name when it lets an identity pull.
+    /// The built-in role's name when it lets an identity pull (in the registry's mode).
     pub pull_role: Option<&'static str>,
     pub scope: String,
+    /// An ABAC condition limiting it (to some repositories): berth does not evaluate it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
 }
 
-/// `roleDefinitions/{guid}` → the name of the built-in pull role it is, if any.
-pub fn pull_role(role_definition_id: &str) -> Option<&'static str> {
+/// `roleDefinitions/{guid}` → the name of the built-in pull role it is in a registry of that
+/// mode, if any.
+pub fn pull_role(role_definition_id: &str, abac: bool) -> Option<&'static str> {
     let guid = role_definition_id.rsplit('/').next().unwrap_or_default();
-    PULL_ROLES
+    let table: &[(&str, &str)] = if abac {
+        &ABAC_PULL_ROLES
+    } else {
+        &LEGACY_PULL_ROLES
+    };
+    table
         .iter()
         .find(|(g, _)| g.eq_ignore_ascii_case(guid))
         .map(|(_, n)| *n)
@@ -182,8 +226,9 @@ pub fn scope_covers(scope: &str, resource: &str) -> bool {
 }
 
 /// The assignments of a `roleAssignments?$filter=principalId eq …` answer that apply to
-/// `resource` (at it or above it: the list also has assignments below the scope).
-pub fn parse_role_assignments(v: &Value, resource: &str) -> Vec<RoleAssignment> {
+/// `resource` (at it or above it: the list also has assignments below the scope), read for a
+/// registry in ABAC mode or not.
+pub fn parse_role_assignments(v: &Value, resource: &str, abac: bool) -> Vec<RoleAssignment> {
     v["value"]
         .as_array()
         .into_iter()
@@ -194,9 +239,13 @@ pub fn parse_role_assignments(v: &Value, resource: &str) -> Vec<RoleAssignment> 
             let role = p["roleDefinitionId"].as_str()?.to_owned();
             scope_covers(&scope, resource).then(|| RoleAssignment {
                 id: a["id"].as_str().unwrap_or_default().to_owned(),
-                pull_role: pull_role(&role),
+                pull_role: pull_role(&role, abac),
                 role_definition_id: role,
                 scope,
+                condition: p["condition"]
+                    .as_str()
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned),
             })
         })
         .collect()
@@ -204,16 +253,30 @@ pub fn parse_role_assignments(v: &Value, resource: &str) -> Vec<RoleAssignment> 
 
 /// The registry's network settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RegistryNetwork {
+pub struct RegistryAccess {
     /// `Enabled` or `Disabled`.
     pub public_network_access: String,
     /// `Allow` (no firewall) or `Deny` (only `ip_rules` and private endpoints).
     pub default_action: String,
     pub ip_rules: Vec<String>,
     pub private_endpoints: usize,
+    /// `roleAssignmentMode: AbacRepositoryPermissions`: AcrPull is not honoured, the
+    /// repository roles are.
+    pub abac: bool,
 }
 
-impl RegistryNetwork {
+impl RegistryAccess {
+    /// The role that lets an identity pull from this registry.
+    pub fn pull_role(&self) -> PullRole {
+        if self.abac {
+            REPOSITORY_READER
+        } else {
+            ACR_PULL
+        }
+    }
+}
+
+impl RegistryAccess {
     /// Whether the registry answers a client at `ip` over its public endpoint.
     pub fn admits(&self, ip: &str) -> bool {
         if self.public_network_access.eq_ignore_ascii_case("Disabled") {
@@ -223,10 +286,10 @@ impl RegistryNetwork {
     }
 }
 
-pub fn parse_registry_network(v: &Value) -> RegistryNetwork {
+pub fn parse_registry_access(v: &Value) -> RegistryAccess {
     let p = &v["properties"];
     let rules = &p["networkRuleSet"];
-    RegistryNetwork {
+    RegistryAccess {
         public_network_access: p["publicNetworkAccess"]
             .as_str()
             .unwrap_or("Enabled")
@@ -245,6 +308,7 @@ pub fn parse_registry_network(v: &Value) -> RegistryNetwork {
         private_endpoints: p["privateEndpointConnections"]
             .as_array()
             .map_or(0, Vec::len),
+        abac: p["roleAssignmentMode"].as_str() == Some("AbacRepositoryPermissions"),
     }
 }
 
@@ -318,6 +382,7 @@ pub async fn role_assignments(
     arm: &ArmClient,
     registry_id: &str,
     principal_id: &str,
+    abac: bool,
 ) -> Result<Vec<RoleAssignment>, ArmError> {
     let path = format!(
         "{registry_id}/providers/Microsoft.Authorization/roleAssignments?$filter={}",
@@ -330,17 +395,17 @@ pub async fn role_assignments(
             AUTHORIZATION_API,
         )
         .await?;
-    Ok(parse_role_assignments(&v, registry_id))
+    Ok(parse_role_assignments(&v, registry_id, abac))
 }
 
-pub async fn registry_network(
+pub async fn registry_access(
     arm: &ArmClient,
     registry_id: &str,
-) -> Result<RegistryNetwork, ArmError> {
+) -> Result<RegistryAccess, ArmError> {
     let v = arm
         .get_json("read the registry", registry_id, REGISTRY_API)
         .await?;
-    Ok(parse_registry_network(&v))
+    Ok(parse_registry_access(&v))
 }
 
 /// Whether the caller may do `action` at `scope` (ARM's `permissions`).
@@ -355,31 +420,32 @@ pub async fn may(arm: &ArmClient, scope: &str, action: &str) -> Result<bool, Arm
     Ok(permits(&v, action))
 }
 
-/// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{new guid}`: AcrPull for a
-/// managed identity (principalType ServicePrincipal, as azure-cli writes it for the kubelet
+/// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{new guid}`: a pull role for
+/// a managed identity (principalType ServicePrincipal, as azure-cli writes it for the kubelet
 /// identity). Returns the new assignment's id.
-pub async fn assign_acr_pull(
+pub async fn assign_role(
     arm: &ArmClient,
     registry_id: &str,
     principal_id: &str,
+    role: PullRole,
 ) -> Result<String, ArmError> {
     let subscription = registry_id
         .split('/')
         .nth(2)
         .ok_or_else(|| ArmError::Invalid {
-            operation: "assign AcrPull".into(),
+            operation: format!("assign {}", role.name),
             message: format!("{registry_id:?} is not a registry resource id"),
         })?;
     let name = uuid::Uuid::new_v4().to_string();
     let body = json!({"properties": {
-        "roleDefinitionId": format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{ACR_PULL_ROLE}"),
+        "roleDefinitionId": format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{}", role.id),
         "principalId": principal_id,
         "principalType": "ServicePrincipal",
     }});
     let v = arm
         .write_json(
             reqwest::Method::PUT,
-            "assign AcrPull",
+            &format!("assign {}", role.name),
             &format!("{registry_id}/providers/Microsoft.Authorization/roleAssignments/{name}"),
             AUTHORIZATION_API,
             &body,
@@ -467,7 +533,7 @@ mod tests {
             {"id": "a4", "properties": {"scope": format!("{REG}/scopeMaps/x"), "roleDefinitionId": "/x/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d"}},
             {"id": "a5", "properties": {"scope": REG, "roleDefinitionId": "/x/roleDefinitions/c2f4ef07-c644-48eb-af81-4b1b4947fb11"}},
         ]});
-        let got = parse_role_assignments(&v, REG);
+        let got = parse_role_assignments(&v, REG, false);
         let ids: Vec<(&str, Option<&str>)> =
             got.iter().map(|a| (a.id.as_str(), a.pull_role)).collect();
         assert_eq!(
@@ -478,6 +544,19 @@ mod tests {
                 ("a5", None)
             ]
         );
+        // In ABAC mode AcrPull and Reader do not pull; the repository roles do.
+        let abac = json!({"value": [
+            {"id": "b1", "properties": {"scope": REG, "roleDefinitionId": format!("/x/roleDefinitions/{ACR_PULL_ROLE}")}},
+            {"id": "b2", "properties": {"scope": REG, "roleDefinitionId": format!("/x/roleDefinitions/{REPOSITORY_READER_ROLE}"),
+                "condition": "@Resource[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWithIgnoreCase 'aks/'"}},
+        ]});
+        let got = parse_role_assignments(&abac, REG, true);
+        assert_eq!(got[0].pull_role, None);
+        assert_eq!(
+            got[1].pull_role,
+            Some("Container Registry Repository Reader")
+        );
+        assert!(got[1].condition.is_some());
         // A prefix that is not a parent does not cover.
         assert!(!scope_covers("/subscriptions/s1/resourceGroups/r", REG));
     }
@@ -486,14 +565,14 @@ mod tests {
     fn network_rules_admit_addresses_and_ranges() {
         let v = json!({"properties": {"publicNetworkAccess": "Enabled", "networkRuleSet": {
             "defaultAction": "Deny", "ipRules": [{"action": "Allow", "value": "203.0.113.0/24"}, {"action": "Allow", "value": "198.51.100.7"}]}}});
-        let n = parse_registry_network(&v);
+        let n = parse_registry_access(&v);
         assert!(n.admits("203.0.113.9"));
         assert!(n.admits("198.51.100.7"));
         assert!(!n.admits("198.51.100.8"));
         assert!(!n.admits("not an ip"));
-        let open = parse_registry_network(&json!({"properties": {}}));
+        let open = parse_registry_access(&json!({"properties": {}}));
         assert!(open.admits("10.0.0.1"));
-        let closed = parse_registry_network(
+        let closed = parse_registry_access(
             &json!({"properties": {"publicNetworkAccess": "Disabled", "networkRuleSet": {"defaultAction": "Allow"}}}),
         );
         assert!(!closed.admits("10.0.0.1"));

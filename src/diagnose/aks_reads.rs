@@ -108,6 +108,16 @@ pub(super) async fn read(
         network: None,
         egress_ips: Vec::new(),
     };
+    // The registry first: its mode says which roles pull.
+    match aks::registry_access(&arm, &registry_id).await {
+        Ok(n) => facts.network = Some(n),
+        Err(e) => gap(
+            gaps,
+            "the registry's network rules and role mode could not be read",
+            e.to_string(),
+        ),
+    }
+    let abac = facts.network.as_ref().is_some_and(|n| n.abac);
     if let Some(k) = &mc.kubelet_identity {
         match aks::vmss_identities(&arm, &vmss_id).await {
             Ok(ids) => {
@@ -120,7 +130,7 @@ pub(super) async fn read(
                 e.to_string(),
             ),
         }
-        match aks::role_assignments(&arm, &registry_id, &k.object_id).await {
+        match aks::role_assignments(&arm, &registry_id, &k.object_id, abac).await {
             Ok(r) => facts.role_assignments = Some(r),
             Err(e) => gap(
                 gaps,
@@ -128,14 +138,6 @@ pub(super) async fn read(
                 e.to_string(),
             ),
         }
-    }
-    match aks::registry_network(&arm, &registry_id).await {
-        Ok(n) => facts.network = Some(n),
-        Err(e) => gap(
-            gaps,
-            "the registry's network rules could not be read",
-            e.to_string(),
-        ),
     }
     for id in &mc.outbound_ip_ids {
         match aks::public_ip(&arm, id).await {

@@ -95,6 +95,10 @@ pub enum Cause {
         identity: Option<String>,
         object_id: Option<String>,
         registry_id: Option<String>,
+        /// The role that lets it pull from this registry (AcrPull; Container Registry
+        /// Repository Reader in ABAC mode, which does not honour AcrPull).
+        role: String,
+        abac: bool,
         /// ARM shows no assignment of a pull role covering the registry (else: the node's
         /// words alone).
         confirmed: bool,
@@ -377,8 +381,15 @@ impl Cause {
                 host,
                 identity,
                 confirmed,
+                role,
+                abac,
                 ..
             } => {
+                let mode = if *abac {
+                    " (the registry is in ABAC mode, where AcrPull is not honoured)"
+                } else {
+                    ""
+                };
                 let who = identity
                     .as_deref()
                     .map_or("the kubelet identity".to_owned(), |c| {
@@ -386,13 +397,13 @@ impl Cause {
                     });
                 if *confirmed {
                     format!(
-                        "{who} lacks AcrPull on registry {host}: ACR refuses its pull token (401, the node's words) \
+                        "{who} lacks {role} on registry {host}{mode}: ACR refuses its pull token (401, the node's words) \
                          and ARM shows no role assignment that lets it pull"
                     )
                 } else {
                     format!(
                         "registry {host} refuses {who} a pull token (401, the node's words): most likely it lacks \
-                         AcrPull on the registry (its role assignments could not be read)"
+                         {role} on the registry{mode} (its role assignments could not be read)"
                     )
                 }
             }

@@ -588,14 +588,15 @@ pub async fn apply(
     dry_run: bool,
 ) -> Result<String, FixError> {
     let (what, scope, needed, subject_action) = match action {
-        FixAction::AssignAcrPull {
+        FixAction::AssignPullRole {
             registry_id,
             principal_id,
+            role,
         } => (
-            format!("assign AcrPull on the registry to the kubelet identity {principal_id}"),
+            format!("assign {role} on the registry to the kubelet identity {principal_id}"),
             registry_id.clone(),
             aks::ROLE_ASSIGNMENT_WRITE,
-            "aks.assign-acr-pull",
+            "aks.assign-pull-role",
         ),
         FixAction::AllowRegistryIp { registry_id, ip } => (
             format!("allow {ip} in the registry's network rules"),
@@ -620,13 +621,20 @@ pub async fn apply(
             return Ok(format!("dry run: would {what} (you may)"));
         }
         match &action {
-            FixAction::AssignAcrPull {
+            FixAction::AssignPullRole {
                 registry_id,
                 principal_id,
+                role,
             } => {
-                gate.open_with(None, Some(format!("AcrPull for {principal_id}")))?;
-                let id = aks::assign_acr_pull(arm, registry_id, principal_id).await?;
-                Ok(format!("assigned AcrPull: {id}"))
+                let role = [aks::ACR_PULL, aks::REPOSITORY_READER]
+                    .into_iter()
+                    .find(|r| r.name == role)
+                    .ok_or_else(|| {
+                        FixError::Setup(format!("{role:?} is not a pull role berth assigns"))
+                    })?;
+                gate.open_with(None, Some(format!("{} for {principal_id}", role.name)))?;
+                let id = aks::assign_role(arm, registry_id, principal_id, role).await?;
+                Ok(format!("assigned {}: {id}", role.name))
             }
             FixAction::AllowRegistryIp { registry_id, ip } => {
                 gate.open_with(None, Some(format!("allow {ip}")))?;

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 
 use super::node_words::NodePull;
-use crate::azure::aks::{AksNode, ClusterRef, KubeletIdentity, RegistryNetwork, RoleAssignment};
+use crate::azure::aks::{AksNode, ClusterRef, KubeletIdentity, RegistryAccess, RoleAssignment};
 use crate::reference::Reference;
 use crate::registry::probe::ProbeOutcome;
 use crate::secret::Secret;
@@ -245,7 +245,7 @@ pub struct AksArmFacts {
     pub registry_id: Option<String>,
     /// The kubelet identity's role assignments covering the registry; `None`: not read.
     pub role_assignments: Option<Vec<RoleAssignment>>,
-    pub network: Option<RegistryNetwork>,
+    pub network: Option<RegistryAccess>,
     /// The cluster's outbound addresses: what the registry sees the node's requests come from.
     pub egress_ips: Vec<String>,
 }
@@ -256,6 +256,13 @@ impl AksArmFacts {
         self.role_assignments
             .as_ref()
             .map(|r| r.iter().any(|a| a.pull_role.is_some()))
+    }
+
+    /// The role that lets the identity pull from this registry (its mode decides).
+    pub fn pull_role(&self) -> crate::azure::aks::PullRole {
+        self.network
+            .as_ref()
+            .map_or(crate::azure::aks::ACR_PULL, |n| n.pull_role())
     }
 
     /// The egress addresses the registry's network rules turn away.

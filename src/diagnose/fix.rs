@@ -61,10 +61,12 @@ pub enum FixAction {
     /// Its controller makes a new pod, which pulls at once (no back-off).
     DeletePod { namespace: String, pod: String },
     /// The role assignment `az aks update --attach-acr` makes: AcrPull on the registry for the
-    /// kubelet identity (its object id).
-    AssignAcrPull {
+    /// kubelet identity (its object id) — or, for a registry in ABAC mode, Container Registry
+    /// Repository Reader.
+    AssignPullRole {
         registry_id: String,
         principal_id: String,
+        role: String,
     },
     /// One more address in the registry's IP rules (the others kept).
     AllowRegistryIp { registry_id: String, ip: String },
@@ -113,13 +115,21 @@ impl FixAction {
             FixAction::DeletePod { namespace, pod } => {
                 format!("kubectl delete pod -n {namespace} {pod}")
             }
-            FixAction::AssignAcrPull {
+            FixAction::AssignPullRole {
                 registry_id,
                 principal_id,
-            } => format!(
-                "az role assignment create --assignee-object-id {principal_id} \
-                 --assignee-principal-type ServicePrincipal --role AcrPull --scope {registry_id}"
-            ),
+                role,
+            } => {
+                let role = if role.contains(' ') {
+                    format!("{role:?}")
+                } else {
+                    role.clone()
+                };
+                format!(
+                    "az role assignment create --assignee-object-id {principal_id} \
+                     --assignee-principal-type ServicePrincipal --role {role} --scope {registry_id}"
+                )
+            }
             FixAction::AllowRegistryIp { registry_id, ip } => {
                 let (group, name) = registry_group_and_name(registry_id);
                 format!("az acr network-rule add -g {group} -n {name} --ip-address {ip}")

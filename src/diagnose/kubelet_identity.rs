@@ -32,11 +32,15 @@ pub(super) fn classify(f: &Facts, host: &str, reference: &Reference) -> Option<C
         .and_then(|a| a.kubelet_identity.as_ref())
         .map(|k| k.object_id.clone());
     let registry_id = arm.and_then(|a| a.registry_id.clone());
+    let role = arm.map_or(crate::azure::aks::ACR_PULL, |a| a.pull_role());
+    let abac = arm.and_then(|a| a.network.as_ref()).is_some_and(|n| n.abac);
     let cannot_pull = |confirmed| Cause::KubeletIdentityCannotPull {
         host: host.to_owned(),
         identity: identity.clone(),
         object_id: object_id.clone(),
         registry_id: registry_id.clone(),
+        role: role.name.to_owned(),
+        abac,
         confirmed,
     };
     let not_on_pool = |confirmed| Cause::KubeletIdentityNotOnNodePool {
@@ -360,6 +364,8 @@ pub fn arm_causes(host: &str, arm: &AksArmFacts) -> Vec<Cause> {
             identity: k.map(|k| k.client_id.clone()),
             object_id: k.map(|k| k.object_id.clone()),
             registry_id: arm.registry_id.clone(),
+            role: arm.pull_role().name.to_owned(),
+            abac: arm.network.as_ref().is_some_and(|n| n.abac),
             confirmed: true,
         });
     }
@@ -392,12 +398,19 @@ pub fn fixes_for(
         Cause::KubeletIdentityCannotPull {
             registry_id: Some(registry_id),
             object_id: Some(object_id),
+            role,
+            abac,
             ..
         } => vec![Fix {
-            title: "give the kubelet identity AcrPull on the registry (as --attach-acr does)".into(),
-            actions: vec![FixAction::AssignAcrPull {
+            title: if *abac {
+                format!("give the kubelet identity {role} on the registry (ABAC mode)")
+            } else {
+                format!("give the kubelet identity {role} on the registry (as --attach-acr does)")
+            },
+            actions: vec![FixAction::AssignPullRole {
                 registry_id: registry_id.clone(),
                 principal_id: object_id.clone(),
+                role: role.clone(),
             }],
             note: Some(format!(
                 "needs Microsoft.Authorization/roleAssignments/write on the registry (Owner, User Access \
@@ -405,6 +418,7 @@ pub fn fixes_for(
                  command above{}; {retry}",
                 cluster
                     .as_ref()
+                    .filter(|_| !abac)
                     .map(|c| format!(
                         " or `az aks update -g {} -n {} --attach-acr {}`",
                         c.resource_group,
@@ -414,8 +428,8 @@ pub fn fixes_for(
                     .unwrap_or_default()
             )),
         }],
-        Cause::KubeletIdentityCannotPull { .. } => vec![Fix {
-            title: "give the kubelet identity AcrPull on the registry".into(),
+        Cause::KubeletIdentityCannotPull { role, .. } => vec![Fix {
+            title: format!("give the kubelet identity {role} on the registry"),
             actions: Vec::new(),
             note: Some(
                 "run `az aks update -g <resource group> -n <cluster> --attach-acr <registry>`; set \

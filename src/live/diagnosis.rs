@@ -214,7 +214,7 @@ fn one_key(
                 dry_run: false,
             }
         }
-        FixAction::AssignAcrPull { .. } | FixAction::AllowRegistryIp { .. } => {
+        FixAction::AssignPullRole { .. } | FixAction::AllowRegistryIp { .. } => {
             let registry = d.facts.reference.as_ref().ok()?.registry().to_owned();
             Effect::AzureFix {
                 registry,

@@ -3,7 +3,7 @@
 //! tests/aks_kubelet_identity.rs asserts them there) and containerd 1.7's form.
 
 use super::*;
-use crate::azure::aks::{AksNode, ClusterRef, KubeletIdentity, RegistryNetwork, RoleAssignment};
+use crate::azure::aks::{AksNode, ClusterRef, KubeletIdentity, RegistryAccess, RoleAssignment};
 
 const REG_ID: &str =
     "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/berthacr";
@@ -71,12 +71,14 @@ fn healthy_arm() -> AksArmFacts {
             role_definition_id: format!("/x/roleDefinitions/{}", crate::azure::aks::ACR_PULL_ROLE),
             pull_role: Some("AcrPull"),
             scope: REG_ID.into(),
+            condition: None,
         }]),
-        network: Some(RegistryNetwork {
+        network: Some(RegistryAccess {
             public_network_access: "Enabled".into(),
             default_action: "Allow".into(),
             ip_rules: vec![],
             private_endpoints: 0,
+            abac: false,
         }),
         egress_ips: vec!["20.1.2.3".into()],
     }
@@ -144,9 +146,10 @@ fn a_missing_role_is_named_and_the_fix_assigns_acr_pull() {
     );
     assert_eq!(
         d.fixes[0].actions,
-        [FixAction::AssignAcrPull {
+        [FixAction::AssignPullRole {
             registry_id: REG_ID.into(),
-            principal_id: "kubelet-object".into()
+            principal_id: "kubelet-object".into(),
+            role: "AcrPull".into()
         }]
     );
     assert!(
@@ -216,11 +219,12 @@ fn an_identity_off_the_node_pool_leaves_only_the_anonymous_attempt() {
 #[test]
 fn a_firewall_names_the_egress_ip_and_the_fix_adds_it() {
     let mut arm = healthy_arm();
-    arm.network = Some(RegistryNetwork {
+    arm.network = Some(RegistryAccess {
         public_network_access: "Enabled".into(),
         default_action: "Deny".into(),
         ip_rules: vec!["203.0.113.0/24".into()],
         private_endpoints: 0,
+        abac: false,
     });
     let d = case(&[OAUTH_403, ANON_403], Some(arm)).run();
     assert_eq!(d.cause.kind(), "firewall_blocks_node", "{}", d.headline);
@@ -238,21 +242,23 @@ fn a_firewall_names_the_egress_ip_and_the_fix_adds_it() {
     );
     // Rules that admit the node: a 403 for another reason, not the firewall.
     let mut open = healthy_arm();
-    open.network = Some(RegistryNetwork {
+    open.network = Some(RegistryAccess {
         public_network_access: "Enabled".into(),
         default_action: "Deny".into(),
         ip_rules: vec!["20.1.2.0/24".into()],
         private_endpoints: 0,
+        abac: false,
     });
     let d = case(&[OAUTH_403, ANON_403], Some(open)).run();
     assert_eq!(d.cause.kind(), "denied", "{}", d.headline);
     // Public access off, no private endpoint.
     let mut off = healthy_arm();
-    off.network = Some(RegistryNetwork {
+    off.network = Some(RegistryAccess {
         public_network_access: "Disabled".into(),
         default_action: "Allow".into(),
         ip_rules: vec![],
         private_endpoints: 0,
+        abac: false,
     });
     let d = case(&[OAUTH_403, ANON_403], Some(off)).run();
     assert_eq!(d.cause.kind(), "firewall_blocks_node");
@@ -311,4 +317,38 @@ fn a_pod_secret_that_works_wins_over_the_node_identity() {
     }
     .run();
     assert_eq!(d.cause.kind(), "transient", "{}", d.headline);
+}
+
+#[test]
+fn a_registry_in_abac_mode_needs_the_repository_reader_role() {
+    let mut arm = healthy_arm();
+    // AcrPull is assigned, but an ABAC-mode registry does not honour it.
+    arm.network.as_mut().unwrap().abac = true;
+    arm.role_assignments.as_mut().unwrap()[0].pull_role = None;
+    let d = case(&[OAUTH_401, ANON_401], Some(arm)).run();
+    assert_eq!(d.cause.kind(), "kubelet_identity_cannot_pull");
+    assert!(
+        d.headline
+            .contains("lacks Container Registry Repository Reader on registry")
+            && d.headline
+                .contains("ABAC mode, where AcrPull is not honoured"),
+        "{}",
+        d.headline
+    );
+    assert_eq!(
+        first_commands(&d),
+        [format!(
+            "az role assignment create --assignee-object-id kubelet-object --assignee-principal-type \
+             ServicePrincipal --role \"Container Registry Repository Reader\" --scope {REG_ID}"
+        )]
+    );
+    assert!(
+        !d.fixes[0]
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("--attach-acr"),
+        "--attach-acr assigns AcrPull, which ABAC mode ignores: {:?}",
+        d.fixes[0].note
+    );
 }
