@@ -13,9 +13,10 @@ mod support;
 use std::time::Instant;
 
 use berth::audit::AuditLog;
-use berth::cluster::acr_source::{StaticSource, http_client};
+use berth::cluster::acr_source::StaticSource;
 use berth::cluster::connect;
 use berth::cluster::rotate::{self, RotationRequest, WriteOutcome};
+use berth::registry::client::http_client;
 use serde_json::json;
 
 fn knob(name: &str, default: usize) -> usize {
@@ -41,9 +42,8 @@ fn main() {
     rt.block_on(async {
         let t = connect::connect(Some(&env.kubeconfig()), None).await.unwrap();
         let actor = connect::identity(&t).await;
-        let pem = std::fs::read(env.ca_file()).unwrap();
         let source = StaticSource {
-            http: http_client(Some(&pem)).unwrap(),
+            http: http_client(Some(&env.ca_file()), "bench").unwrap(),
             registry: env.plain_registry_host().to_owned(),
             username: env.var("BERTH_PLAIN_USER").to_owned(),
             password: env.secret("BERTH_PLAIN_PASSWORD"),

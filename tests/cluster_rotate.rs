@@ -11,11 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use berth::azure::arm::ArmClient;
 use berth::cluster::acr_source::{
-    AcrAdminSource, AcrTokenSource, ArmClient, ArmTarget, ClientSecretCredential,
-    DEFAULT_API_VERSION, SlotPolicy, http_client, verify_registry_credentials,
+    AcrAdminSource, AcrTokenSource, RegistryArm, SlotPolicy, verify_registry_credentials,
 };
 use berth::cluster::rotate::{self, CredentialSource, RotateError, RotationRequest, WriteOutcome};
+use berth::registry::client::http_client;
 use berth::secret::Secret;
 use cluster_common::*;
 use serde_json::{Value, json};
@@ -26,35 +27,31 @@ use support::{
 const PODS: Duration = Duration::from_secs(180);
 
 fn http() -> reqwest::Client {
-    let pem = std::fs::read(Env::get().ca_file()).expect("read the test CA");
-    http_client(Some(&pem)).expect("http client")
+    http_client(Some(&Env::get().ca_file()), "stand-in").expect("http client")
 }
 
-fn arm() -> Arc<ArmClient> {
+/// The registry's ARM side as berth builds it: azure_identity's client-secret credential
+/// against the stand-in's Entra, the one ARM client.
+fn arm() -> Arc<RegistryArm> {
     let env = Env::get();
     let url = env.var("BERTH_AZURE_URL").to_owned();
-    Arc::new(ArmClient::new(
-        http(),
-        ArmTarget {
-            authority: url.clone(),
-            management: url,
-            tenant_id: env.var("BERTH_TENANT_ID").into(),
-            subscription_id: env.var("BERTH_SUBSCRIPTION_ID").into(),
-            resource_group: env.var("BERTH_RESOURCE_GROUP").into(),
-            registry_name: env.var("BERTH_ACR_NAME").into(),
-            api_version: DEFAULT_API_VERSION.into(),
-        },
-        ClientSecretCredential {
-            client_id: env.var("BERTH_SP_CLIENT_ID").into(),
-            client_secret: env.secret("BERTH_SP_CLIENT_SECRET"),
-        },
-    ))
+    let http = http();
+    let credential = berth::azure::credential::client_secret(
+        env.var("BERTH_TENANT_ID"),
+        env.var("BERTH_SP_CLIENT_ID"),
+        &env.secret("BERTH_SP_CLIENT_SECRET"),
+        &http,
+        Some(&url),
+    )
+    .expect("credential");
+    let client = ArmClient::new(http, &url, credential).expect("ARM client");
+    Arc::new(RegistryArm::new(client, env.var("BERTH_ACR_RESOURCE_ID")))
 }
 
 /// A scope-map token of this test only (pull on every repository), deleted on drop.
 struct OwnToken {
     name: String,
-    arm: Arc<ArmClient>,
+    arm: Arc<RegistryArm>,
 }
 
 impl OwnToken {

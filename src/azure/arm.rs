@@ -340,6 +340,26 @@ impl ArmClient {
         self.finish(operation, resp).await
     }
 
+    /// `DELETE {path}?api-version=..`, following a long-running operation; a resource already
+    /// gone (204) is fine.
+    pub async fn delete(
+        &self,
+        operation: &str,
+        path: &str,
+        api_version: &str,
+    ) -> Result<(), ArmError> {
+        let url = self.url(path, api_version);
+        let auth = self.bearer(operation).await?;
+        let resp = self
+            .http
+            .delete(url.clone())
+            .header(header::AUTHORIZATION, auth)
+            .send()
+            .await
+            .map_err(|e| self.network(operation, &url, &e))?;
+        self.finish(operation, resp).await.map(|_| ())
+    }
+
     /// `POST {path}?api-version=..` with a JSON body, following a long-running operation to its
     /// end. Returns the final body (`Value::Null` when there is none).
     pub async fn post(

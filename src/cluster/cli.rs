@@ -20,8 +20,7 @@ use crate::audit::AuditLog;
 use crate::secret::Secret;
 
 use super::acr_source::{
-    AcrAdminSource, AcrTokenSource, ArmClient, ArmTarget, ClientSecretCredential,
-    DEFAULT_API_VERSION, SlotPolicy, StaticSource, http_client,
+    AcrAdminSource, AcrTokenSource, DEFAULT_API_VERSION, RegistryArm, SlotPolicy, StaticSource,
 };
 use super::actions::{self, ActionContext, ActionError, ActionReport, ImageTarget};
 use super::connect::{self, KubeTarget};
@@ -30,6 +29,8 @@ use super::rollout::state_label;
 use super::rotate::{self, CredentialSource, RotateError, RotationRequest};
 use super::store::ClusterModel;
 use super::watch::{WatchOptions, Watchers};
+use crate::azure::arm::ArmClient;
+use crate::registry::client::http_client;
 
 pub const EXIT_OK: i32 = 0;
 /// API or other unexpected failure.
@@ -1053,43 +1054,39 @@ struct SourceParams<'a> {
 }
 
 fn build_source(p: &SourceParams<'_>) -> Result<Box<dyn CredentialSource>, String> {
-    let ca = match p.ca_file {
-        Some(f) => Some(
-            std::fs::read(f)
-                .map_err(|e| format!("cannot read the CA file {}: {e}", f.display()))?,
-        ),
-        None => None,
-    };
-    let http = http_client(ca.as_deref()).map_err(|e| e.to_string())?;
+    let http = http_client(p.ca_file, p.registry).map_err(|e| e.to_string())?;
     let slot = match p.slot {
         Some(s) => SlotPolicy::Fixed(s.to_owned()),
         None => SlotPolicy::Alternate,
     };
     let verify_repository = p.verify_repository.map(str::to_owned);
-    let arm = || -> Result<std::sync::Arc<ArmClient>, String> {
+    let arm = || -> Result<std::sync::Arc<RegistryArm>, String> {
         let a = p.azure;
         let need = |v: &Option<String>, flag: &str| {
             v.clone()
                 .ok_or_else(|| format!("--{flag} is required for --source {:?}", p.kind))
         };
-        let target = ArmTarget {
-            authority: a.authority.clone(),
-            management: a.management_url.clone(),
-            tenant_id: need(&a.tenant_id, "tenant-id")?,
-            subscription_id: need(&a.subscription_id, "subscription-id")?,
-            resource_group: need(&a.resource_group, "resource-group")?,
-            registry_name: need(&a.registry_name, "registry-name")?,
-            api_version: a.api_version.clone(),
-        };
-        let credential = ClientSecretCredential {
-            client_id: need(&a.client_id, "client-id")?,
-            client_secret: read_secret_env(&a.client_secret_env)?,
-        };
-        Ok(std::sync::Arc::new(ArmClient::new(
-            http.clone(),
-            target,
-            credential,
-        )))
+        // In the order the flags are listed.
+        let tenant_id = need(&a.tenant_id, "tenant-id")?;
+        let registry_id = format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ContainerRegistry/registries/{}",
+            need(&a.subscription_id, "subscription-id")?,
+            need(&a.resource_group, "resource-group")?,
+            need(&a.registry_name, "registry-name")?,
+        );
+        let credential = crate::azure::credential::client_secret(
+            &tenant_id,
+            &need(&a.client_id, "client-id")?,
+            &read_secret_env(&a.client_secret_env)?,
+            &http,
+            Some(a.authority.trim_end_matches('/')),
+        )
+        .map_err(|e| e.to_string())?;
+        let client = ArmClient::new(http.clone(), &a.management_url, credential)
+            .map_err(|e| e.to_string())?;
+        let mut registry = RegistryArm::new(client, registry_id);
+        registry.api_version = a.api_version.clone();
+        Ok(std::sync::Arc::new(registry))
     };
     Ok(match p.kind {
         SourceKind::AcrAdmin => Box::new(AcrAdminSource {

@@ -4,10 +4,9 @@
 use std::sync::Arc;
 
 use crate::app::effects::PasswordSlot;
-use crate::cluster::acr_source::{
-    AcrAdminSource, ArmClient, ArmTarget, ClientSecretCredential, DEFAULT_API_VERSION, SlotPolicy,
-    http_client,
-};
+use crate::azure::arm::ArmClient;
+use crate::cluster::acr_source::{AcrAdminSource, RegistryArm, SlotPolicy};
+use crate::registry::client::http_client;
 use crate::registry::config::{CredentialSource, RegistryConfig};
 use crate::secret::Secret;
 
@@ -90,34 +89,24 @@ pub fn admin_source(cfg: &RegistryConfig, slot: PasswordSlot) -> Result<AcrAdmin
         .as_ref()
         .expect("availability checked [registry.arm]");
     let vars = principal_vars(cfg);
-    let ca = match &cfg.ca_file {
-        Some(f) => Some(
-            std::fs::read(f)
-                .map_err(|e| format!("cannot read ca_file {} of {}: {e}", f.display(), cfg.name))?,
-        ),
-        None => None,
-    };
-    let http = http_client(ca.as_deref()).map_err(|e| e.to_string())?;
+    let http = http_client(cfg.ca_file.as_deref(), &cfg.name).map_err(|e| e.to_string())?;
     let authority = arm
         .authority_host
         .clone()
         .or_else(|| std::env::var("AZURE_AUTHORITY_HOST").ok())
         .unwrap_or_else(|| DEFAULT_AUTHORITY.to_owned());
-    let target = ArmTarget {
-        authority: authority.trim_end_matches('/').to_owned(),
-        management: arm.endpoint().to_owned(),
-        tenant_id: var(&vars.tenant)?,
-        subscription_id: arm.subscription_id.clone(),
-        resource_group: arm.resource_group.clone(),
-        registry_name: arm.registry_name.clone(),
-        api_version: DEFAULT_API_VERSION.to_owned(),
-    };
-    let credential = ClientSecretCredential {
-        client_id: var(&vars.client_id)?,
-        client_secret: Secret::new(var(&vars.client_secret)?),
-    };
+    let credential = crate::azure::credential::client_secret(
+        &var(&vars.tenant)?,
+        &var(&vars.client_id)?,
+        &Secret::new(var(&vars.client_secret)?),
+        &http,
+        Some(authority.trim_end_matches('/')),
+    )
+    .map_err(|e| e.to_string())?;
+    let client =
+        ArmClient::new(http.clone(), arm.endpoint(), credential).map_err(|e| e.to_string())?;
     Ok(AcrAdminSource {
-        arm: Arc::new(ArmClient::new(http.clone(), target, credential)),
+        arm: Arc::new(RegistryArm::new(client, arm.registry_id())),
         http,
         login_server: cfg.host.clone(),
         slot: SlotPolicy::Fixed(slot.as_str().to_owned()),

@@ -252,8 +252,8 @@ pub fn rotate_static(
     attach: Option<&str>,
 ) {
     let env = Env::get();
-    let ca = std::fs::read(env.ca_file()).expect("read the test CA");
-    let http = berth::cluster::acr_source::http_client(Some(&ca)).expect("http client");
+    let http =
+        berth::registry::client::http_client(Some(&env.ca_file()), "test").expect("http client");
     let source = berth::cluster::acr_source::StaticSource {
         http,
         registry: registry.to_owned(),
@@ -339,8 +339,8 @@ pub struct Fault {
 }
 
 fn standin_http() -> reqwest::Client {
-    let ca = std::fs::read(Env::get().ca_file()).expect("read the test CA");
-    berth::cluster::acr_source::http_client(Some(&ca)).expect("http client")
+    berth::registry::client::http_client(Some(&Env::get().ca_file()), "stand-in")
+        .expect("http client")
 }
 
 impl Fault {
