@@ -301,6 +301,49 @@ fn first_component_is_host(first: &str) -> bool {
     first.contains('.') || first.chars().any(|c| c.is_ascii_uppercase())
 }
 
+/// An image string split where its parts are, without validating it (a pod spec may hold a
+/// reference the grammar refuses; it is still shown, compared and retargeted): (name with
+/// host, tag, digest). The tag's colon is the last one after the last `/` (a port's colon comes
+/// before it).
+pub fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (image, None),
+    };
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    match rest[last_slash..].rfind(':') {
+        Some(i) => (
+            &rest[..last_slash + i],
+            Some(&rest[last_slash + i + 1..]),
+            digest,
+        ),
+        None => (rest, None, digest),
+    }
+}
+
+/// The registry host an image string names, by Docker's first-component rule (`docker.io`
+/// when it names none), Docker Hub's aliases folded.
+pub fn image_host(image: &str) -> String {
+    match image.split_once('/') {
+        Some((first, _)) if first_component_is_host(first) => normalise_host(first),
+        _ => DOCKER_HUB.to_owned(),
+    }
+}
+
+/// `sha256:0123456789ab`: the algorithm and 12 hex digits.
+pub fn short_digest(d: &str) -> String {
+    match d.split_once(':') {
+        Some((alg, hex)) => format!("{alg}:{}", hex.chars().take(12).collect::<String>()),
+        None => d.to_owned(),
+    }
+}
+
+/// `0123456789ab`: the 12 hex digits alone, as `docker images` shows them.
+pub fn short_hex(d: &str) -> String {
+    let hex = d.split_once(':').map_or(d, |(_, h)| h);
+    hex.chars().take(12).collect()
+}
+
 /// Folds Docker Hub's aliases into `docker.io`. Other hosts keep their case (as docker does:
 /// an uppercase first component is what marks `Reg/web` as a host); compare hosts with
 /// [`same_host`].
@@ -607,6 +650,38 @@ fn glob_match(pat: &[u8], s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lexical_splits_hosts_and_short_digests() {
+        assert_eq!(
+            split_image("127.0.0.1:5000/web:1.0"),
+            ("127.0.0.1:5000/web", Some("1.0"), None)
+        );
+        assert_eq!(
+            split_image("127.0.0.1:5000/web"),
+            ("127.0.0.1:5000/web", None, None)
+        );
+        assert_eq!(
+            split_image("h:1/a/b:t@sha256:ab"),
+            ("h:1/a/b", Some("t"), Some("sha256:ab"))
+        );
+        // Not a valid reference, still split where its parts are.
+        assert_eq!(split_image("Web:Bad Tag"), ("Web", Some("Bad Tag"), None));
+        assert_eq!(image_host("myacr.azurecr.io/web:1"), "myacr.azurecr.io");
+        assert_eq!(image_host("localhost:5000/web"), "localhost:5000");
+        assert_eq!(image_host("team/api:2"), "docker.io");
+        assert_eq!(image_host("nginx"), "docker.io");
+        assert_eq!(image_host("index.docker.io/library/nginx"), "docker.io");
+        // `web:not/valid` is a repository and a tag with a `/`, not a host.
+        assert_eq!(image_host("web:not/valid"), "docker.io");
+        let d = format!("sha256:{}", "0123456789abcdef".repeat(4));
+        assert_eq!(short_digest(&d), "sha256:0123456789ab");
+        assert_eq!(short_hex(&d), "0123456789ab");
+        assert_eq!(short_digest("sha256:ab"), "sha256:ab");
+        assert_eq!(short_digest("nocolon"), "nocolon");
+        // Characters, not bytes: no panic off a char boundary.
+        assert_eq!(short_digest("x:ééééééééééééé"), "x:éééééééééééé");
+    }
     use proptest::prelude::*;
 
     fn p(s: &str) -> Reference {

@@ -841,10 +841,7 @@ fn registry_host(state: &State) -> String {
     state.registry.registry.clone()
 }
 
-fn short_digest(d: &str) -> String {
-    let hex = d.strip_prefix("sha256:").unwrap_or(d);
-    format!("sha256:{}", &hex[..hex.len().min(12)])
-}
+use crate::reference::short_digest;
 
 fn open_retag(state: &mut State) {
     if refuse(state, Command::Retag) {

@@ -323,16 +323,8 @@ pub fn container_for<'a>(
 /// `host/repo:tag@digest` → (`host/repo`, reference part). The tag colon is the one after the
 /// last `/` (a port colon comes before it).
 pub fn split_image(image: &str) -> (&str, &str) {
-    if let Some(at) = image.find('@') {
-        let (name, _) = image.split_at(at);
-        let (path, _) = split_image(name);
-        return (path, &image[at + 1..]);
-    }
-    let slash = image.rfind('/').map_or(0, |i| i + 1);
-    match image[slash..].find(':') {
-        Some(c) => (&image[..slash + c], &image[slash + c + 1..]),
-        None => (image, "latest"),
-    }
+    let (name, tag, digest) = crate::reference::split_image(image);
+    (name, digest.or(tag).unwrap_or("latest"))
 }
 
 #[cfg(test)]

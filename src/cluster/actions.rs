@@ -444,22 +444,7 @@ fn valid_digest(d: &str) -> bool {
     })
 }
 
-/// Splits `host/repo:tag@digest` into (repository with host, tag, digest).
-pub fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
-    let (rest, digest) = match image.split_once('@') {
-        Some((r, d)) => (r, Some(d)),
-        None => (image, None),
-    };
-    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-    match rest[last_slash..].rfind(':') {
-        Some(i) => (
-            &rest[..last_slash + i],
-            Some(&rest[last_slash + i + 1..]),
-            digest,
-        ),
-        None => (rest, None, digest),
-    }
-}
+pub use crate::reference::split_image;
 
 /// The new image reference for a container currently running `current`.
 pub fn retarget_image(current: &str, target: &ImageTarget) -> Result<String, ActionError> {

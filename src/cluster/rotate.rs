@@ -676,14 +676,10 @@ async fn follow_up(
     }
 }
 
-/// The registry host of an image reference (`docker.io` when none is named).
+/// The registry host of an image reference (`docker.io` when none is named), lower case as
+/// the pull-secret keys are compared.
 pub fn image_registry_host(image: &str) -> String {
-    match image.split_once('/') {
-        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
-            normalize_registry_host(first)
-        }
-        _ => "docker.io".to_owned(),
-    }
+    normalize_registry_host(&crate::reference::image_host(image))
 }
 
 /// Names of the deployments in `ns` with a pod waiting on an image pull failure for `registry`.

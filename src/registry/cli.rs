@@ -380,13 +380,7 @@ pub fn sort_newest_first(rows: &mut [TagRow]) {
     });
 }
 
-/// `sha256:0123456789ab` (12 hex digits).
-pub fn short_digest(d: &str) -> String {
-    match d.split_once(':') {
-        Some((alg, hex)) => format!("{alg}:{}", &hex[..hex.len().min(12)]),
-        None => d.to_owned(),
-    }
-}
+pub use crate::reference::short_digest;
 
 /// `berth retag SRC DST [--force]`
 pub async fn run_retag(

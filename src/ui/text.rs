@@ -148,10 +148,7 @@ pub fn age(now: Timestamp, then: Option<Timestamp>) -> String {
 }
 
 /// `sha256:0123456789ab…` → `0123456789ab` (12 hex digits, as `docker images` shows).
-pub fn short_digest(d: &str) -> String {
-    let hex = d.strip_prefix("sha256:").unwrap_or(d);
-    hex.chars().take(12).collect()
-}
+pub use crate::reference::short_hex as short_digest;
 
 /// The registry host dropped from an image reference when it is the registry on screen.
 pub fn short_image<'a>(image: &'a str, registry: &str) -> &'a str {
