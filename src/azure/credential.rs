@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::TokenCredential;
-use azure_core::http::{ClientOptions, Transport};
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions,
     ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
@@ -41,6 +41,15 @@ pub fn client_options(
 ) -> Result<ClientOptions, AzureCredentialError> {
     let mut options = ClientOptions {
         transport: Some(Transport::new(Arc::new(http.clone()))),
+        // The SDK's default keeps retrying a failing token endpoint for a minute and more (82 s
+        // measured with Entra answering 503: tests/fault_matrix.rs); a user waits for this, so
+        // three quick retries, then the error.
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            initial_delay: azure_core::time::Duration::milliseconds(300),
+            max_retries: 3,
+            max_total_elapsed: azure_core::time::Duration::seconds(10),
+            max_delay: azure_core::time::Duration::seconds(2),
+        }),
         ..ClientOptions::default()
     };
     if let Some(host) = authority_host {

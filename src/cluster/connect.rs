@@ -31,6 +31,40 @@ pub enum ConnectError {
         context: String,
         source: kube::Error,
     },
+    /// The user's `exec` credential plugin (kubelogin, `az`, `aws`, ...) failed: its own words.
+    #[error(
+        "the kubeconfig's credential plugin {command:?} for context {context:?} failed ({status}){}; \
+         sign in again as that plugin needs (e.g. `az login`, or `kubelogin convert-kubeconfig`) and retry",
+        if said.is_empty() { String::new() } else { format!(": {said}") }
+    )]
+    ExecPlugin {
+        context: String,
+        command: String,
+        status: String,
+        /// The plugin's stderr (else stdout), trimmed.
+        said: String,
+    },
+}
+
+/// A client-building error, with an exec plugin's failure told in its own words.
+fn client_error(context: &str, plugin: Option<&str>, source: kube::Error) -> ConnectError {
+    if let kube::Error::Auth(kube::client::AuthError::AuthExecRun { out, .. }) = &source {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_owned();
+        let said = match text(&out.stderr) {
+            s if s.is_empty() => text(&out.stdout),
+            s => s,
+        };
+        return ConnectError::ExecPlugin {
+            context: context.to_owned(),
+            command: plugin.unwrap_or("exec").to_owned(),
+            status: out.status.to_string(),
+            said: said.chars().take(500).collect(),
+        };
+    }
+    ConnectError::Client {
+        context: context.to_owned(),
+        source,
+    }
 }
 
 /// A connected cluster: the client plus what the kubeconfig says about it.
@@ -97,6 +131,12 @@ pub async fn connect(
         });
     };
     let kubeconfig_user = named.context.as_ref().and_then(|c| c.user.clone());
+    let plugin = kubeconfig_user
+        .as_deref()
+        .and_then(|u| kc.auth_infos.iter().find(|a| a.name == u))
+        .and_then(|a| a.auth_info.as_ref())
+        .and_then(|i| i.exec.as_ref())
+        .and_then(|e| e.command.clone());
     let default_namespace = named
         .context
         .as_ref()
@@ -112,10 +152,8 @@ pub async fn connect(
             context: name.clone(),
             source,
         })?;
-    let client = Client::try_from(config).map_err(|source| ConnectError::Client {
-        context: name.clone(),
-        source,
-    })?;
+    let client = Client::try_from(config)
+        .map_err(|source| client_error(&name, plugin.as_deref(), source))?;
     Ok(KubeTarget {
         client,
         context: name,

@@ -59,12 +59,28 @@ pub enum NetworkKind {
     Connect,
     Tls,
     Timeout,
+    /// The connection broke in the middle of an answer (reset, closed without TLS's
+    /// close_notify, unexpected EOF).
+    Cut,
     Other,
+}
+
+impl NetworkKind {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Dns => "DNS failure",
+            Self::Connect => "connection failure",
+            Self::Tls => "TLS failure",
+            Self::Timeout => "timeout",
+            Self::Cut => "connection broken mid-answer",
+            Self::Other => "network failure",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("{registry}: {kind:?} failure reaching {object}: {message} ({hint})", hint = network_hint(*kind))]
+    #[error("{registry}: {} reaching {object}: {message} ({hint})", kind.describe(), hint = network_hint(*kind))]
     Network {
         registry: String,
         object: String,
@@ -190,6 +206,9 @@ fn network_hint(kind: NetworkKind) -> &'static str {
         NetworkKind::Connect => "check the host, port, firewall and that the registry is up",
         NetworkKind::Tls => "check the registry's certificate, or set `ca_file` for this registry",
         NetworkKind::Timeout => "the registry did not answer in time; retry later",
+        NetworkKind::Cut => {
+            "a proxy or the network cut the answer short; retry, and check proxies between here and the registry"
+        }
         NetworkKind::Other => "check the network",
     }
 }
@@ -227,7 +246,19 @@ pub fn classify_transport(err: &reqwest::Error) -> (NetworkKind, String) {
     }
     let text = chain(err);
     let lower = text.to_ascii_lowercase();
-    let kind = if lower.contains("dns error")
+    // A connection cut short mentions TLS too (`peer closed connection without sending TLS
+    // close_notify`): it is not a certificate problem.
+    let cut = [
+        "close_notify",
+        "connection reset",
+        "unexpected eof",
+        "broken pipe",
+        "connection closed before message completed",
+        "end of file before message length reached",
+    ];
+    let kind = if cut.iter().any(|c| lower.contains(c)) {
+        NetworkKind::Cut
+    } else if lower.contains("dns error")
         || lower.contains("failed to lookup address")
         || lower.contains("name or service not known")
         || lower.contains("no address associated")

@@ -206,7 +206,9 @@ fn outcome_of(err: RegistryError, exchanges: &[Exchange]) -> ProbeOutcome {
             NetworkKind::Dns => ProbeOutcome::Dns { message },
             NetworkKind::Tls => ProbeOutcome::Tls { message },
             NetworkKind::Timeout => ProbeOutcome::Timeout { message },
-            NetworkKind::Connect | NetworkKind::Other => ProbeOutcome::Connect { message },
+            NetworkKind::Connect | NetworkKind::Cut | NetworkKind::Other => {
+                ProbeOutcome::Connect { message }
+            }
         },
         RegistryError::Token {
             status,

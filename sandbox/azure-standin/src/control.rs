@@ -18,6 +18,15 @@ pub struct Fault {
     pub status: Option<u16>,
     pub retry_after: Option<u64>,
     pub delay_ms: Option<u64>,
+    /// Answer with this body instead (status `status`, else 200; `application/json`): garbage
+    /// JSON, a truncated document.
+    pub body: Option<String>,
+    /// Pass the request on, but answer with this `Docker-Content-Digest` (a registry or proxy
+    /// that altered the content).
+    pub digest: Option<String>,
+    /// Pass the request on, but cut the connection after this many bytes of the body (a reset
+    /// mid-manifest or mid-blob).
+    pub reset_after_bytes: Option<usize>,
     /// How many matching requests the fault hits (default 1).
     #[serde(default = "one")]
     pub count: u64,
@@ -177,6 +186,48 @@ pub fn fault_response(f: &Fault, status: u16) -> Resp {
     r
 }
 
+/// A fault's change to the answer the request got (body, digest header, cut connection).
+pub fn alter(f: &Fault, mut resp: Resp) -> Resp {
+    if let Some(body) = &f.body {
+        let status = f
+            .status
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::OK);
+        let mut r = hyper::Response::new(http::full(body.clone()));
+        *r.status_mut() = status;
+        return http::header(r, "Content-Type", "application/json");
+    }
+    if let Some(d) = &f.digest {
+        resp = http::header(resp, "Docker-Content-Digest", d);
+    }
+    if let Some(limit) = f.reset_after_bytes {
+        use http_body_util::BodyExt;
+        let (parts, body) = resp.into_parts();
+        let mut sent = 0usize;
+        let stream = http_body_util::BodyStream::new(body);
+        use futures_util::StreamExt;
+        let limited = stream.map(move |frame| {
+            let frame = frame?;
+            match frame.into_data() {
+                Ok(data) => {
+                    if sent >= limit {
+                        return Err::<hyper::body::Frame<bytes::Bytes>, http::BoxError>(
+                            "connection reset (fault injected by azure-standin)".into(),
+                        );
+                    }
+                    let keep = (limit - sent).min(data.len());
+                    sent += keep;
+                    Ok(hyper::body::Frame::data(data.slice(..keep)))
+                }
+                Err(other) => Ok(other),
+            }
+        });
+        let body = http_body_util::StreamBody::new(limited).boxed_unsync();
+        return hyper::Response::from_parts(parts, body);
+    }
+    resp
+}
+
 pub async fn handle(app: &App, req: Request<Incoming>, rest: &str) -> Resp {
     let method = req.method().clone();
     let query = pairs(req.uri().query().unwrap_or(""));
@@ -193,8 +244,15 @@ pub async fn handle(app: &App, req: Request<Incoming>, rest: &str) -> Resp {
             if f.path_contains.is_empty() {
                 return bad("path_contains must not be empty (faults would hit every test)");
             }
-            if f.status.is_none() && f.delay_ms.is_none() {
-                return bad("a fault needs a status, a delay_ms, or both");
+            if f.status.is_none()
+                && f.delay_ms.is_none()
+                && f.body.is_none()
+                && f.digest.is_none()
+                && f.reset_after_bytes.is_none()
+            {
+                return bad(
+                    "a fault needs a status, a delay_ms, a body, a digest or reset_after_bytes",
+                );
             }
             let mut g = app.control.faults.lock().unwrap();
             g.0 += 1;
@@ -335,6 +393,9 @@ mod tests {
             status: Some(429),
             retry_after: None,
             delay_ms: None,
+            body: None,
+            digest: None,
+            reset_after_bytes: None,
             count: 2,
         });
         assert!(c.take_fault("/v2/api/manifests/1").is_none());

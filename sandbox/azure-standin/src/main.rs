@@ -188,18 +188,26 @@ impl App {
             .unwrap_or_else(|| path.clone());
         let is_control = path.starts_with("/_standin/");
         let mut resp = None;
-        if !is_control && let Some(f) = self.control.take_fault(&target) {
+        let fault = if is_control {
+            None
+        } else {
+            self.control.take_fault(&target)
+        };
+        if let Some(f) = &fault {
             if let Some(ms) = f.delay_ms {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
-            if let Some(s) = f.status {
-                resp = Some(control::fault_response(&f, s));
+            if let (Some(s), None) = (f.status, &f.body) {
+                resp = Some(control::fault_response(f, s));
             }
         }
-        let resp = match resp {
+        let mut resp = match resp {
             Some(r) => r,
             None => self.route(req, &path).await,
         };
+        if let Some(f) = &fault {
+            resp = control::alter(f, resp);
+        }
         let status = resp.status().as_u16();
         if !is_control {
             self.control.record(&method, &target, &path, status);
