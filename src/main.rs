@@ -104,9 +104,12 @@ const EXIT_READ_ONLY: u8 = 4;
 /// (appended, so help text written on the commands themselves stays).
 fn cli_command() -> clap::Command {
     fn with_audit_help(c: clap::Command) -> clap::Command {
+        with_exit_help(c, berth::audit::EXIT_HELP)
+    }
+    fn with_exit_help(c: clap::Command, text: &'static str) -> clap::Command {
         let join = |h: Option<&clap::builder::StyledStr>| match h {
-            Some(h) => format!("{h}\n\n{}", berth::audit::EXIT_HELP),
-            None => berth::audit::EXIT_HELP.to_owned(),
+            Some(h) => format!("{h}\n\n{text}"),
+            None => text.to_owned(),
         };
         let short = join(c.get_after_help());
         let long = c.get_after_long_help().map(|h| join(Some(h)));
@@ -119,12 +122,12 @@ fn cli_command() -> clap::Command {
     Cli::command()
         .mut_subcommand("retag", with_audit_help)
         .mut_subcommand("rollout", |c| {
-            with_audit_help(c).mut_subcommands(|s| {
-                if s.get_name() == "status" {
-                    s
-                } else {
-                    with_audit_help(s)
+            with_audit_help(c).mut_subcommands(|s| match s.get_name() {
+                "status" => s,
+                "restart" | "set-image" | "undo" => {
+                    with_audit_help(with_exit_help(s, berth::cluster::cli::EXIT_MANAGED_HELP))
                 }
+                _ => with_audit_help(s),
             })
         })
         .mut_subcommand("secret", |c| {

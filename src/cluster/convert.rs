@@ -66,6 +66,15 @@ pub fn revision_of(m: &ObjectMeta) -> Option<i64> {
         .ok()
 }
 
+/// Who manages the object (Helm, Argo CD, Flux), from its labels and annotations.
+pub fn owner_of(m: &ObjectMeta) -> Option<super::owner::Owner> {
+    let none = std::collections::BTreeMap::new();
+    super::owner::detect_owner(
+        m.labels.as_ref().unwrap_or(&none),
+        m.annotations.as_ref().unwrap_or(&none),
+    )
+}
+
 fn label(m: &ObjectMeta, key: &str) -> Option<String> {
     m.labels.as_ref()?.get(key).cloned()
 }
@@ -113,6 +122,7 @@ fn workload_base(kind: WorkloadKind, m: &ObjectMeta) -> DeploymentRow {
         generation: m.generation.unwrap_or(0),
         resource_version: m.resource_version.clone().unwrap_or_default(),
         created: m.creation_timestamp.as_ref().map(|t| t.0),
+        owner: owner_of(m),
         ..Default::default()
     }
 }
@@ -231,6 +241,7 @@ pub fn deployment_row(d: &Deployment) -> DeploymentRow {
         resource_version: d.metadata.resource_version.clone().unwrap_or_default(),
         created: d.metadata.creation_timestamp.as_ref().map(|t| t.0),
         rollout: Default::default(),
+        owner: owner_of(&d.metadata),
         ..Default::default()
     };
     row.rollout = kubectl_rollout_state(&row);
