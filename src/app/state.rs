@@ -174,6 +174,9 @@ pub struct Confirm {
     pub title: String,
     pub effect: Effect,
     pub changes: Vec<Change>,
+    /// Shown first and in the alarm style: the workload's owner (Helm, Argo CD, Flux) reverts
+    /// the change, and what to do instead.
+    pub warnings: Vec<String>,
     pub notes: Vec<String>,
     pub pin: Option<PinChoice>,
     /// For a retag onto an existing tag: the digest it points at now. Confirming then needs force.
@@ -193,6 +196,7 @@ impl Confirm {
             title: title.into(),
             effect,
             changes,
+            warnings: Vec::new(),
             notes,
             pin: None,
             overwrites: None,

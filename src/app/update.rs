@@ -15,6 +15,7 @@ use super::state::{
 };
 use super::view;
 use crate::cluster::model::{DeploymentRow, Kind, ModelEvent, ObjectRef, RolloutState, Row};
+use crate::cluster::owner::OwnedAction;
 use crate::registry::types::TagRow;
 use crate::ui::layout::ScreenLayout;
 
@@ -974,6 +975,7 @@ fn retag_confirm(
             force: false,
             dry_run: false,
         },
+        warnings: Vec::new(),
         notes,
         pin: None,
         overwrites,
@@ -1107,12 +1109,31 @@ fn open_set_image(state: &mut State) {
                 dry_run: false,
             },
             changes,
+            warnings: owner_warnings(&dep, OwnedAction::SetImage),
             notes,
             pin,
             overwrites: None,
             error: None,
         },
     );
+}
+
+/// What the confirmation of `action` on `dep` says when Helm, Argo CD or Flux owns it: who, what
+/// becomes of the change, and what to do instead.
+fn owner_warnings(dep: &DeploymentRow, action: OwnedAction) -> Vec<String> {
+    let Some(owner) = &dep.owner else {
+        return Vec::new();
+    };
+    let w = owner.warning(
+        action,
+        &format!("{}/{}", dep.kind.short(), dep.name),
+        &dep.namespace,
+    );
+    let mut out = vec![w.headline, format!("instead: {}", w.instead)];
+    if !owner.also.is_empty() {
+        out.push(format!("also marked: {}", owner.also.join("; ")));
+    }
+    out
 }
 
 fn selected_deployment_or_warn(
@@ -1172,36 +1193,40 @@ fn open_restart(state: &mut State) {
     let Some(dep) = selected_deployment_or_warn(state, "restart") else {
         return;
     };
+    let warnings = owner_warnings(&dep, OwnedAction::Restart);
     push_confirm(
         state,
-        Confirm::new(
-            "Rollout restart",
-            Effect::Restart {
-                kind: dep.kind,
-                deployment: deployment_ref(&dep),
-                dry_run: false,
-            },
-            vec![
-                Change {
-                    label: dep.kind.noun().into(),
-                    old: None,
-                    new: format!("{}/{}", dep.namespace, dep.name),
+        Confirm {
+            warnings,
+            ..Confirm::new(
+                "Rollout restart",
+                Effect::Restart {
+                    kind: dep.kind,
+                    deployment: deployment_ref(&dep),
+                    dry_run: false,
                 },
-                Change {
-                    label: "restartedAt".into(),
-                    old: None,
-                    new: state.now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                },
-            ],
-            vec![format!(
-                "replaces all {} pod{} following the rollout strategy; the image stays {}",
-                dep.desired,
-                if dep.desired == 1 { "" } else { "s" },
-                dep.containers
-                    .first()
-                    .map_or("unchanged", |c| c.image.as_str())
-            )],
-        ),
+                vec![
+                    Change {
+                        label: dep.kind.noun().into(),
+                        old: None,
+                        new: format!("{}/{}", dep.namespace, dep.name),
+                    },
+                    Change {
+                        label: "restartedAt".into(),
+                        old: None,
+                        new: state.now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    },
+                ],
+                vec![format!(
+                    "replaces all {} pod{} following the rollout strategy; the image stays {}",
+                    dep.desired,
+                    if dep.desired == 1 { "" } else { "s" },
+                    dep.containers
+                        .first()
+                        .map_or("unchanged", |c| c.image.as_str())
+                )],
+            )
+        },
     );
 }
 
@@ -1259,27 +1284,31 @@ fn open_undo(state: &mut State) {
         },
     ];
     let to_revision = prev.revision;
+    let warnings = owner_warnings(&dep, OwnedAction::Undo);
     push_confirm(
         state,
-        Confirm::new(
-            "Rollout undo",
-            Effect::Undo {
-                kind: dep.kind,
-                deployment: deployment_ref(&dep),
-                to_revision,
-                dry_run: false,
-            },
-            changes,
-            vec![format!(
-                "pod template of {} {}",
-                if prev.controller_revision {
-                    "ControllerRevision"
-                } else {
-                    "ReplicaSet"
+        Confirm {
+            warnings,
+            ..Confirm::new(
+                "Rollout undo",
+                Effect::Undo {
+                    kind: dep.kind,
+                    deployment: deployment_ref(&dep),
+                    to_revision,
+                    dry_run: false,
                 },
-                prev.name
-            )],
-        ),
+                changes,
+                vec![format!(
+                    "pod template of {} {}",
+                    if prev.controller_revision {
+                        "ControllerRevision"
+                    } else {
+                        "ReplicaSet"
+                    },
+                    prev.name
+                )],
+            )
+        },
     );
 }
 

@@ -364,7 +364,14 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
                 theme.progressing,
             )))
         }
-        _ => None,
+        // Otherwise the selected workload's owner: changes made here are reverted by it.
+        _ => d.owner.as_ref().map(|o| {
+            let room = (outer.width as usize).saturating_sub(6);
+            Line::from(Span::styled(
+                format!(" {} ", fit(&o.managed_by(), room)),
+                theme.warning,
+            ))
+        }),
     });
     pane_box(
         theme,
@@ -387,15 +394,21 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
         empty(buf, area, &msg, theme.dim);
         return;
     }
-    let cols = [
+    // The OWNER column only when a workload of the list has one (Helm, Argo CD, Flux).
+    let owners = list.iter().any(|d| d.owner.is_some());
+    let mut cols = vec![
         Col::flex("NAME", 8, 0),
         Col::new("REV", 3, 4, 2).right(),
         Col::new("UPD", 3, 5, 3).right(),
         Col::new("READY", 5, 5, 0).right(),
         Col::new("AVAIL", 5, 5, 3).right(),
         Col::new("STATE", 8, 11, 1),
+        Col::new("OWNER", 5, 20, 5),
         Col::flex("IMAGE", 10, 4).tail().greedy(),
     ];
+    if !owners {
+        cols.retain(|c| c.title != "OWNER");
+    }
     let h = area.height.saturating_sub(1) as usize;
     let start = table::window(nav.selected, nav.offset, list.len(), h);
     let reg = &state.registry.registry;
@@ -418,7 +431,7 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
                 crate::cluster::model::WorkloadKind::Deployment => d.name.clone(),
                 other => format!("{}/{}", other.short(), d.name),
             };
-            vec![
+            let mut row = vec![
                 (name, theme.text),
                 (
                     d.revision.map_or("-".into(), |r| format!("r{r}")),
@@ -428,8 +441,17 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
                 (of(d.ready, d.desired), ready_style),
                 (of(d.available, d.desired), theme.text),
                 rollout_label(d, theme),
-                (image, theme.dim),
-            ]
+            ];
+            if owners {
+                row.push((
+                    d.owner
+                        .as_ref()
+                        .map_or_else(String::new, |o| o.short_label()),
+                    theme.warning,
+                ));
+            }
+            row.push((image, theme.dim));
+            row
         })
         .collect();
     table::draw(
