@@ -653,7 +653,7 @@ fn print_action(json: bool, r: &Result<ActionReport, ActionError>) -> i32 {
                 }
                 if let Some(owner) = &rep.owner {
                     println!(
-                        "  note: {}; it may revert this change (--force-unmanaged)",
+                        "  note: {}; gone on all the same (--force-unmanaged)",
                         owner.managed_by()
                     );
                 }

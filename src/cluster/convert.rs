@@ -470,6 +470,38 @@ mod tests {
     }
 
     #[test]
+    fn workload_rows_carry_their_owner() {
+        let d: Deployment = from_json(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "shop",
+                "labels": {"kustomize.toolkit.fluxcd.io/name": "apps",
+                    "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}},
+            "spec": {"selector": {}, "template": {}}
+        }));
+        let o = deployment_row(&d).owner.expect("flux-labelled");
+        assert_eq!(
+            o.describe(),
+            "Flux Kustomization apps (namespace flux-system)"
+        );
+        let s: StatefulSet = from_json(serde_json::json!({
+            "metadata": {"name": "db", "namespace": "shop", "annotations":
+                {"argocd.argoproj.io/tracking-id": "shop:apps/StatefulSet:shop/db"}},
+            "spec": {"selector": {}, "serviceName": "db", "template": {}}
+        }));
+        assert_eq!(
+            stateful_set_row(&s)
+                .owner
+                .map(|o| o.short_label())
+                .as_deref(),
+            Some("argocd:shop")
+        );
+        let plain: DaemonSet = from_json(serde_json::json!({
+            "metadata": {"name": "agent", "namespace": "shop", "labels": {"app": "agent"}},
+            "spec": {"selector": {}, "template": {}}
+        }));
+        assert_eq!(daemon_set_row(&plain).owner, None);
+    }
+
+    #[test]
     fn pod_row_joins_statuses_by_name() {
         let p: Pod = from_json(serde_json::json!({
             "metadata": {"name": "web-abc-x", "namespace": "ns", "uid": "p1",
