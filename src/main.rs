@@ -8,7 +8,7 @@ use berth::audit::AuditLog;
 use berth::cluster::cli::{RolloutArgs, RolloutCommand, SecretArgs, SecretCommand};
 use berth::config::Config;
 use berth::diagnose::cli::DiagnoseArgs;
-use berth::registry::cli::{RegistryArgs, RetagArgs};
+use berth::registry::cli::{RegistryArgs, RegistryCommand, RetagArgs};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -88,8 +88,12 @@ impl Command {
                 SecretCommand::Rotate { dry_run, .. } => (!dry_run).then_some("secret rotate"),
                 SecretCommand::Attach { dry_run, .. } => (!dry_run).then_some("secret attach"),
             },
-            Command::Registry(_)
-            | Command::Diagnose(_)
+            Command::Registry(r) => match &r.command {
+                RegistryCommand::Lock { .. } => Some("registry lock"),
+                RegistryCommand::Unlock { .. } => Some("registry unlock"),
+                RegistryCommand::Repos { .. } | RegistryCommand::Tags { .. } => None,
+            },
+            Command::Diagnose(_)
             | Command::Demo
             | Command::Completions { .. }
             | Command::Man { .. } => None,
@@ -121,6 +125,12 @@ fn cli_command() -> clap::Command {
     }
     Cli::command()
         .mut_subcommand("retag", with_audit_help)
+        .mut_subcommand("registry", |c| {
+            c.mut_subcommands(|s| match s.get_name() {
+                "lock" | "unlock" => with_audit_help(s),
+                _ => s,
+            })
+        })
         .mut_subcommand("rollout", |c| {
             with_audit_help(c).mut_subcommands(|s| match s.get_name() {
                 "status" => s,
@@ -207,7 +217,7 @@ async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
     }
     Ok(match command {
         Command::Registry(args) => {
-            berth::registry::cli::run_registry(args, &config.registries).await
+            berth::registry::cli::run_registry(args, &config.registries, &audit).await
         }
         Command::Retag(args) => {
             berth::registry::cli::run_retag(args, &config.registries, &audit).await

@@ -84,7 +84,14 @@ impl Run {
 
 async fn registry(s: &Setup, command: RegistryCommand) -> Run {
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = run_registry_to(RegistryArgs { command }, &s.registries, &mut out, &mut err).await;
+    let code = run_registry_to(
+        RegistryArgs { command },
+        &s.registries,
+        &s.audit,
+        &mut out,
+        &mut err,
+    )
+    .await;
     Run {
         code,
         out: String::from_utf8(out).unwrap(),
@@ -98,6 +105,7 @@ async fn retag(s: &Setup, source: &str, target: &str, force: bool) -> Run {
         source: source.into(),
         target: target.into(),
         force,
+        lock: false,
         registry: None,
         json: true,
     };

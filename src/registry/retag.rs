@@ -101,7 +101,9 @@ pub async fn retag(
 impl AuditedError for RegistryError {
     fn audit_outcome(&self) -> Outcome {
         match self {
-            RegistryError::TargetExists { .. } => Outcome::Refused(self.to_string()),
+            RegistryError::TargetExists { .. } | RegistryError::TagLocked { .. } => {
+                Outcome::Refused(self.to_string())
+            }
             _ => Outcome::Failed(self.to_string()),
         }
     }
@@ -160,6 +162,26 @@ async fn retag_inner(
             gate,
         )
         .await
+    }
+}
+
+/// Refuses to move an existing tag that ACR has locked (`writeEnabled: false`), before any
+/// write and naming the lock; a new tag, or one already at `new`, needs no read. (`--force` does
+/// not lift a lock: ACR would refuse the manifest PUT, and an ARM import would move the tag
+/// behind its lock.)
+async fn check_lock(
+    client: &RegistryClient,
+    repo: &str,
+    tag: &str,
+    old: Option<&str>,
+    new: &str,
+) -> Result<(), RegistryError> {
+    match old {
+        Some(d) if d != new => {
+            let attributes = client.tag_attributes(repo, tag).await?;
+            super::locks::check_writable(client, repo, tag, attributes.as_ref())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -266,6 +288,7 @@ async fn plan(
     )
     .await?;
     gate.plan(old.clone(), Some(m.digest.clone()));
+    check_lock(dst, repo, tag, old.as_deref(), &m.digest).await?;
     if check_target(dst, repo, tag, old.as_deref(), &m.digest, options)? {
         let done = outcome(source, dst, repo, tag, RetagMethod::AlreadyTagged, old, &m);
         return Ok(Plan::Done(done));
@@ -531,6 +554,7 @@ async fn import(
     let (m, old) =
         source_and_target(src, source, src_scopes, dst, repo, tag, dst_scopes.clone()).await?;
     gate.plan(old.clone(), Some(m.digest.clone()));
+    check_lock(dst, repo, tag, old.as_deref(), &m.digest).await?;
     if check_target(dst, repo, tag, old.as_deref(), &m.digest, options)? {
         return Ok(outcome(
             source,
