@@ -417,6 +417,7 @@ async fn locked_tags_refuse_retags_and_real_clients() {
     ])
     .await;
     assert!(!push.ok, "skopeo pushed over a locked tag");
+    eprintln!("skopeo copy onto the locked tag: {}", push.stderr.trim());
     assert!(
         push.stderr
             .contains("disallowed on this registry, repository or image"),
@@ -487,6 +488,7 @@ async fn locked_tags_refuse_retags_and_real_clients() {
     assert_eq!(
         audit_outcomes(&s),
         [
+            "retag pending",
             "retag ok",
             "registry.lock pending",
             "registry.lock ok",

@@ -202,6 +202,48 @@ fn helm_managed_web(w: u16, h: u16) -> State {
     s
 }
 
+/// The demo state with `web:1.0.28` write-locked on ACR, as its listing reports it.
+fn locked_tag(w: u16, h: u16) -> State {
+    let mut s = demo_state(w, h);
+    let t = s
+        .registry
+        .tags
+        .get_mut("web")
+        .and_then(|ts| ts.iter_mut().find(|t| t.name == "1.0.28"))
+        .expect("demo has web:1.0.28");
+    t.attributes = Some(berth::registry::locks::TagAttributes {
+        write_enabled: false,
+        ..Default::default()
+    });
+    s
+}
+
+#[test]
+fn locked_tags_show_and_refuse_a_retag() {
+    snap("tags_locked", |w, h| {
+        let mut s = locked_tag(w, h);
+        select_tag(&mut s, "1.0.28");
+        s
+    });
+    snap("retag_confirm_locked", |w, h| {
+        let mut s = locked_tag(w, h);
+        select_tag(&mut s, "1.0.29");
+        press(&mut s, "t");
+        type_text(&mut s, "1.0.28");
+        press(&mut s, "enter f y");
+        s
+    });
+    // Confirming (even with the overwrite allowed) starts nothing and names the lock.
+    let mut s = locked_tag(120, 40);
+    select_tag(&mut s, "1.0.29");
+    press(&mut s, "t");
+    type_text(&mut s, "1.0.28");
+    let tasks = press(&mut s, "enter f y");
+    assert!(tasks.is_empty(), "{tasks:?}");
+    let buf = render_buffer(&s);
+    assert!(find(&buf, "✗ refused: web:1.0.28 is locked (writeEnabled=false)").is_some());
+}
+
 #[test]
 fn managed_workload_confirms_warn_about_the_owner() {
     snap("managed_main", |w, h| {

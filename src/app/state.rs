@@ -181,6 +181,8 @@ pub struct Confirm {
     pub pin: Option<PinChoice>,
     /// For a retag onto an existing tag: the digest it points at now. Confirming then needs force.
     pub overwrites: Option<String>,
+    /// Why confirming is refused whatever the toggles say (a retag onto a tag ACR has locked).
+    pub blocked: Option<String>,
     pub error: Option<String>,
 }
 
@@ -200,6 +202,7 @@ impl Confirm {
             notes,
             pin: None,
             overwrites: None,
+            blocked: None,
             error: None,
         }
     }

@@ -907,7 +907,25 @@ fn retag_confirm(
         .as_deref()
         .map_or("(read at retag)".to_owned(), short_digest);
     let mut notes = Vec::new();
+    let mut warnings = Vec::new();
     let mut overwrites = None;
+    let mut blocked = None;
+    // ACR's lock (from the listing): a move would be refused, so it is refused here, naming it.
+    if let Some(t) = existing
+        && t.digest != digest
+        && let Some(a) = t.attributes.filter(|a| !a.write_enabled)
+    {
+        let why = format!(
+            "{}:{} is locked (writeEnabled=false): ACR refuses to move it; unlock it first \
+             (berth registry unlock {}:{}), or pick another tag",
+            dst.repository, dst.reference, dst.repository, dst.reference
+        );
+        warnings.push(why.clone());
+        if !a.delete_enabled {
+            warnings.push("deleteEnabled=false as well".into());
+        }
+        blocked = Some(why);
+    }
     let old = match existing {
         Some(t) if t.digest.is_some() && t.digest == digest => {
             notes.push(format!(
@@ -975,10 +993,11 @@ fn retag_confirm(
             force: false,
             dry_run: false,
         },
-        warnings: Vec::new(),
+        warnings,
         notes,
         pin: None,
         overwrites,
+        blocked,
         error: None,
     }
 }
@@ -1113,6 +1132,7 @@ fn open_set_image(state: &mut State) {
             notes,
             pin,
             overwrites: None,
+            blocked: None,
             error: None,
         },
     );
@@ -1601,6 +1621,10 @@ fn on_confirm_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
         },
         Command::Confirm => {
             let effect = c.effect.clone();
+            if let Some(why) = &c.blocked {
+                c.error = Some(format!("refused: {why}"));
+                return;
+            }
             if c.overwrites.is_some()
                 && matches!(effect, Effect::Retag { force: false, .. })
                 && !effect.dry_run()

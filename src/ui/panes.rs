@@ -218,12 +218,18 @@ fn tags(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
     let selected_tag = list.get(nav.selected).copied();
     let bottom = selected_tag.and_then(|t| {
         let w = where_label(state, t.digest.as_deref());
-        (!w.is_empty()).then(|| {
-            Line::from(vec![
-                Span::styled(" ● ", theme.running_mark),
-                Span::styled(format!("running: {w} "), theme.text),
-            ])
-        })
+        let mut spans = Vec::new();
+        // The selected tag's locks by ACR's names (writeEnabled=false, …), first: they matter
+        // before a retag.
+        if let Some(a) = t.attributes.filter(|a| !a.disabled().is_empty()) {
+            let off: Vec<String> = a.disabled().iter().map(|n| format!("{n}=false")).collect();
+            spans.push(Span::styled(format!(" {} ", off.join(" ")), theme.warning));
+        }
+        if !w.is_empty() {
+            spans.push(Span::styled(" ● ", theme.running_mark));
+            spans.push(Span::styled(format!("running: {w} "), theme.text));
+        }
+        (!spans.is_empty()).then(|| Line::from(spans))
     });
     let block = pane_box(
         theme,
@@ -247,14 +253,22 @@ fn tags(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
         );
         return;
     }
-    let cols = [
+    // The LOCK column only when a tag of the repository has a lock (ACR changeableAttributes).
+    let locks = list
+        .iter()
+        .any(|t| t.attributes.is_some_and(|a| !a.mark().is_empty()));
+    let mut cols = vec![
         Col::new("", 1, 1, 0),
         Col::flex("TAG", 7, 0),
         Col::new("DIGEST", 7, 12, 2).clip(),
         Col::new("AGE", 4, 4, 1).right(),
+        Col::new("LOCK", 4, 16, 2),
         Col::new("ARCH", 5, 13, 3),
         Col::flex("WHERE", 8, 4).greedy(),
     ];
+    if !locks {
+        cols.retain(|c| c.title != "LOCK");
+    }
     let inner_rows = area.height.saturating_sub(1) as usize;
     if list.is_empty() {
         table::draw(buf, area, &cols, Some(theme.header), &[], None);
@@ -278,7 +292,7 @@ fn tags(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
                 .digest
                 .as_deref()
                 .is_some_and(|d| state.cluster.is_running(d));
-            vec![
+            let mut row = vec![
                 (
                     if running { "●" } else { " " }.to_owned(),
                     theme.running_mark,
@@ -289,9 +303,16 @@ fn tags(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
                     theme.dim,
                 ),
                 (age(state.now, t.updated.or(t.created)), theme.text),
-                (platforms(t), theme.dim),
-                (where_label(state, t.digest.as_deref()), theme.ok),
-            ]
+            ];
+            if locks {
+                row.push((
+                    t.attributes.map(|a| a.mark()).unwrap_or_default(),
+                    theme.warning,
+                ));
+            }
+            row.push((platforms(t), theme.dim));
+            row.push((where_label(state, t.digest.as_deref()), theme.ok));
+            row
         })
         .collect();
     table::draw(
