@@ -564,6 +564,23 @@ mod tests {
     }
 
     #[test]
+    fn patches_set_only_known_boolean_attributes() {
+        let a = patched(Attributes::default(), br#"{"writeEnabled":false}"#).unwrap();
+        assert!(!a.write_enabled && a.delete_enabled && a.read_enabled && a.list_enabled);
+        let b = patched(a, br#"{"deleteEnabled":false,"writeEnabled":true}"#).unwrap();
+        assert!(b.write_enabled && !b.delete_enabled);
+        assert_eq!(patched(b, b"{}").unwrap(), b);
+        for bad in [
+            &br#"{"writeEnabled":"false"}"#[..],
+            br#"{"locked":true}"#,
+            b"[true]",
+            b"not json",
+        ] {
+            assert!(patched(a, bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
     fn pages_follow_the_order_and_last_is_exclusive() {
         let (p, more) = page(rows(), "timedesc", "", 2);
         assert_eq!((keys(&p), more), (vec!["t4", "t3"], true));
