@@ -233,6 +233,40 @@ fn locked_tags_show_and_refuse_a_retag() {
         press(&mut s, "enter f y");
         s
     });
+    // On ACR the confirmation offers to lock the target after promoting it.
+    snap("retag_confirm_lock_after", |w, h| {
+        let mut s = locked_tag(w, h);
+        select_tag(&mut s, "1.0.29");
+        press(&mut s, "t");
+        type_text(&mut s, "stable");
+        press(&mut s, "enter l");
+        s
+    });
+    let mut s = locked_tag(120, 40);
+    select_tag(&mut s, "1.0.29");
+    press(&mut s, "t");
+    type_text(&mut s, "stable");
+    let tasks = press(&mut s, "enter l y");
+    assert!(
+        matches!(
+            tasks.as_slice(),
+            [t] if matches!(&t.effect, Effect::Retag { lock: true, force: false, .. })
+        ),
+        "{tasks:?}"
+    );
+    // Not offered where the listing has no locks (a plain registry).
+    let mut s = demo_state(120, 40);
+    select_tag(&mut s, "1.0.29");
+    press(&mut s, "t");
+    type_text(&mut s, "stable");
+    let tasks = press(&mut s, "enter l y");
+    assert!(
+        matches!(
+            tasks.as_slice(),
+            [t] if matches!(&t.effect, Effect::Retag { lock: false, .. })
+        ),
+        "{tasks:?}"
+    );
     // Confirming (even with the overwrite allowed) starts nothing and names the lock.
     let mut s = locked_tag(120, 40);
     select_tag(&mut s, "1.0.29");

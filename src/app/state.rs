@@ -183,6 +183,8 @@ pub struct Confirm {
     pub overwrites: Option<String>,
     /// Why confirming is refused whatever the toggles say (a retag onto a tag ACR has locked).
     pub blocked: Option<String>,
+    /// A retag into ACR: "lock the tag after promoting" is offered.
+    pub lockable: bool,
     pub error: Option<String>,
 }
 
@@ -203,6 +205,7 @@ impl Confirm {
             pin: None,
             overwrites: None,
             blocked: None,
+            lockable: false,
             error: None,
         }
     }

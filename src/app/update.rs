@@ -321,6 +321,7 @@ fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
         | Command::Cancel
         | Command::ToggleDryRun
         | Command::ToggleForce
+        | Command::ToggleLock
         | Command::TogglePinDigest
         | Command::ApplyFix => state.dirty = false,
     }
@@ -910,6 +911,11 @@ fn retag_confirm(
     let mut warnings = Vec::new();
     let mut overwrites = None;
     let mut blocked = None;
+    // Locks are ACR's: its listing of the target repository carries them.
+    let lockable = (dst.registry == state.registry.registry)
+        .then(|| state.registry.tags_of(&dst.repository))
+        .flatten()
+        .is_some_and(|ts| ts.iter().any(|t| t.attributes.is_some()));
     // ACR's lock (from the listing): a move would be refused, so it is refused here, naming it.
     if let Some(t) = existing
         && t.digest != digest
@@ -991,6 +997,7 @@ fn retag_confirm(
             src,
             dst,
             force: false,
+            lock: false,
             dry_run: false,
         },
         warnings,
@@ -998,6 +1005,7 @@ fn retag_confirm(
         pin: None,
         overwrites,
         blocked,
+        lockable,
         error: None,
     }
 }
@@ -1133,6 +1141,7 @@ fn open_set_image(state: &mut State) {
             pin,
             overwrites: None,
             blocked: None,
+            lockable: false,
             error: None,
         },
     );
@@ -1603,6 +1612,10 @@ fn on_confirm_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
                 *force = !*force;
                 c.error = None;
             }
+            _ => state.dirty = false,
+        },
+        Command::ToggleLock => match &mut c.effect {
+            Effect::Retag { lock, .. } if c.lockable => *lock = !*lock,
             _ => state.dirty = false,
         },
         Command::TogglePinDigest => match (&mut c.pin, &mut c.effect) {

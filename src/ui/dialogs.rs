@@ -485,6 +485,16 @@ fn confirm(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, c: &Confi
             &mut opts,
         );
     }
+    if let crate::app::effects::Effect::Retag { lock, .. } = &c.effect
+        && c.lockable
+    {
+        opt(
+            Command::ToggleLock,
+            *lock,
+            "lock the tag after promoting",
+            &mut opts,
+        );
+    }
     if let Some(pin) = &c.pin {
         opt(
             Command::TogglePinDigest,
