@@ -339,6 +339,34 @@ mod tests {
     }
 
     #[test]
+    fn acr_refusals_read_as_the_lock() {
+        // What ACR answers a push onto (or a delete of) a locked tag.
+        let body = br#"{"errors":[{"code":"REGISTRY_DISALLOWED_OPERATION","detail":{},"message":"The operation is disallowed on this registry, repository or image."}]}"#;
+        let e = super::super::client::status_error(
+            "acr",
+            "web:prod",
+            reqwest::StatusCode::METHOD_NOT_ALLOWED,
+            &HeaderMap::new(),
+            body,
+        );
+        assert_eq!(e.kind(), "tag_locked");
+        let s = e.to_string();
+        assert!(
+            s.contains("web:prod is locked") && s.contains("disallowed") && s.contains("unlock"),
+            "{s}"
+        );
+        // Another 405 is not a lock.
+        let e = super::super::client::status_error(
+            "acr",
+            "web:prod",
+            reqwest::StatusCode::METHOD_NOT_ALLOWED,
+            &HeaderMap::new(),
+            br#"{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}"#,
+        );
+        assert_ne!(e.kind(), "tag_locked");
+    }
+
+    #[test]
     fn patches_carry_only_what_changes() {
         assert_eq!(
             serde_json::to_string(&AttributesPatch::lock()).unwrap(),

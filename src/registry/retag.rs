@@ -177,10 +177,16 @@ async fn check_lock(
     new: &str,
 ) -> Result<(), RegistryError> {
     match old {
-        Some(d) if d != new => {
-            let attributes = client.tag_attributes(repo, tag).await?;
-            super::locks::check_writable(client, repo, tag, attributes.as_ref())
-        }
+        Some(d) if d != new => match client.tag_attributes(repo, tag).await {
+            Ok(attributes) => super::locks::check_writable(client, repo, tag, attributes.as_ref()),
+            // An identity that may push but not read metadata: ACR still refuses the PUT onto
+            // a locked tag, and that answer is read as the lock (REGISTRY_DISALLOWED_OPERATION).
+            Err(e @ (RegistryError::Forbidden { .. } | RegistryError::Unauthorized { .. })) => {
+                tracing::warn!("cannot read the lock of {repo}:{tag} before the retag: {e}");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
         _ => Ok(()),
     }
 }
