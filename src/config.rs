@@ -51,9 +51,47 @@ pub struct General {
     pub log_file: Option<PathBuf>,
 }
 
+/// How berth finds the AKS cluster behind the nodes (for the kubelet identity's checks). ARM is
+/// read with the Azure credential of the `[[registry]]` the image comes from (its
+/// `[registry.arm]` names the registry's resource).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AksConfig {
+    /// Default: the subscription in the node's providerID.
+    pub subscription_id: Option<String>,
+    /// The cluster's resource group and name. Default: read from AKS's node resource group
+    /// name `MC_{group}_{cluster}_{location}`, when it splits so.
+    pub resource_group: Option<String>,
+    pub cluster_name: Option<String>,
+    /// The node credential provider's `matchImages` (default: AKS's, the ACR domains).
+    pub provider_match_images: Option<Vec<String>>,
+}
+
+/// What AKS's `acr-credential-provider` config on the nodes matches.
+pub const AKS_PROVIDER_MATCH_IMAGES: [&str; 4] = [
+    "*.azurecr.io",
+    "*.azurecr.cn",
+    "*.azurecr.de",
+    "*.azurecr.us",
+];
+
+impl AksConfig {
+    pub fn match_images(&self) -> Vec<String> {
+        self.provider_match_images.clone().unwrap_or_else(|| {
+            AKS_PROVIDER_MATCH_IMAGES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
+        })
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSection {
+    /// `[cluster.aks]`: the AKS cluster whose nodes pull with the kubelet identity.
+    #[serde(default)]
+    pub aks: Option<AksConfig>,
     /// Kubeconfig file (default: `$KUBECONFIG`, else `~/.kube/config`).
     pub kubeconfig: Option<PathBuf>,
     /// Context to start in (default: the kubeconfig's current context).

@@ -52,6 +52,9 @@ enum Command {
     Secret(SecretArgs),
     /// Why a pod cannot pull its image, with the evidence and the fix.
     Diagnose(DiagnoseArgs),
+    /// Can the AKS nodes pull from the registry with their kubelet identity? (the node pool,
+    /// the role assignment, the network rules; --fix makes the fixes)
+    CheckAcr(berth::diagnose::check_acr::CheckAcrArgs),
     /// Open the dashboard on built-in demo data (no cluster or registry needed).
     Demo,
     /// Print a shell completion script (bash: `source <(berth completions bash)`).
@@ -93,6 +96,7 @@ impl Command {
                 RegistryCommand::Unlock { .. } => Some("registry unlock"),
                 RegistryCommand::Repos { .. } | RegistryCommand::Tags { .. } => None,
             },
+            Command::CheckAcr(a) => (a.fix && !a.dry_run).then_some("check-acr --fix"),
             Command::Diagnose(_)
             | Command::Demo
             | Command::Completions { .. }
@@ -131,6 +135,7 @@ fn cli_command() -> clap::Command {
                 _ => s,
             })
         })
+        .mut_subcommand("check-acr", with_audit_help)
         .mut_subcommand("rollout", |c| {
             with_audit_help(c).mut_subcommands(|s| match s.get_name() {
                 "status" => s,
@@ -240,6 +245,16 @@ async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
                 kubeconfig.as_deref(),
                 context.as_deref(),
                 &config,
+            )
+            .await
+        }
+        Command::CheckAcr(args) => {
+            berth::diagnose::check_acr::run(
+                args,
+                kubeconfig.as_deref(),
+                context.as_deref(),
+                &config,
+                &audit,
             )
             .await
         }

@@ -7,7 +7,9 @@
 //! The tests here share one kubelet identity, role assignment, node pool and network rule set,
 //! so they take one lock and run one at a time.
 
+mod cluster_common;
 mod support;
+mod tmux_support;
 
 use serde_json::{Value, json};
 use std::process::Command;
@@ -250,23 +252,7 @@ fn create_pod(ns: &str, name: &str, image: &str) {
 }
 
 fn wait_running(ns: &str, name: &str) {
-    wait_for(
-        &format!("pod {name} Running"),
-        Duration::from_secs(120),
-        || {
-            let p = kubectl_json(["-n", ns, "get", "pod", name]);
-            if p["status"]["phase"] == "Running" {
-                Ok(())
-            } else {
-                Err(format!(
-                    "phase {} containerStatuses {} events {:?}",
-                    p["status"]["phase"],
-                    p["status"]["containerStatuses"],
-                    events_for(ns, "Pod", name)
-                ))
-            }
-        },
-    );
+    wait_running_within(ns, name, Duration::from_secs(120));
 }
 
 /// The message of kubelet's first `Failed` event `Failed to pull image "…": …`.
@@ -463,33 +449,18 @@ fn network_rule_excluding_the_node_gives_acr_firewall_403() {
     let env = Env::get();
     let repo = format!("aks/{}", unique_name("fw"));
     // The test's own repository: the rules are enforced only on it (other tests share the registry).
-    let cert_dir = env.cert_dir();
-    let creds = format!(
-        "{}:{}",
-        env.var("BERTH_ACR_ADMIN_USER"),
-        env.var("BERTH_ACR_ADMIN_PASSWORD")
-    );
-    let out = Command::new("skopeo")
-        .args(["copy", "-q", "--src-cert-dir"])
-        .arg(&cert_dir)
-        .arg("--dest-cert-dir")
-        .arg(&cert_dir)
-        .args(["--src-creds", &creds, "--dest-creds", &creds])
-        .arg(format!("docker://{}/aks/web:1.0.3", env.acr_host()))
-        .arg(format!("docker://{}/{repo}:1.0", env.acr_host()))
-        .output()
-        .expect("skopeo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    copy_web_to(&repo);
     let _fw = Firewall::new(&repo);
     let node_ip = env.var("BERTH_NODE_IP");
     assert_eq!(env.var("BERTH_AKS_EGRESS_IP"), node_ip);
     set_network_rules("Deny", &["203.0.113.0/24"]);
 
     // What the node's containerd gets from the token endpoint.
+    let creds = format!(
+        "{}:{}",
+        env.var("BERTH_ACR_ADMIN_USER"),
+        env.var("BERTH_ACR_ADMIN_PASSWORD")
+    );
     let basic = format!("Authorization: Basic {}", b64(&creds));
     let (s, v) = curl(
         "GET",
@@ -523,7 +494,488 @@ fn network_rule_excluding_the_node_gives_acr_firewall_403() {
     wait_running(ns.name(), "web2");
 }
 
+/// `aks/web:1.0.3` copied to `{repo}:1.0` with skopeo (the admin user).
+fn copy_web_to(repo: &str) {
+    let env = Env::get();
+    let cert_dir = env.cert_dir();
+    let creds = format!(
+        "{}:{}",
+        env.var("BERTH_ACR_ADMIN_USER"),
+        env.var("BERTH_ACR_ADMIN_PASSWORD")
+    );
+    let out = Command::new("skopeo")
+        .args(["copy", "-q", "--src-cert-dir"])
+        .arg(&cert_dir)
+        .arg("--dest-cert-dir")
+        .arg(&cert_dir)
+        .args(["--src-creds", &creds, "--dest-creds", &creds])
+        .arg(format!("docker://{}/aks/web:1.0.3", env.acr_host()))
+        .arg(format!("docker://{}/{repo}:1.0", env.acr_host()))
+        .output()
+        .expect("skopeo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn b64(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+// ---------------------------------------------------------------------------------------------
+// berth on such a cluster: `berth diagnose` names the cause from the node's words and ARM,
+// `berth check-acr` reports it, and `--fix` makes the pod run. The real binary, as a user runs it.
+
+/// berth as scripts/sandbox configures it (tests/tmux_support): the ACR signed in as the ARM
+/// service principal (its Azure credential reads ARM) and `[cluster.aks]` with the local
+/// node's credential provider images; the cluster's name is found from the node.
+struct Berth(tmux_support::Berth);
+
+impl Berth {
+    fn new() -> Self {
+        Berth(tmux_support::Berth::with_service_principal("default"))
+    }
+
+    /// Runs berth → (exit code, stdout, stderr).
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let env = Env::get();
+        let argv = self.0.command(args);
+        let out = Command::new(&argv[0])
+            .args(&argv[1..])
+            .envs(self.0.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("BERTH_CA_FILE", env.ca_file())
+            .env_remove("BERTH_AUDIT_LOG")
+            .output()
+            .expect("run berth");
+        let (so, se) = (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        );
+        let secret = env.var("BERTH_SP_CLIENT_SECRET");
+        assert!(
+            !so.contains(secret) && !se.contains(secret),
+            "berth printed the client secret"
+        );
+        (out.status.code().unwrap_or(-1), so, se)
+    }
+
+    fn json(&self, args: &[&str]) -> (i32, Value) {
+        let (code, out, err) = self.run(args);
+        let v = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("berth {args:?}: not JSON ({e}): {out}\nstderr: {err}"));
+        (code, v)
+    }
+
+    /// The one diagnosis of pod `name`: (its cause kind, headline, the whole JSON). Waits for
+    /// the pod's status to show the failure (kubelet's event comes first).
+    fn diagnose(&self, ns: &str, name: &str) -> (String, String, Value) {
+        let d: Value = wait_for(
+            &format!("berth diagnose to find pod {name}'s failing pull"),
+            Duration::from_secs(60),
+            || {
+                let (code, v) = self.json(&["diagnose", "-n", ns, name, "--json"]);
+                if code == 1 {
+                    Ok(v["diagnoses"][0].clone())
+                } else {
+                    Err(format!("exit {code}: {v}"))
+                }
+            },
+        );
+        (
+            d["cause"]["kind"].as_str().unwrap_or_default().to_owned(),
+            d["headline"].as_str().unwrap_or_default().to_owned(),
+            d,
+        )
+    }
+
+    fn audit(&self) -> Vec<Value> {
+        self.0.audit_records()
+    }
+}
+
+fn fix_actions(d: &Value) -> Vec<String> {
+    d["fixes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|f| f["actions"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a["action"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn no_pull_secret_offered(d: &Value) {
+    let actions = fix_actions(d);
+    assert!(
+        !actions.iter().any(|a| a.contains("secret")),
+        "a pull secret is offered on a kubelet-identity cluster: {actions:?}"
+    );
+}
+
+fn check_names(report: &Value, ok: bool) -> Vec<String> {
+    report["report"]["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["ok"] == json!(ok))
+        .filter_map(|c| c["check"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn diagnose_and_check_acr_name_the_missing_role_and_the_fix_makes_the_pod_run() {
+    let _serial = serial();
+    let env = Env::get();
+    let berth = Berth::new();
+    let _restore = RestoreAcrPull;
+    // Healthy first: every check passes.
+    let (code, before) = berth.json(&["check-acr", "--json"]);
+    assert_eq!(code, 0, "{before}");
+    for a in kubelet_assignments().into_iter().filter(is_acr_pull) {
+        let (s, v) = arm("DELETE", a["id"].as_str().unwrap(), "2022-04-01", None);
+        assert_eq!(s, 200, "{v}");
+    }
+
+    let ns = TestNamespace::new("aks-dx-role");
+    let img = image("web:1.0.3");
+    create_pod(ns.name(), "web", &img);
+    pull_failure(ns.name(), "web");
+    let (kind, headline, d) = berth.diagnose(ns.name(), "web");
+    assert_eq!(kind, "kubelet_identity_cannot_pull", "{d}");
+    assert!(
+        headline.contains(&format!(
+            "the kubelet identity (client id {}) lacks AcrPull on registry {}",
+            env.var("BERTH_KUBELET_IDENTITY_CLIENT_ID"),
+            env.acr_host()
+        )),
+        "{headline}"
+    );
+    assert_eq!(fix_actions(&d), ["assign_pull_role"], "{d}");
+    no_pull_secret_offered(&d);
+    // Every finding says where it comes from: the node's words and ARM.
+    let evidence = d["evidence"].to_string();
+    assert!(
+        evidence.contains(
+            "attempt 1 of 2 (kubelet's order): with credentials: the token endpoint answered 401"
+        ),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains("no role assignment lets the kubelet identity pull"),
+        "{evidence}"
+    );
+
+    let (code, report) = berth.json(&["check-acr", "--json"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(check_names(&report, false), ["role"], "{report}");
+    assert_eq!(
+        report["report"]["causes"][0]["kind"],
+        "kubelet_identity_cannot_pull"
+    );
+    // As the node pulls (IMDS, exchange, pull-scope token, manifest): the token is refused.
+    let imds = env.var("BERTH_IMDS_ENDPOINT");
+    let pull_args = [
+        "check-acr",
+        "--json",
+        "--imds",
+        imds,
+        "--image",
+        "aks/web:1.0.3",
+    ];
+    let (code, report) = berth.json(&pull_args);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(check_names(&report, false), ["role", "pull"], "{report}");
+    let passed = check_names(&report, true);
+    assert!(
+        passed.contains(&"imds".to_owned()) && passed.contains(&"exchange".to_owned()),
+        "{report}"
+    );
+    assert!(report.to_string().contains("401 Unauthorized"), "{report}");
+
+    // Not confirmed on a script: refused, nothing changed.
+    let (code, _, err) = berth.run(&["check-acr", "--fix"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("confirm with --yes"), "{err}");
+    assert!(!kubelet_assignments().iter().any(is_acr_pull));
+    // A dry run checks the permission and writes nothing.
+    let (code, out, err) = berth.run(&["check-acr", "--fix", "--dry-run"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("dry run: would assign AcrPull"), "{out}");
+    assert!(!kubelet_assignments().iter().any(is_acr_pull));
+
+    let (code, out, err) = berth.run(&["check-acr", "--fix", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("assigned AcrPull"), "{out}");
+    assert!(kubelet_assignments().iter().any(is_acr_pull));
+    let (code, report) = berth.json(&pull_args);
+    assert_eq!(
+        code, 0,
+        "the kubelet identity pulls the manifest now: {report}"
+    );
+    let audit = berth.audit();
+    assert!(
+        audit
+            .iter()
+            .any(|r| r["action"] == "aks.assign-pull-role" && r["outcome"]["status"] == "ok"),
+        "{audit:?}"
+    );
+    // The pod that failed pulls at its next try.
+    wait_running_within(ns.name(), "web", Duration::from_secs(330));
+}
+
+#[test]
+fn diagnose_names_the_identity_missing_from_the_node_pool() {
+    let _serial = serial();
+    let env = Env::get();
+    let berth = Berth::new();
+    let restore = RestoreNodePoolIdentity;
+    set_node_pool_identity(false);
+    let ns = TestNamespace::new("aks-dx-pool");
+    let img = image("web:1.0.3");
+    create_pod(ns.name(), "web", &img);
+    pull_failure(ns.name(), "web");
+    let (kind, headline, d) = berth.diagnose(ns.name(), "web");
+    assert_eq!(kind, "kubelet_identity_not_on_node_pool", "{d}");
+    assert!(
+        headline.contains(&format!(
+            "is not on node pool scale set {}",
+            env.var("BERTH_AKS_VMSS")
+        )),
+        "{headline}"
+    );
+    no_pull_secret_offered(&d);
+    let note = d["fixes"][0]["note"].as_str().unwrap_or_default();
+    assert!(note.contains("az vmss identity assign"), "{note}");
+    let (code, report) = berth.json(&["check-acr", "--json"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(check_names(&report, false), ["node_pool"], "{report}");
+    let imds = env.var("BERTH_IMDS_ENDPOINT");
+    let (code, report) = berth.json(&["check-acr", "--json", "--imds", imds]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        check_names(&report, false),
+        ["node_pool", "imds"],
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains("Identity not found"),
+        "IMDS's own words: {report}"
+    );
+    // The advice, done the way `az vmss identity assign` does it: the pod pulls.
+    drop(restore);
+    wait_running_within(ns.name(), "web", Duration::from_secs(330));
+}
+
+#[test]
+fn diagnose_names_the_firewall_and_the_egress_ip_and_the_fix_allows_it() {
+    let _serial = serial();
+    let env = Env::get();
+    let berth = Berth::new();
+    let repo = format!("aks/{}", unique_name("dxfw"));
+    copy_web_to(&repo);
+    let _fw = Firewall::new(&repo);
+    set_network_rules("Deny", &["203.0.113.0/24"]);
+    let ns = TestNamespace::new("aks-dx-fw");
+    let img = image(&format!("{}:1.0", repo.trim_start_matches("aks/")));
+    create_pod(ns.name(), "web", &img);
+    pull_failure(ns.name(), "web");
+    let node_ip = env.var("BERTH_NODE_IP");
+    let (kind, headline, d) = berth.diagnose(ns.name(), "web");
+    assert_eq!(kind, "firewall_blocks_node", "{d}");
+    assert!(
+        headline.contains(&format!("egress IP {node_ip} is not in its network rules")),
+        "{headline}"
+    );
+    assert_eq!(fix_actions(&d), ["allow_registry_ip"], "{d}");
+    no_pull_secret_offered(&d);
+
+    let (code, out, err) = berth.run(&["check-acr", "--fix", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("allowed {node_ip}")), "{out}");
+    let (s, v) = arm("GET", env.var("BERTH_ACR_RESOURCE_ID"), "2023-07-01", None);
+    assert_eq!(s, 200);
+    let rules = v["properties"]["networkRuleSet"]["ipRules"].to_string();
+    assert!(
+        rules.contains("203.0.113.0/24") && rules.contains(node_ip),
+        "the old rule is kept: {rules}"
+    );
+    wait_running_within(ns.name(), "web", Duration::from_secs(330));
+}
+
+#[test]
+fn a_missing_tag_on_a_kubelet_identity_cluster_is_a_missing_tag() {
+    let _serial = serial();
+    let berth = Berth::new();
+    let ns = TestNamespace::new("aks-dx-tag");
+    let img = image("web:1.0.300");
+    create_pod(ns.name(), "web", &img);
+    pull_failure(ns.name(), "web");
+    let (kind, headline, d) = berth.diagnose(ns.name(), "web");
+    assert_eq!(kind, "manifest_missing", "{d}");
+    assert!(
+        headline.contains("tag \"1.0.300\" does not exist"),
+        "{headline}"
+    );
+    let closest = headline
+        .split("closest existing: ")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        closest.split(", ").any(|t| t == "1.0.3"),
+        "the closest tags come from berth's own listing: {headline}"
+    );
+    no_pull_secret_offered(&d);
+}
+
+fn wait_running_within(ns: &str, name: &str, within: Duration) {
+    wait_for(&format!("pod {name} Running"), within, || {
+        let p = kubectl_json(["-n", ns, "get", "pod", name]);
+        if p["status"]["phase"] == "Running" {
+            Ok(())
+        } else {
+            Err(format!(
+                "phase {} containerStatuses {} events {:?}",
+                p["status"]["phase"],
+                p["status"]["containerStatuses"],
+                events_for(ns, "Pod", name)
+            ))
+        }
+    });
+}
+
+/// The dashboard: the failing pod's diagnosis names the missing role from the node's words and
+/// ARM, `f` offers the role assignment (not a pull secret), `y` makes it, and the pod runs.
+#[test]
+fn the_dashboard_names_the_missing_role_and_assigns_it_on_one_key() {
+    let _serial = serial();
+    let _restore = RestoreAcrPull;
+    for a in kubelet_assignments().into_iter().filter(is_acr_pull) {
+        let (s, v) = arm("DELETE", a["id"].as_str().unwrap(), "2022-04-01", None);
+        assert_eq!(s, 200, "{v}");
+    }
+    let ns = TestNamespace::new("aks-ui-role");
+    // Always pull: the image is on the node already from the tests before.
+    let mut deployment = cluster_common::deployment_json("shopfront", &image("web:1.0.3"), None, 1);
+    deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = json!("Always");
+    cluster_common::create(ns.name(), &deployment);
+    let berth = tmux_support::Berth::with_service_principal(ns.name());
+    let tui = berth.start(&[]);
+    tui.wait("the pod failing to pull", |s| {
+        tmux_support::line_with(s, &["shopfront-", "0/1", "ImagePull"]).map(|_| ())
+    });
+    tui.keys(&["d"]);
+    tui.wait(
+        "the diagnosis naming the kubelet identity's missing role",
+        |s| tmux_support::line_with(s, &["lacks AcrPull on"]).map(|_| ()),
+    );
+    let screen = tui.screen();
+    assert!(
+        !screen.contains("pull secret \"") && !screen.contains("create pull secret"),
+        "a pull secret is offered: {screen}"
+    );
+    tui.keys(&["f"]);
+    tui.wait_text("the fix's confirmation", "Apply fix");
+    tui.wait_text(
+        "the Azure change in the confirmation",
+        "az role assignment create",
+    );
+    tui.keys(&["y"]);
+    wait_for(
+        "the AcrPull assignment berth made",
+        Duration::from_secs(60),
+        || kubelet_assignments().iter().any(is_acr_pull).then_some(()),
+    );
+    let records = berth.audit_records();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["action"] == "aks.assign-pull-role" && r["outcome"]["status"] == "ok"),
+        "{records:?}"
+    );
+    wait_for(
+        "the deployment's pod running",
+        Duration::from_secs(330),
+        || {
+            let pods = kubectl_json(["-n", ns.name(), "get", "pods"]);
+            let phases: Vec<String> = pods["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| p["status"]["phase"].as_str().unwrap_or("").to_owned())
+                .collect();
+            if phases.iter().any(|p| p == "Running") {
+                Ok(())
+            } else {
+                Err(format!("phases {phases:?}"))
+            }
+        },
+    );
+}
+
+/// Puts the registry in a role assignment mode; back to the legacy mode (and without the
+/// repository reader assignments the test made) on drop.
+struct RegistryMode;
+
+impl RegistryMode {
+    fn abac() -> Self {
+        set_role_assignment_mode("AbacRepositoryPermissions");
+        RegistryMode
+    }
+}
+
+impl Drop for RegistryMode {
+    fn drop(&mut self) {
+        set_role_assignment_mode("LegacyRegistryPermissions");
+        for a in kubelet_assignments() {
+            if a["properties"]["roleDefinitionId"]
+                .as_str()
+                .is_some_and(|r| r.ends_with(REPOSITORY_READER))
+            {
+                arm("DELETE", a["id"].as_str().unwrap(), "2022-04-01", None);
+            }
+        }
+    }
+}
+
+const REPOSITORY_READER: &str = "b93aa761-3e63-49ed-ac28-beffa264f7ac";
+
+fn set_role_assignment_mode(mode: &str) {
+    let env = Env::get();
+    let (s, v) = arm(
+        "PATCH",
+        env.var("BERTH_ACR_RESOURCE_ID"),
+        "2025-04-01",
+        Some(json!({"properties": {"roleAssignmentMode": mode}})),
+    );
+    assert_eq!(s, 200, "registry PATCH: {v}");
+    assert_eq!(v["properties"]["roleAssignmentMode"], mode, "{v}");
+}
+
+/// A registry in ABAC mode does not honour the AcrPull that --attach-acr made: berth names the
+/// role that mode needs and assigns it.
+#[test]
+fn in_abac_mode_acr_pull_is_not_enough_and_the_fix_assigns_the_repository_reader() {
+    let _serial = serial();
+    let berth = Berth::new();
+    assert!(kubelet_assignments().iter().any(is_acr_pull));
+    let _mode = RegistryMode::abac();
+    let ns = TestNamespace::new("aks-dx-abac");
+    create_pod(ns.name(), "web", &image("web:1.0.3"));
+    pull_failure(ns.name(), "web");
+    let (kind, headline, d) = berth.diagnose(ns.name(), "web");
+    assert_eq!(kind, "kubelet_identity_cannot_pull", "{d}");
+    assert!(
+        headline.contains("lacks Container Registry Repository Reader on registry")
+            && headline.contains("ABAC mode, where AcrPull is not honoured"),
+        "{headline}"
+    );
+    let (code, out, err) = berth.run(&["check-acr", "--fix", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("assigned Container Registry Repository Reader"),
+        "{out}"
+    );
+    wait_running_within(ns.name(), "web", Duration::from_secs(330));
 }

@@ -579,6 +579,55 @@ const LINK_TOKENS: &[&str] = &[
     "<", ">", ";", ",", "rel", "=", "\"", "next", "prev", " ", "/", "?", "&", "title", "NEXT",
 ];
 
+const NODE_WORDS: &[&str] = &[
+    "Failed to pull image \"r.io/aks/web:1\": [rpc error: code = Unknown desc = failed to pull and unpack image \"r.io/aks/web:1\": failed to resolve reference \"r.io/aks/web:1\": failed to authorize: failed to fetch oauth token: unexpected status: 401 Unauthorized, rpc error: code = Unknown desc = failed to authorize: failed to fetch anonymous token: unexpected status: 401 Unauthorized]",
+    "Failed to pull image \"x\": rpc error: code = Unknown desc = failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://r.io/oauth2/token?scope=a:b&service=r.io: 403 Forbidden",
+    "Failed to pull image \"x\": rpc error: code = NotFound desc = x: not found",
+    "Failed to pull image \"x\": pulling from host r failed with status code [manifests 1]: 403 Forbidden",
+    "",
+];
+
+const NODE_WORD_TOKENS: &[&str] = &[
+    "Failed to pull image \"",
+    "\": ",
+    "[",
+    "]",
+    ", ",
+    "rpc error: ",
+    " desc = ",
+    "failed to fetch oauth token",
+    "failed to fetch anonymous token",
+    "unexpected status: ",
+    "unexpected status from ",
+    " request to ",
+    ": ",
+    "401",
+    "403 Forbidden",
+    "failed with status code [manifests ",
+    "]: ",
+    ": not found",
+    "dial tcp",
+    "\"",
+    "é",
+    "",
+];
+
+proptest! {
+    #![proptest_config(budget(1))]
+
+    /// kubelet's pull failure messages: never a panic; every attempt keeps its text.
+    #[test]
+    fn node_words(message in mixed(NODE_WORDS, NODE_WORD_TOKENS)) {
+        if let Some(p) = berth::diagnose::node_words::parse(&message) {
+            prop_assert!(!p.attempts.is_empty(), "{message:?}");
+            prop_assert!(message.contains(&p.image));
+            let _ = (p.refusal_status(), p.with_credentials().count());
+        } else {
+            prop_assert!(!message.starts_with("Failed to pull image \"") || !message.contains("\": "));
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(budget(1))]
 
@@ -1463,7 +1512,7 @@ mod diagnosis {
                        tags(),
                    ),
                    (node, node_messages, owner, gaps, observed_at) in (
-                       proptest::option::of((text(), text(), text()).prop_map(|(name, os, architecture)| NodeFacts { name, os, architecture })),
+                       proptest::option::of((text(), text(), text()).prop_map(|(name, os, architecture)| NodeFacts { name, os, architecture, aks: None, aks_node_resource_group: None })),
                        node_messages(),
                        proptest::option::of((prop_oneof![Just("Deployment".to_owned()), text()], text()).prop_map(|(kind, name)| Workload { kind, name })),
                        prop::collection::vec(text(), 0..2),
@@ -1483,6 +1532,11 @@ mod diagnosis {
                 probes,
                 tags,
                 node,
+                node_pull: node_messages
+                    .events
+                    .iter()
+                    .find_map(|e| berth::diagnose::node_words::parse(&e.message)),
+                node_identity: None,
                 node_messages,
                 owner,
                 gaps,

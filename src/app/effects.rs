@@ -148,6 +148,13 @@ pub enum Effect {
         secret: String,
         dry_run: bool,
     },
+    /// An Azure-side fix for the kubelet identity's pulls from `registry` (the AcrPull role
+    /// assignment, an IP rule), made through the registry's ARM access.
+    AzureFix {
+        registry: String,
+        action: crate::diagnose::FixAction,
+        dry_run: bool,
+    },
     /// Run the ImagePullBackOff diagnosis for one pod; answer with
     /// `TaskOutcome::Diagnosis(Box<DiagnosisView>)`.
     Diagnose { pod: ObjectRef },
@@ -167,10 +174,12 @@ pub enum MutationKind {
     PauseResume,
     RotateSecret,
     AttachSecret,
+    /// Azure resources (role assignments, registry network rules): ARM decides at the write.
+    Azure,
 }
 
 impl MutationKind {
-    pub const ALL: [MutationKind; 7] = [
+    pub const ALL: [MutationKind; 8] = [
         Self::Retag,
         Self::SetImage,
         Self::Restart,
@@ -178,6 +187,7 @@ impl MutationKind {
         Self::PauseResume,
         Self::RotateSecret,
         Self::AttachSecret,
+        Self::Azure,
     ];
 
     /// The verb and resource the runner checks (SelfSubjectAccessReview / registry scope).
@@ -190,6 +200,7 @@ impl MutationKind {
             Self::PauseResume => "patch deployments",
             Self::RotateSecret => "regenerate registry credentials and update secrets",
             Self::AttachSecret => "patch serviceaccounts",
+            Self::Azure => "write Azure role assignments or registry network rules",
         }
     }
 }
@@ -205,6 +216,7 @@ impl Effect {
             Self::Pause { .. } | Self::Resume { .. } => MutationKind::PauseResume,
             Self::RotateSecret { .. } => MutationKind::RotateSecret,
             Self::AttachSecret { .. } => MutationKind::AttachSecret,
+            Self::AzureFix { .. } => MutationKind::Azure,
             Self::LoadRepositories
             | Self::LoadTags { .. }
             | Self::Diagnose { .. }
@@ -222,7 +234,8 @@ impl Effect {
             | Self::Pause { dry_run, .. }
             | Self::Resume { dry_run, .. }
             | Self::RotateSecret { dry_run, .. }
-            | Self::AttachSecret { dry_run, .. } => *dry_run,
+            | Self::AttachSecret { dry_run, .. }
+            | Self::AzureFix { dry_run, .. } => *dry_run,
             _ => false,
         }
     }
@@ -236,7 +249,8 @@ impl Effect {
             | Self::Pause { dry_run, .. }
             | Self::Resume { dry_run, .. }
             | Self::RotateSecret { dry_run, .. }
-            | Self::AttachSecret { dry_run, .. } => *dry_run = value,
+            | Self::AttachSecret { dry_run, .. }
+            | Self::AzureFix { dry_run, .. } => *dry_run = value,
             _ => {}
         }
     }
@@ -329,6 +343,17 @@ impl Effect {
                 "attach {secret} to serviceaccount {}/{}",
                 service_account.namespace, service_account.name
             ),
+            Self::AzureFix {
+                registry, action, ..
+            } => match action {
+                crate::diagnose::FixAction::AssignPullRole { role, .. } => {
+                    format!("assign {role} on {registry} to the kubelet identity")
+                }
+                crate::diagnose::FixAction::AllowRegistryIp { ip, .. } => {
+                    format!("allow {ip} in {registry}'s network rules")
+                }
+                other => other.command(),
+            },
             Self::Diagnose { pod } => format!("diagnose {}/{}", pod.namespace, pod.name),
             Self::SwitchContext { context } => format!("switch to context {context}"),
             Self::SwitchNamespace { namespace } => format!("switch to namespace {namespace}"),

@@ -419,8 +419,8 @@ impl State {
         if let ReadOnly::On(why) = &self.read_only {
             return Err(format!("read-only ({why})"));
         }
-        // Every mutation but a retag (registry only) writes to the cluster.
-        if kind != MutationKind::Retag
+        // Every mutation but a retag (registry only) and an Azure fix (ARM) writes to the cluster.
+        if !matches!(kind, MutationKind::Retag | MutationKind::Azure)
             && let Some(down) = self.cluster.apiserver_down()
         {
             let since = self

@@ -799,7 +799,9 @@ fn push_notice(state: &mut State, notice: Notice, sticky: bool) {
 pub fn refusal(state: &State, cmd: Command) -> Option<String> {
     let kind = cmd.mutation()?;
     let ns = match kind {
-        super::effects::MutationKind::Retag | super::effects::MutationKind::RotateSecret => None,
+        super::effects::MutationKind::Retag
+        | super::effects::MutationKind::RotateSecret
+        | super::effects::MutationKind::Azure => None,
         _ => Some(state.namespace.as_str()),
     };
     state.mutation_allowed(kind, ns).err()
@@ -1753,6 +1755,11 @@ fn fix_confirm(fix: super::diagnosis::Fix) -> Confirm {
                 });
             }
         }
+        Effect::AzureFix { action, .. } => changes.push(Change {
+            label: "azure".into(),
+            old: None,
+            new: action.command(),
+        }),
         _ => {}
     }
     Confirm::new("Apply fix", fix.effect, changes, Vec::new())

@@ -159,6 +159,19 @@ impl Default for PollPolicy {
     }
 }
 
+/// `endpoint` + `path` + `api-version`; `path` may carry a query of its own
+/// (`…/roleAssignments?$filter=…`, already encoded).
+fn arm_url(endpoint: &Url, path: &str, api_version: &str) -> Url {
+    let mut u = endpoint.clone();
+    let (path, query) = path
+        .split_once('?')
+        .map_or((path, None), |(p, q)| (p, Some(q)));
+    u.set_path(path);
+    u.set_query(query);
+    u.query_pairs_mut().append_pair("api-version", api_version);
+    u
+}
+
 /// An ARM client for one endpoint and credential.
 #[derive(Clone)]
 pub struct ArmClient {
@@ -234,10 +247,7 @@ impl ArmClient {
     }
 
     fn url(&self, path: &str, api_version: &str) -> Url {
-        let mut u = self.endpoint.clone();
-        u.set_path(path);
-        u.query_pairs_mut().append_pair("api-version", api_version);
-        u
+        arm_url(&self.endpoint, path, api_version)
     }
 
     fn network(&self, operation: &str, url: &Url, e: &reqwest::Error) -> ArmError {
@@ -291,10 +301,27 @@ impl ArmClient {
         }
     }
 
-    /// `POST {path}?api-version=..` with a JSON body, following a long-running operation to its
-    /// end. Returns the final body (`Value::Null` when there is none).
-    pub async fn post(
+    /// `GET {path}?api-version=..` → its JSON body (retried on 429/5xx).
+    pub async fn get_json(
         &self,
+        operation: &str,
+        path: &str,
+        api_version: &str,
+    ) -> Result<Value, ArmError> {
+        let url = self.url(path, api_version);
+        let resp = self.get(operation, &url).await?;
+        if resp.status().is_success() {
+            Self::body(operation, resp).await
+        } else {
+            Err(Self::error_of(operation, resp).await)
+        }
+    }
+
+    /// `PUT`, `PATCH` or `POST {path}?api-version=..` with a JSON body, following a
+    /// long-running operation to its end. Not retried: a write is repeated only by the user.
+    pub async fn write_json(
+        &self,
+        method: reqwest::Method,
         operation: &str,
         path: &str,
         api_version: &str,
@@ -304,13 +331,26 @@ impl ArmClient {
         let auth = self.bearer(operation).await?;
         let resp = self
             .http
-            .post(url.clone())
+            .request(method, url.clone())
             .header(header::AUTHORIZATION, auth)
             .json(body)
             .send()
             .await
             .map_err(|e| self.network(operation, &url, &e))?;
         self.finish(operation, resp).await
+    }
+
+    /// `POST {path}?api-version=..` with a JSON body, following a long-running operation to its
+    /// end. Returns the final body (`Value::Null` when there is none).
+    pub async fn post(
+        &self,
+        operation: &str,
+        path: &str,
+        api_version: &str,
+        body: &Value,
+    ) -> Result<Value, ArmError> {
+        self.write_json(reqwest::Method::POST, operation, path, api_version, body)
+            .await
     }
 
     /// Follows a first answer to the operation's end.
@@ -544,6 +584,24 @@ mod tests {
         assert_eq!(
             p.next_wait(Duration::ZERO, Duration::from_secs(300)),
             Some(p.max_interval)
+        );
+    }
+
+    #[test]
+    fn urls_keep_a_query_of_their_own() {
+        let e = Url::parse("https://management.azure.com").unwrap();
+        assert_eq!(
+            arm_url(&e, "/subscriptions/s/x", "2022-04-01").as_str(),
+            "https://management.azure.com/subscriptions/s/x?api-version=2022-04-01"
+        );
+        assert_eq!(
+            arm_url(
+                &e,
+                "/s/roleAssignments?$filter=principalId%20eq%20%27o%27",
+                "2022-04-01"
+            )
+            .as_str(),
+            "https://management.azure.com/s/roleAssignments?$filter=principalId%20eq%20%27o%27&api-version=2022-04-01"
         );
     }
 

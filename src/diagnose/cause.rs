@@ -88,6 +88,43 @@ pub enum Cause {
     Transient {
         last_failure: Option<Timestamp>,
     },
+    /// The node pulls with its kubelet identity (AKS), and the registry refuses that identity
+    /// a pull token (401 to the credential provider's entry): it has no role that lets it pull.
+    KubeletIdentityCannotPull {
+        host: String,
+        identity: Option<String>,
+        object_id: Option<String>,
+        registry_id: Option<String>,
+        /// The role that lets it pull from this registry (AcrPull; Container Registry
+        /// Repository Reader in ABAC mode, which does not honour AcrPull).
+        role: String,
+        abac: bool,
+        /// ARM shows no assignment of a pull role covering the registry (else: the node's
+        /// words alone).
+        confirmed: bool,
+    },
+    /// The node's credential provider gave no credentials (the node pulled anonymously and was
+    /// refused): the kubelet identity is not on the node pool's scale set, so IMDS answers
+    /// "Identity not found".
+    KubeletIdentityNotOnNodePool {
+        host: String,
+        identity: Option<String>,
+        resource_id: Option<String>,
+        vmss: Option<String>,
+        /// ARM shows the scale set without the identity (else: the node's words alone).
+        confirmed: bool,
+    },
+    /// The registry's network rules turn the node away (403 on every attempt).
+    FirewallBlocksNode {
+        host: String,
+        registry_id: Option<String>,
+        /// The cluster's egress addresses the rules do not admit.
+        blocked_ips: Vec<String>,
+        ip_rules: Vec<String>,
+        /// Public network access is off and the registry has no private endpoint.
+        public_access_disabled: bool,
+        confirmed: bool,
+    },
     /// No probe could be made; only the node's word is left.
     Undetermined {
         reason: String,
@@ -170,6 +207,9 @@ impl Cause {
             Cause::NeverPull { .. } => "never_pull",
             Cause::SlowPull { .. } => "slow_pull",
             Cause::Transient { .. } => "transient",
+            Cause::KubeletIdentityCannotPull { .. } => "kubelet_identity_cannot_pull",
+            Cause::KubeletIdentityNotOnNodePool { .. } => "kubelet_identity_not_on_node_pool",
+            Cause::FirewallBlocksNode { .. } => "firewall_blocks_node",
             Cause::Undetermined { .. } => "undetermined",
         }
     }
@@ -336,6 +376,90 @@ impl Cause {
                 format!(
                     "the registry serves this image to the pod's credentials now: the failure was transient{when}"
                 )
+            }
+            Cause::KubeletIdentityCannotPull {
+                host,
+                identity,
+                confirmed,
+                role,
+                abac,
+                ..
+            } => {
+                let mode = if *abac {
+                    " (the registry is in ABAC mode, where AcrPull is not honoured)"
+                } else {
+                    ""
+                };
+                let who = identity
+                    .as_deref()
+                    .map_or("the kubelet identity".to_owned(), |c| {
+                        format!("the kubelet identity (client id {c})")
+                    });
+                if *confirmed {
+                    format!(
+                        "{who} lacks {role} on registry {host}{mode}: ACR refuses its pull token (401, the node's words) \
+                         and ARM shows no role assignment that lets it pull"
+                    )
+                } else {
+                    format!(
+                        "registry {host} refuses {who} a pull token (401, the node's words): most likely it lacks \
+                         {role} on the registry{mode} (its role assignments could not be read)"
+                    )
+                }
+            }
+            Cause::KubeletIdentityNotOnNodePool {
+                host,
+                identity,
+                vmss,
+                confirmed,
+                ..
+            } => {
+                let who = identity
+                    .as_deref()
+                    .map_or("the kubelet identity".to_owned(), |c| {
+                        format!("the kubelet identity (client id {c})")
+                    });
+                let pool = vmss
+                    .as_deref()
+                    .map_or("the node pool's scale set".to_owned(), |v| {
+                        format!("node pool scale set {v}")
+                    });
+                if *confirmed {
+                    format!(
+                        "{who} is not on {pool}: IMDS cannot give the node its token (Identity not found), \
+                         so the node pulls anonymously and {host} refuses (401)"
+                    )
+                } else {
+                    format!(
+                        "the node's credential provider gave no credentials for {host}: the node pulled anonymously \
+                         and was refused (401); most often {who} is not on {pool} (IMDS: Identity not found)"
+                    )
+                }
+            }
+            Cause::FirewallBlocksNode {
+                host,
+                blocked_ips,
+                public_access_disabled,
+                confirmed,
+                ..
+            } => {
+                if *public_access_disabled {
+                    format!(
+                        "registry {host} has public network access disabled and no private endpoint: it refuses \
+                         the node (403, the node's words)"
+                    )
+                } else if *confirmed {
+                    format!(
+                        "registry {host}'s firewall refuses the node: egress IP {} is not in its network rules \
+                         (403 on every attempt, the node's words)",
+                        blocked_ips.join(", ")
+                    )
+                } else {
+                    format!(
+                        "registry {host} refuses the node with 403 on every attempt (the node's words): most often \
+                         its network rules exclude the node's egress IP (the rules could not be read)"
+                    )
+                }
             }
             Cause::Undetermined { reason } => {
                 format!(

@@ -38,6 +38,11 @@ pub fn classify(f: &Facts) -> Cause {
         };
     }
 
+    // Where the node pulls with its own identity, its words and ARM decide.
+    if let Some(cause) = super::kubelet_identity::classify(f, &host, reference) {
+        return cause;
+    }
+
     // The node tries each credential until one works: one probe that finds the manifest means
     // the pull itself works now.
     if let Some(platforms) = f.probes.iter().find_map(|p| match &p.outcome {

@@ -183,7 +183,7 @@ fn secret_input(s: &KubeSecret) -> SecretInput {
     }
 }
 
-fn node_facts(n: &Node) -> Option<NodeFacts> {
+pub(super) fn node_facts(n: &Node) -> Option<NodeFacts> {
     let info = n.status.as_ref().and_then(|s| s.node_info.as_ref());
     let labels = n.metadata.labels.as_ref();
     let label = |k: &str| labels.and_then(|l| l.get(k)).cloned();
@@ -195,6 +195,17 @@ fn node_facts(n: &Node) -> Option<NodeFacts> {
         architecture: info
             .map(|i| i.architecture.clone())
             .or_else(|| label("kubernetes.io/arch"))?,
+        aks: n
+            .spec
+            .as_ref()
+            .and_then(|s| s.provider_id.as_deref())
+            .and_then(crate::azure::aks::AksNode::from_provider_id)
+            .map(|mut a| {
+                a.kubelet_identity_client_id =
+                    label("kubernetes.azure.com/kubelet-identity-client-id");
+                a
+            }),
+        aks_node_resource_group: label("kubernetes.azure.com/cluster"),
     })
 }
 

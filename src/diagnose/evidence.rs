@@ -26,6 +26,8 @@ pub enum Topic {
     Registry,
     Tags,
     Node,
+    /// What Azure Resource Manager says (the kubelet identity, its roles, the network rules).
+    Azure,
     /// Something berth could not find out.
     Gap,
     NodeMessage,
@@ -39,6 +41,7 @@ impl Topic {
             Topic::Registry => "registry",
             Topic::Tags => "tags",
             Topic::Node => "node",
+            Topic::Azure => "ARM",
             Topic::Gap => "not known",
             Topic::NodeMessage => "node says",
         }
@@ -91,11 +94,16 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
     }
 
     if f.pull_secrets.is_empty() {
+        let needed = if f.node_identity.is_some() {
+            " (none is needed: the node pulls with its own identity)"
+        } else {
+            ""
+        };
         push(
             Topic::PullSecret,
-            !auth_refused,
+            !auth_refused || f.node_identity.is_some(),
             format!(
-                "the pod has no imagePullSecrets, nor has its service account {:?}",
+                "the pod has no imagePullSecrets, nor has its service account {:?}{needed}",
                 f.service_account
             ),
         );
@@ -165,6 +173,10 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
 
     for p in &f.probes {
         let who = match &p.credential {
+            CredentialUsed::Anonymous if f.node_identity.is_some() => {
+                "from this machine, anonymously (the node's own identity cannot be used from here)"
+                    .to_owned()
+            }
             CredentialUsed::Anonymous => "anonymously (no credentials match)".to_owned(),
             CredentialUsed::Secret {
                 secret,
@@ -207,6 +219,9 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
         ),
         None => {}
     }
+    for (topic, ok, text) in super::kubelet_identity::evidence(f) {
+        push(topic, ok, text);
+    }
     for gap in &f.gaps {
         push(Topic::Gap, false, gap.clone());
     }
@@ -248,7 +263,7 @@ pub fn lines(f: &Facts) -> Vec<EvidenceLine> {
     out
 }
 
-fn probe_line(o: &ProbeOutcome) -> String {
+pub(super) fn probe_line(o: &ProbeOutcome) -> String {
     let with = |head: &str, errors: &[ApiError], detail: &str| {
         let said: Vec<String> = errors
             .iter()

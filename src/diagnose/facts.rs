@@ -7,6 +7,8 @@
 use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 
+use super::node_words::NodePull;
+use crate::azure::aks::{AksNode, ClusterRef, KubeletIdentity, RegistryAccess, RoleAssignment};
 use crate::reference::Reference;
 use crate::registry::probe::ProbeOutcome;
 use crate::secret::Secret;
@@ -36,6 +38,11 @@ pub struct Facts {
     pub tags: Option<TagListing>,
     pub node: Option<NodeFacts>,
     pub node_messages: NodeMessages,
+    /// kubelet's latest `Failed to pull image` message for this image, read attempt by attempt.
+    pub node_pull: Option<NodePull>,
+    /// The node's own credentials for the image (AKS: the kubelet identity through the node's
+    /// credential provider), when its provider serves this image.
+    pub node_identity: Option<NodeIdentityFacts>,
     /// The pod's controller, resolved to the object a user acts on (a Deployment if any).
     pub owner: Option<Workload>,
     /// What could not be gathered (a forbidden read, a failed listing): said, not hidden.
@@ -204,6 +211,72 @@ pub struct NodeFacts {
     pub name: String,
     pub os: String,
     pub architecture: String,
+    /// An AKS node (its providerID names a scale set in a subscription).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aks: Option<AksNode>,
+    /// The `kubernetes.azure.com/cluster` label: the node resource group in its own case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aks_node_resource_group: Option<String>,
+}
+
+/// How the node gets credentials of its own for the image: kubelet's credential provider
+/// (AKS: `acr-credential-provider` with the kubelet identity), and what ARM says about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NodeIdentityFacts {
+    /// The provider's `matchImages` berth matched the image against (`[cluster.aks]`
+    /// `provider_match_images`, AKS's by default).
+    pub match_images: Vec<String>,
+    /// The kubelet identity's client id (the node's label, or the managed cluster).
+    pub client_id: Option<String>,
+    /// ARM's answers; `None` when ARM could not be asked (`Facts::gaps` says why).
+    pub arm: Option<AksArmFacts>,
+}
+
+/// What ARM says about the kubelet identity and the registry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AksArmFacts {
+    pub cluster: ClusterRef,
+    pub kubelet_identity: Option<KubeletIdentity>,
+    /// The node pool's scale set, and whether the kubelet identity is on it (IMDS serves
+    /// only identities on the VM's scale set). `None`: not read.
+    pub vmss_id: String,
+    pub on_node_pool: Option<bool>,
+    /// The registry's ARM id (its `[registry.arm]`), `None` when not configured.
+    pub registry_id: Option<String>,
+    /// The kubelet identity's role assignments covering the registry; `None`: not read.
+    pub role_assignments: Option<Vec<RoleAssignment>>,
+    pub network: Option<RegistryAccess>,
+    /// The cluster's outbound addresses: what the registry sees the node's requests come from.
+    pub egress_ips: Vec<String>,
+}
+
+impl AksArmFacts {
+    /// Some assignment lets the identity pull (`None`: not read).
+    pub fn can_pull(&self) -> Option<bool> {
+        self.role_assignments
+            .as_ref()
+            .map(|r| r.iter().any(|a| a.pull_role.is_some()))
+    }
+
+    /// The role that lets the identity pull from this registry (its mode decides).
+    pub fn pull_role(&self) -> crate::azure::aks::PullRole {
+        self.network
+            .as_ref()
+            .map_or(crate::azure::aks::ACR_PULL, |n| n.pull_role())
+    }
+
+    /// The egress addresses the registry's network rules turn away.
+    pub fn blocked_ips(&self) -> Vec<String> {
+        match &self.network {
+            Some(n) => self
+                .egress_ips
+                .iter()
+                .filter(|ip| !n.admits(ip))
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        }
+    }
 }
 
 /// What kubelet itself reported: supporting evidence, never the basis of a diagnosis.

@@ -60,6 +60,16 @@ pub enum FixAction {
     },
     /// Its controller makes a new pod, which pulls at once (no back-off).
     DeletePod { namespace: String, pod: String },
+    /// The role assignment `az aks update --attach-acr` makes: AcrPull on the registry for the
+    /// kubelet identity (its object id) — or, for a registry in ABAC mode, Container Registry
+    /// Repository Reader.
+    AssignPullRole {
+        registry_id: String,
+        principal_id: String,
+        role: String,
+    },
+    /// One more address in the registry's IP rules (the others kept).
+    AllowRegistryIp { registry_id: String, ip: String },
 }
 
 impl FixAction {
@@ -105,8 +115,39 @@ impl FixAction {
             FixAction::DeletePod { namespace, pod } => {
                 format!("kubectl delete pod -n {namespace} {pod}")
             }
+            FixAction::AssignPullRole {
+                registry_id,
+                principal_id,
+                role,
+            } => {
+                let role = if role.contains(' ') {
+                    format!("{role:?}")
+                } else {
+                    role.clone()
+                };
+                format!(
+                    "az role assignment create --assignee-object-id {principal_id} \
+                     --assignee-principal-type ServicePrincipal --role {role} --scope {registry_id}"
+                )
+            }
+            FixAction::AllowRegistryIp { registry_id, ip } => {
+                let (group, name) = registry_group_and_name(registry_id);
+                format!("az acr network-rule add -g {group} -n {name} --ip-address {ip}")
+            }
         }
     }
+}
+
+/// `/subscriptions/S/resourceGroups/RG/providers/…/registries/NAME` → (RG, NAME).
+fn registry_group_and_name(registry_id: &str) -> (&str, &str) {
+    let segs: Vec<&str> = registry_id.split('/').collect();
+    let group = segs
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case("resourceGroups"))
+        .and_then(|i| segs.get(i + 1))
+        .copied()
+        .unwrap_or("<resource group>");
+    (group, segs.last().copied().unwrap_or("<registry>"))
 }
 
 /// `berth secret rotate` (create-or-update); the credential source is the user's choice, the
@@ -138,7 +179,19 @@ pub fn fixes(cause: &Cause, f: &Facts) -> Vec<Fix> {
         .filter(|o| o.kind == "Deployment")
         .map(|o| o.name.clone());
 
+    if let Some(fixes) = super::kubelet_identity::fixes(cause, f) {
+        return fixes;
+    }
     match cause {
+        // The node pulls with its own identity here: a pull secret is not the fix (berth could
+        // not tell what failed; `berth check-acr` checks the identity's path).
+        Cause::NoSecretForHost { .. } if f.node_identity.is_some() => vec![manual(
+            "check the node's own credentials",
+            format!(
+                "the node pulls {host} with its kubelet identity, so a pull secret is not needed: run \
+                 `berth check-acr` to check its role, node pool and the registry's network rules"
+            ),
+        )],
         Cause::ReferenceInvalid { .. } => vec![manual(
             "correct the image reference",
             match &deployment {
@@ -380,6 +433,9 @@ pub fn fixes(cause: &Cause, f: &Facts) -> Vec<Fix> {
                 .into(),
         )],
         Cause::Undetermined { .. } => Vec::new(),
+        Cause::KubeletIdentityCannotPull { .. }
+        | Cause::KubeletIdentityNotOnNodePool { .. }
+        | Cause::FirewallBlocksNode { .. } => unreachable!("kubelet_identity::fixes handles them"),
     }
 }
 

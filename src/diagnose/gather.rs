@@ -50,6 +50,11 @@ pub struct GatherOptions {
     pub probe_timeout: Duration,
     /// Pods diagnosed at once in a scope.
     pub concurrency: usize,
+    /// `[cluster.aks]`: the node credential provider's images and the cluster's ARM name.
+    pub aks: crate::config::AksConfig,
+    /// The `[[registry]]` entries: their Azure credential and `[registry.arm]` read ARM for
+    /// the kubelet identity's checks, and list tags where the node's credentials cannot.
+    pub registry_configs: Vec<crate::registry::config::RegistryConfig>,
 }
 
 impl Default for GatherOptions {
@@ -60,6 +65,8 @@ impl Default for GatherOptions {
             slow_pull: Duration::from_secs(120),
             probe_timeout: Duration::from_secs(30),
             concurrency: 4,
+            aks: Default::default(),
+            registry_configs: Vec::new(),
         }
     }
 }
@@ -77,8 +84,40 @@ impl GatherOptions {
                     ca_file: r.ca_file.clone(),
                 })
                 .collect(),
+            aks: config.cluster.aks.clone().unwrap_or_default(),
+            registry_configs: config.registries.clone(),
             ..Self::default()
         }
+    }
+
+    /// The node's own credentials for `reference`, when the node is an AKS node whose
+    /// credential provider matches the image (kubelet's `matchImages` rules).
+    pub fn node_identity_for(
+        &self,
+        reference: &Reference,
+        node: Option<&super::facts::NodeFacts>,
+    ) -> Option<super::facts::NodeIdentityFacts> {
+        let aks = node?.aks.as_ref()?;
+        let match_images = self.aks.match_images();
+        let image = crate::cluster::pull_secret::keyring::image_name(reference);
+        match_images
+            .iter()
+            .any(|m| crate::cluster::pull_secret::keyring::urls_match_str(m, &image))
+            .then(|| super::facts::NodeIdentityFacts {
+                match_images,
+                client_id: aks.kubelet_identity_client_id.clone(),
+                arm: None,
+            })
+    }
+
+    /// The configured registry for `host`.
+    pub(super) fn registry_config(
+        &self,
+        host: &str,
+    ) -> Option<&crate::registry::config::RegistryConfig> {
+        self.registry_configs
+            .iter()
+            .find(|r| same_host(&r.host, host))
     }
 
     fn hint(&self, host: &str) -> Option<&RegistryHint> {
@@ -289,6 +328,8 @@ async fn gather_container(
         probes: Vec::new(),
         tags: None,
         node: ctx.node.clone(),
+        node_pull: node_pull(c, events),
+        node_identity: None,
         node_messages,
         owner: ctx.owner.clone(),
         gaps: ctx.gaps.clone(),
@@ -332,6 +373,23 @@ async fn gather_container(
     } else {
         effective.credentials
     };
+    if let Some(mut identity) = opts.node_identity_for(&reference, ctx.node.as_ref()) {
+        if let Some(node) = ctx.node.as_ref() {
+            identity.arm =
+                super::aks_reads::read(opts, node, reference.registry(), &mut facts.gaps).await;
+        }
+        facts.node_identity = Some(identity);
+        // The node's words say the image is missing; the closest tags come from berth's own
+        // credential for the registry (the node's cannot be used from here).
+        if facts
+            .node_pull
+            .as_ref()
+            .is_some_and(|p| p.any(|f| *f == super::node_words::NodeFailure::NotFound))
+        {
+            facts.tags =
+                Some(super::aks_reads::list_tags_as_berth(opts, &reference, &mut facts.gaps).await);
+        }
+    }
     let ca_file = opts.ca_for(reference.registry());
     let kind = opts.kind_for(reference.registry());
     for cred in &tries {
@@ -362,7 +420,7 @@ async fn gather_container(
             facts.probes.first().map(|p| &p.outcome),
             Some(ProbeOutcome::ManifestUnknown { .. } | ProbeOutcome::NotFound { .. })
         );
-    if missing {
+    if missing && facts.tags.is_none() {
         let mut listing = list_tags(
             &reference,
             &tries[0],
@@ -385,6 +443,16 @@ async fn gather_container(
         facts.tags = Some(listing);
     }
     facts
+}
+
+/// kubelet's latest `Failed to pull image "IMAGE": …` for this container's image, read.
+fn node_pull(c: &FailingContainer, events: &[EventRow]) -> Option<super::node_words::NodePull> {
+    let prefix = format!("Failed to pull image \"{}\": ", c.image);
+    events
+        .iter()
+        .filter(|e| e.reason == "Failed" && e.message.starts_with(&prefix))
+        .max_by_key(|e| e.last_seen)
+        .and_then(|e| super::node_words::parse(&e.message))
 }
 
 /// kubelet's own words about this container: its waiting reason and the pod's pull events

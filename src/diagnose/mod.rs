@@ -5,7 +5,9 @@
 //! use, the node's platform and its own messages); [`diagnose`] — pure — names the [`Cause`],
 //! writes the one-line headline, lists the evidence, and offers the [`Fix`]es that fit.
 
+mod aks_reads;
 pub mod cause;
+pub mod check_acr;
 pub mod classify;
 pub mod cli;
 mod cluster_reads;
@@ -13,6 +15,8 @@ pub mod evidence;
 pub mod facts;
 pub mod fix;
 pub mod gather;
+mod kubelet_identity;
+pub mod node_words;
 mod probe;
 pub mod render;
 pub mod secrets;

@@ -76,7 +76,16 @@ pub(super) async fn list_tags(
             };
         }
     };
-    let listing = client.list_tags(reference.repository(), TagOrder::NewestFirst);
+    list_with(&client, reference.repository(), timeout).await
+}
+
+/// The repository's tags through `client`, newest first, within `timeout`.
+pub(super) async fn list_with(
+    client: &RegistryClient,
+    repository: &str,
+    timeout: Duration,
+) -> TagListing {
+    let listing = client.list_tags(repository, TagOrder::NewestFirst);
     match tokio::time::timeout(timeout, listing).await {
         Ok(Ok(rows)) => TagListing::Listed {
             tags: rows

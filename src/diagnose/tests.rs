@@ -30,6 +30,10 @@ struct Case {
     reason: &'static str,
     owner: Option<Workload>,
     last_failure: Option<Timestamp>,
+    /// kubelet's `Failed to pull image` message, when the case has one.
+    node_says: Option<String>,
+    node_identity: Option<NodeIdentityFacts>,
+    aks_node: Option<crate::azure::aks::AksNode>,
 }
 
 impl Default for Case {
@@ -46,6 +50,9 @@ impl Default for Case {
                 name: "web".into(),
             }),
             last_failure: Some(Timestamp::from_second(1_800_000_000 - 180).unwrap()),
+            node_says: None,
+            node_identity: None,
+            aks_node: None,
         }
     }
 }
@@ -178,6 +185,8 @@ impl Case {
                 name: "node-1".into(),
                 os: "linux".into(),
                 architecture: "amd64".into(),
+                aks: self.aks_node,
+                aks_node_resource_group: None,
             }),
             node_messages: NodeMessages {
                 reason: Some(self.reason.into()),
@@ -191,6 +200,8 @@ impl Case {
                 }],
                 last_failure: self.last_failure,
             },
+            node_pull: self.node_says.as_deref().and_then(super::node_words::parse),
+            node_identity: self.node_identity,
             owner: self.owner,
             gaps: vec![],
             observed_at: now(),
@@ -201,6 +212,8 @@ impl Case {
         diagnose(self.facts())
     }
 }
+
+mod kubelet_identity;
 
 fn first_commands(d: &Diagnosis) -> Vec<String> {
     d.fixes.first().map(|f| f.commands()).unwrap_or_default()

@@ -214,6 +214,14 @@ fn one_key(
                 dry_run: false,
             }
         }
+        FixAction::AssignPullRole { .. } | FixAction::AllowRegistryIp { .. } => {
+            let registry = d.facts.reference.as_ref().ok()?.registry().to_owned();
+            Effect::AzureFix {
+                registry,
+                action: first.clone(),
+                dry_run: false,
+            }
+        }
         FixAction::RecreateSecret { .. } | FixAction::DeletePod { .. } => return None,
     };
     Some((effect, retry))
@@ -250,6 +258,8 @@ mod tests {
             tags: None,
             node: None,
             node_messages: Default::default(),
+            node_pull: None,
+            node_identity: None,
             owner: None,
             gaps: Vec::new(),
             observed_at: jiff::Timestamp::UNIX_EPOCH,

@@ -12,7 +12,8 @@ use crate::cluster::actions::{ActionError, Permission, check_access};
 pub fn required(kind: MutationKind, ns: &str) -> Vec<Permission> {
     let deployments = || Permission::new("patch", "apps", "deployments", ns);
     match kind {
-        MutationKind::Retag => Vec::new(),
+        // Registry and ARM side: decided by the registry and ARM at the write.
+        MutationKind::Retag | MutationKind::Azure => Vec::new(),
         MutationKind::SetImage | MutationKind::Restart | MutationKind::PauseResume => {
             vec![deployments()]
         }
@@ -36,7 +37,7 @@ pub fn required(kind: MutationKind, ns: &str) -> Vec<Permission> {
 /// tied to the namespace in view (see `update::refusal`).
 pub fn scope(kind: MutationKind, ns: &str) -> Option<String> {
     match kind {
-        MutationKind::Retag | MutationKind::RotateSecret => None,
+        MutationKind::Retag | MutationKind::RotateSecret | MutationKind::Azure => None,
         _ => Some(ns.to_owned()),
     }
 }
@@ -96,8 +97,8 @@ pub async fn check(
     });
     let mut out = Vec::new();
     for (kind, review) in futures::future::join_all(reviews).await {
-        if kind == MutationKind::Retag {
-            continue; // decided by the registry at the push
+        if matches!(kind, MutationKind::Retag | MutationKind::Azure) {
+            continue; // decided by the registry at the push, by ARM at the write
         }
         if let Some(permission) = verdict(kind, review, &rotation) {
             out.push(PermissionUpdate {
@@ -128,7 +129,11 @@ mod tests {
     fn every_cluster_mutation_needs_a_review() {
         for kind in MutationKind::ALL {
             let perms = required(kind, "shop");
-            assert_eq!(perms.is_empty(), kind == MutationKind::Retag, "{kind:?}");
+            assert_eq!(
+                perms.is_empty(),
+                matches!(kind, MutationKind::Retag | MutationKind::Azure),
+                "{kind:?}"
+            );
             assert!(perms.iter().all(|p| p.namespace == "shop"));
         }
         assert_eq!(

@@ -319,6 +319,33 @@ async fn execute(shared: &Shared, kube: &KubeNow, effect: &Effect, rep: &Reporte
                 }
             }
         }
+        Effect::AzureFix {
+            registry,
+            action,
+            dry_run,
+        } => {
+            rep.step("azure", StepStatus::Running, action.command());
+            let r = crate::diagnose::check_acr::apply_for_registry(
+                &shared.gather,
+                registry,
+                &shared.audit,
+                action,
+                *dry_run,
+            )
+            .await;
+            match r {
+                Ok(summary) => {
+                    rep.step("azure", StepStatus::Done, "");
+                    done(summary)
+                }
+                Err(e) => {
+                    rep.step("azure", StepStatus::Failed, "");
+                    let mut err = outcome::error(&title, &e, e.hint());
+                    err.sticky = e.applied_unaudited();
+                    Err(err)
+                }
+            }
+        }
         Effect::Diagnose { pod } => {
             rep.step(
                 "gather",

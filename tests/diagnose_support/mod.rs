@@ -478,6 +478,9 @@ pub fn apply(fix: &berth::diagnose::Fix) {
             FixAction::DeletePod { namespace, pod } => {
                 kubectl(["-n", namespace, "delete", "pod", pod, "--wait=false"]);
             }
+            FixAction::AssignPullRole { .. } | FixAction::AllowRegistryIp { .. } => {
+                panic!("ARM fixes run through `berth check-acr --fix` (tests/aks_diagnose.rs)")
+            }
         }
     }
 }

@@ -165,6 +165,9 @@ log_file = "{log}"
 kubeconfig = "{kubeconfig}"
 namespaces = ["{namespace}"]
 
+[cluster.aks]
+provider_match_images = ["{aks_images}"]
+
 [[registry]]
 name = "e2e"
 host = "{host}"
@@ -173,6 +176,7 @@ ca_file = "{ca}"
 {credential}
 "#,
             audit = q(&dir.path().join("audit.jsonl")),
+            aks_images = env.var("BERTH_AKS_IMAGE_PREFIX"),
             log = q(&dir.path().join("berth.log")),
             kubeconfig = q(kubeconfig),
             host = env.acr_host(),

@@ -504,6 +504,20 @@ pub async fn arm(
                 }
                 list_role_assignments(app, &scope, first(&q, "$filter").unwrap_or(""))
             }
+            // What the caller may do at the scope: the ARM service principal acts as the
+            // subscription's Owner (it may write role assignments here); any other principal
+            // has the pull role it was given.
+            (Method::GET, [kind]) if kind.eq_ignore_ascii_case("permissions") => {
+                let actions = if contributor {
+                    json!(["*"])
+                } else {
+                    json!(["Microsoft.ContainerRegistry/registries/pull/read"])
+                };
+                http::json(
+                    StatusCode::OK,
+                    &json!({"value": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}]}),
+                )
+            }
             (m, [kind, name]) if kind.eq_ignore_ascii_case("roleAssignments") => {
                 if !contributor {
                     return forbidden(

@@ -348,6 +348,7 @@ fn registry_resource(app: &App) -> Resp {
                 "provisioningState": "Succeeded",
                 "anonymousPullEnabled": false,
                 "publicNetworkAccess": net.public_network_access,
+                "roleAssignmentMode": net.role_assignment_mode,
                 "networkRuleBypassOptions": "AzureServices",
                 "networkRuleSet": {
                     "defaultAction": net.default_action,
@@ -360,8 +361,8 @@ fn registry_resource(app: &App) -> Resp {
     )
 }
 
-/// `PATCH` of the registry: `properties.networkRuleSet {defaultAction, ipRules:[{action, value}]}`
-/// and `properties.publicNetworkAccess` (`Enabled`|`Disabled`) are applied (and enforced on
+/// `PATCH` of the registry: `properties.networkRuleSet {defaultAction, ipRules:[{action, value}]}`,
+/// `properties.roleAssignmentMode` and `properties.publicNetworkAccess` (`Enabled`|`Disabled`) are applied (and enforced on
 /// pulls, see aks.rs); other properties are accepted and ignored.
 async fn patch_registry(app: &App, req: Request<Incoming>) -> Resp {
     let body = match body_json(req).await {
@@ -401,6 +402,21 @@ async fn patch_registry(app: &App, req: Request<Incoming>) -> Resp {
                 }
             }
             net.ip_rules = out;
+        }
+    }
+    match p["roleAssignmentMode"].as_str() {
+        Some(m @ ("LegacyRegistryPermissions" | "AbacRepositoryPermissions")) => {
+            net.role_assignment_mode = m.to_string()
+        }
+        None => {}
+        Some(other) => {
+            return arm_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                &format!(
+                    "roleAssignmentMode '{other}' is invalid: use LegacyRegistryPermissions or AbacRepositoryPermissions."
+                ),
+            );
         }
     }
     match p["publicNetworkAccess"].as_str() {

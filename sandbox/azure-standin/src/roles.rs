@@ -11,6 +11,13 @@ pub const ACR_DELETE: &str = "c2f4ef07-c644-48eb-af81-4b1b4947fb11";
 pub const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 pub const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 pub const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+pub const REPOSITORY_READER: &str = "b93aa761-3e63-49ed-ac28-beffa264f7ac";
+pub const REPOSITORY_WRITER: &str = "2a1e307c-b015-4ebd-883e-5b7698a07328";
+pub const REPOSITORY_CONTRIBUTOR: &str = "2efddaa5-3f1f-4df3-97df-af3f13818f4c";
+
+/// The repository roles: the only data-plane roles of a registry in ABAC mode
+/// (`roleAssignmentMode: AbacRepositoryPermissions`), which honours none of the others.
+pub const ABAC_ROLES: [&str; 3] = [REPOSITORY_READER, REPOSITORY_WRITER, REPOSITORY_CONTRIBUTOR];
 
 /// Built-in roles the stand-in knows: (guid, roleName, registry actions on every repository).
 /// ACR's role table: Owner/Contributor pull and push, Reader pulls, AcrPull pulls, AcrPush pulls
@@ -34,6 +41,21 @@ pub const ROLES: &[(&str, &str, &[&str])] = &[
         &["pull", "push", "delete", "metadata_read", "metadata_write"],
     ),
     (READER, "Reader", &["pull", "metadata_read"]),
+    (
+        REPOSITORY_READER,
+        "Container Registry Repository Reader",
+        &["pull", "metadata_read"],
+    ),
+    (
+        REPOSITORY_WRITER,
+        "Container Registry Repository Writer",
+        &["pull", "push", "metadata_read", "metadata_write"],
+    ),
+    (
+        REPOSITORY_CONTRIBUTOR,
+        "Container Registry Repository Contributor",
+        &["pull", "push", "delete", "metadata_read", "metadata_write"],
+    ),
 ];
 
 /// The GUID at the end of a role definition id (or the GUID itself).
@@ -59,9 +81,15 @@ impl App {
     pub fn role_grant(&self, principal_id: &str) -> Grant {
         let registry = self.cfg.registry_id();
         let st = self.state.lock().unwrap();
+        let abac = st.network.role_assignment_mode == "AbacRepositoryPermissions";
         let mut actions: Vec<String> = Vec::new();
         for a in st.role_assignments.values() {
             if !a.principal_id.eq_ignore_ascii_case(principal_id) || !covers(&a.scope, &registry) {
+                continue;
+            }
+            // Each mode honours its own roles (ABAC conditions are not evaluated here).
+            let guid = role_guid(&a.role_definition_id);
+            if abac != ABAC_ROLES.iter().any(|g| g.eq_ignore_ascii_case(guid)) {
                 continue;
             }
             if let Some((_, _, acts)) = role(role_guid(&a.role_definition_id)) {

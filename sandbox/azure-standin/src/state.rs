@@ -120,6 +120,14 @@ pub struct Network {
     pub ip_rules: Vec<String>,
     /// `Enabled` or `Disabled`.
     pub public_network_access: String,
+    /// `LegacyRegistryPermissions` (AcrPull & co. grant) or `AbacRepositoryPermissions` (only
+    /// the repository roles do).
+    #[serde(default = "legacy_mode")]
+    pub role_assignment_mode: String,
+}
+
+fn legacy_mode() -> String {
+    "LegacyRegistryPermissions".into()
 }
 
 impl Default for Network {
@@ -128,6 +136,7 @@ impl Default for Network {
             default_action: "Allow".into(),
             ip_rules: vec![],
             public_network_access: "Enabled".into(),
+            role_assignment_mode: legacy_mode(),
         }
     }
 }
