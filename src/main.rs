@@ -8,7 +8,7 @@ use berth::audit::AuditLog;
 use berth::cluster::cli::{RolloutArgs, RolloutCommand, SecretArgs, SecretCommand};
 use berth::config::Config;
 use berth::diagnose::cli::DiagnoseArgs;
-use berth::registry::cli::{RegistryArgs, RetagArgs};
+use berth::registry::cli::{RegistryArgs, RegistryCommand, RetagArgs};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -91,9 +91,13 @@ impl Command {
                 SecretCommand::Rotate { dry_run, .. } => (!dry_run).then_some("secret rotate"),
                 SecretCommand::Attach { dry_run, .. } => (!dry_run).then_some("secret attach"),
             },
+            Command::Registry(r) => match &r.command {
+                RegistryCommand::Lock { .. } => Some("registry lock"),
+                RegistryCommand::Unlock { .. } => Some("registry unlock"),
+                RegistryCommand::Repos { .. } | RegistryCommand::Tags { .. } => None,
+            },
             Command::CheckAcr(a) => (a.fix && !a.dry_run).then_some("check-acr --fix"),
-            Command::Registry(_)
-            | Command::Diagnose(_)
+            Command::Diagnose(_)
             | Command::Demo
             | Command::Completions { .. }
             | Command::Man { .. } => None,
@@ -108,9 +112,12 @@ const EXIT_READ_ONLY: u8 = 4;
 /// (appended, so help text written on the commands themselves stays).
 fn cli_command() -> clap::Command {
     fn with_audit_help(c: clap::Command) -> clap::Command {
+        with_exit_help(c, berth::audit::EXIT_HELP)
+    }
+    fn with_exit_help(c: clap::Command, text: &'static str) -> clap::Command {
         let join = |h: Option<&clap::builder::StyledStr>| match h {
-            Some(h) => format!("{h}\n\n{}", berth::audit::EXIT_HELP),
-            None => berth::audit::EXIT_HELP.to_owned(),
+            Some(h) => format!("{h}\n\n{text}"),
+            None => text.to_owned(),
         };
         let short = join(c.get_after_help());
         let long = c.get_after_long_help().map(|h| join(Some(h)));
@@ -122,14 +129,20 @@ fn cli_command() -> clap::Command {
     }
     Cli::command()
         .mut_subcommand("retag", with_audit_help)
+        .mut_subcommand("registry", |c| {
+            c.mut_subcommands(|s| match s.get_name() {
+                "lock" | "unlock" => with_audit_help(s),
+                _ => s,
+            })
+        })
         .mut_subcommand("check-acr", with_audit_help)
         .mut_subcommand("rollout", |c| {
-            with_audit_help(c).mut_subcommands(|s| {
-                if s.get_name() == "status" {
-                    s
-                } else {
-                    with_audit_help(s)
+            with_audit_help(c).mut_subcommands(|s| match s.get_name() {
+                "status" => s,
+                "restart" | "set-image" | "undo" => {
+                    with_audit_help(with_exit_help(s, berth::cluster::cli::EXIT_MANAGED_HELP))
                 }
+                _ => with_audit_help(s),
             })
         })
         .mut_subcommand("secret", |c| {
@@ -209,7 +222,7 @@ async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
     }
     Ok(match command {
         Command::Registry(args) => {
-            berth::registry::cli::run_registry(args, &config.registries).await
+            berth::registry::cli::run_registry(args, &config.registries, &audit).await
         }
         Command::Retag(args) => {
             berth::registry::cli::run_retag(args, &config.registries, &audit).await

@@ -159,6 +159,143 @@ fn top_level_kubeconfig_reaches_rollout_status_and_read_only_refuses_a_restart()
     assert!(audit_text.contains("restart"), "{audit_text}");
 }
 
+/// A Deployment labelled as a Helm 3 release labels what it installs: `berth rollout restart`
+/// and `set-image` are refused (exit 11, naming the release and what to do instead) and change
+/// nothing; `--json` and `rollout status --json` carry the owner; `--force-unmanaged` goes on.
+#[test]
+fn a_helm_managed_deployment_is_refused_without_force_unmanaged() {
+    let env = Env::get();
+    let _lock = apiserver_lock(false);
+    let ns = TestNamespace::new("cli-owner");
+    let n = ns.name();
+    admin_pull_secret(n, "acr");
+    let image = format!("{}/web:1.0.4", env.acr_host());
+    create(n, &deployment_json("web", &image, Some("acr"), 1));
+    kubectl([
+        "-n",
+        n,
+        "label",
+        "deploy",
+        "web",
+        "app.kubernetes.io/managed-by=Helm",
+    ]);
+    kubectl([
+        "-n",
+        n,
+        "annotate",
+        "deploy",
+        "web",
+        "meta.helm.sh/release-name=shop-web",
+        &format!("meta.helm.sh/release-namespace={n}"),
+    ]);
+    let kubeconfig = env.kubeconfig();
+    let kc = kubeconfig.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let audit_log = dir.path().join("audit.jsonl");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("[general]\naudit_log = {audit_log:?}\n")).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["--config", config.to_str().unwrap(), "--kubeconfig", kc])
+            .args(args)
+            .args(["-n", n])
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap()
+    };
+    // What a write would change: the generation and the pod template (not resourceVersion,
+    // which the deployment controller's status writes move meanwhile).
+    let spec = || {
+        let d = support::kubectl_json(["-n", n, "get", "deploy", "web", "-o", "json"]);
+        (
+            d["metadata"]["generation"].clone(),
+            d["spec"]["template"].clone(),
+        )
+    };
+    let before = spec();
+
+    let out = run(&["rollout", "restart", "web"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(11), "{stdout}{stderr}");
+    for needle in [
+        "refused: deployment",
+        "is managed by Helm release shop-web",
+        "nothing was changed",
+        "--force-unmanaged",
+    ] {
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+    }
+    let out = run(&[
+        "rollout",
+        "set-image",
+        "web",
+        "app=registry.example/web:2",
+        "--json",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(11), "{stdout}{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(json["error"], "managed", "{json}");
+    assert_eq!(json["owner"]["manager"], "helm", "{json}");
+    assert_eq!(json["owner"]["name"], "shop-web", "{json}");
+    assert_eq!(json["owner"]["namespace"], n, "{json}");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("helm upgrade shop-web CHART -n {n}")),
+        "{json}"
+    );
+    // A dry run is refused the same way (it answers "would this go through?").
+    let out = run(&["rollout", "restart", "web", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(11), "{:?}", text(&out));
+    assert_eq!(spec(), before, "a refused action changed the deployment");
+
+    let out = run(&["rollout", "status", "web", "--json"]);
+    let (stdout, _) = text(&out);
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(json["owner"]["manager"], "helm", "{json}");
+    assert_eq!(json["owner"]["name"], "shop-web", "{json}");
+    assert_eq!(json["owner"]["certain"], true, "{json}");
+
+    let out = run(&["rollout", "restart", "web", "--force-unmanaged"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("managed by Helm release shop-web"),
+        "{stdout}"
+    );
+    let after = spec();
+    assert_ne!(after.0, before.0, "the forced restart did not write");
+    assert!(
+        after.1["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"].is_string(),
+        "{}",
+        after.1
+    );
+    let outcomes: Vec<String> = std::fs::read_to_string(&audit_log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let r: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{} {}",
+                r["action"].as_str().unwrap(),
+                r["outcome"]["status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "rollout.restart refused",
+            "rollout.set-image refused",
+            "rollout.restart refused",
+            "rollout.restart pending",
+            "rollout.restart ok",
+        ],
+    );
+}
+
 #[test]
 fn the_help_of_every_changing_command_lists_the_audit_exit_statuses() {
     for cmd in [
@@ -180,6 +317,14 @@ fn the_help_of_every_changing_command_lists_the_audit_exit_statuses() {
             stdout.contains(
                 "Exit status 9: the audit log could not be written, so nothing was changed"
             ) && stdout.contains("Exit status 10: applied, but not audited"),
+            "{cmd:?}: {stdout}"
+        );
+        // The commands an owner (Helm, Argo CD, Flux) reverts say how they refuse.
+        let owned = matches!(cmd, [_, "restart" | "set-image" | "undo"]);
+        assert_eq!(
+            stdout.contains("Exit status 11: the workload is managed by Helm, Argo CD or Flux")
+                && stdout.contains("--force-unmanaged"),
+            owned,
             "{cmd:?}: {stdout}"
         );
     }

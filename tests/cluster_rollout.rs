@@ -531,7 +531,8 @@ fn headless_rollout_commands_and_exit_codes() {
             env.kubeconfig_readonly(),
             RolloutCommand::Restart {
                 deployment: "web".into(),
-                dry_run: false
+                dry_run: false,
+                force_unmanaged: false,
             }
         ),
         cli::EXIT_REFUSED
@@ -546,7 +547,8 @@ fn headless_rollout_commands_and_exit_codes() {
                 tag: Some("1.0.19".into()),
                 digest: None,
                 image: None,
-                dry_run: false
+                dry_run: false,
+                force_unmanaged: false,
             }
         ),
         cli::EXIT_INVALID
@@ -561,7 +563,8 @@ fn headless_rollout_commands_and_exit_codes() {
                 tag: Some("0.0.0-missing".into()),
                 digest: None,
                 image: None,
-                dry_run: false
+                dry_run: false,
+                force_unmanaged: false,
             }
         ),
         cli::EXIT_OK

@@ -84,7 +84,14 @@ impl Run {
 
 async fn registry(s: &Setup, command: RegistryCommand) -> Run {
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = run_registry_to(RegistryArgs { command }, &s.registries, &mut out, &mut err).await;
+    let code = run_registry_to(
+        RegistryArgs { command },
+        &s.registries,
+        &s.audit,
+        &mut out,
+        &mut err,
+    )
+    .await;
     Run {
         code,
         out: String::from_utf8(out).unwrap(),
@@ -93,11 +100,16 @@ async fn registry(s: &Setup, command: RegistryCommand) -> Run {
 }
 
 async fn retag(s: &Setup, source: &str, target: &str, force: bool) -> Run {
+    retag_locking(s, source, target, force, false).await
+}
+
+async fn retag_locking(s: &Setup, source: &str, target: &str, force: bool, lock: bool) -> Run {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let args = RetagArgs {
         source: source.into(),
         target: target.into(),
         force,
+        lock,
         registry: None,
         json: true,
     };
@@ -293,4 +305,274 @@ async fn retag_command_refuses_then_forces() {
         "{statuses:?}"
     );
     assert_eq!(read.records.len(), 5, "{statuses:?}");
+}
+
+/// `GET /acr/v1/web/_tags/{tag}` as the admin: the tag's changeableAttributes.
+async fn acr_attributes(tag: &str) -> Value {
+    let env = Env::get();
+    let (u, p) = admin_pair();
+    let r = env
+        .http()
+        .get(format!("{}/acr/v1/web/_tags/{tag}", env.base()))
+        .basic_auth(u, Some(p))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "GET attributes of web:{tag}");
+    let v: Value = r.json().await.unwrap();
+    v["tag"]["changeableAttributes"].clone()
+}
+
+/// `action status` of every audit record, oldest first.
+fn audit_outcomes(s: &Setup) -> Vec<String> {
+    std::fs::read_to_string(s.audit.path())
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let r: Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{} {}",
+                r["action"].as_str().unwrap(),
+                r["outcome"]["status"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// A tag locked by `retag --lock` (checked through `/acr/v1` attributes) refuses berth's retag
+/// before any write, naming the lock (exit 8), and refuses skopeo's push and delete with ACR's
+/// error; `registry unlock` lets the retag through again.
+#[tokio::test]
+async fn locked_tags_refuse_retags_and_real_clients() {
+    let s = setup();
+    let env = Env::get();
+    let tag = unique("lock");
+    let target = format!("web:{tag}");
+    let r = retag_locking(&s, "web:1.0.3", &target, false, true).await;
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    let out = r.json();
+    assert_eq!(out["lock"]["new"]["writeEnabled"], false, "{out}");
+    assert_eq!(out["lock"]["changed"], true, "{out}");
+    let attrs = acr_attributes(&tag).await;
+    assert_eq!(attrs["writeEnabled"], false, "{attrs}");
+    assert_eq!(attrs["deleteEnabled"], true, "{attrs}");
+    let locked_digest = acr_digest(&target).await.unwrap();
+    assert_eq!(locked_digest, acr_digest("web:1.0.3").await.unwrap());
+
+    // The listing shows the lock.
+    let r = registry(
+        &s,
+        RegistryCommand::Tags {
+            repo: "web".into(),
+            registry: None,
+            details: false,
+            json: true,
+        },
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    let listed = r.json()["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == tag.as_str())
+        .cloned()
+        .expect("the locked tag is listed");
+    assert_eq!(listed["attributes"]["writeEnabled"], false, "{listed}");
+
+    // berth: refused before any write, with the lock named; --force does not lift it.
+    let uploads_before = registry_log_lines("web").len();
+    let r = retag(&s, "web:1.0.4", &target, true).await;
+    assert_eq!(r.code, 8, "{}{}", r.out, r.err);
+    assert!(
+        r.err
+            .contains(&format!("web:{tag} is locked (writeEnabled=false)"))
+            && r.err.contains("berth registry unlock"),
+        "{}",
+        r.err
+    );
+    assert_eq!(r.json()["error"]["kind"], "tag_locked");
+    assert!(
+        !registry_log_lines("web")[uploads_before..]
+            .iter()
+            .any(|l| l.contains("\"PUT ")),
+        "a PUT reached the registry"
+    );
+    assert_eq!(acr_digest(&target).await.unwrap(), locked_digest);
+
+    // Real clients meet ACR's own refusal.
+    let (u, p) = admin_pair();
+    let creds = format!("{u}:{p}");
+    let acr = env.acr();
+    let push = skopeo(&[
+        "copy",
+        "--retry-times",
+        "0",
+        "--src-creds",
+        &creds,
+        "--dest-creds",
+        &creds,
+        &format!("docker://{acr}/web:1.0.4"),
+        &format!("docker://{acr}/{target}"),
+    ])
+    .await;
+    assert!(!push.ok, "skopeo pushed over a locked tag");
+    eprintln!("skopeo copy onto the locked tag: {}", push.stderr.trim());
+    assert!(
+        push.stderr
+            .contains("disallowed on this registry, repository or image"),
+        "{}",
+        push.stderr
+    );
+    let delete = skopeo(&[
+        "delete",
+        "--retry-times",
+        "0",
+        "--creds",
+        &creds,
+        &format!("docker://{acr}/{target}"),
+    ])
+    .await;
+    assert!(!delete.ok, "skopeo deleted a locked tag");
+    assert!(
+        delete
+            .stderr
+            .contains("disallowed on this registry, repository or image"),
+        "{}",
+        delete.stderr
+    );
+    assert_eq!(acr_digest(&target).await.unwrap(), locked_digest);
+
+    // Unlocked, the same retag goes through.
+    let r = registry(
+        &s,
+        RegistryCommand::Unlock {
+            image: target.clone(),
+            registry: None,
+            json: true,
+        },
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert_eq!(r.json()["new"]["writeEnabled"], true);
+    assert_eq!(acr_attributes(&tag).await["writeEnabled"], true);
+    let r = retag(&s, "web:1.0.4", &target, true).await;
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert_eq!(
+        acr_digest(&target).await.unwrap(),
+        acr_digest("web:1.0.4").await.unwrap()
+    );
+    // Locking twice writes once.
+    for _ in 0..2 {
+        let r = registry(
+            &s,
+            RegistryCommand::Lock {
+                image: target.clone(),
+                registry: None,
+                json: false,
+            },
+        )
+        .await;
+        assert_eq!(r.code, 0, "{}", r.err);
+    }
+    let r = registry(
+        &s,
+        RegistryCommand::Unlock {
+            image: target.clone(),
+            registry: None,
+            json: false,
+        },
+    )
+    .await;
+    assert!(r.out.contains(&format!("web:{tag} unlocked")), "{}", r.out);
+    assert_eq!(
+        audit_outcomes(&s),
+        [
+            "retag pending",
+            "retag ok",
+            "registry.lock pending",
+            "registry.lock ok",
+            "retag refused",
+            "registry.unlock pending",
+            "registry.unlock ok",
+            "retag pending",
+            "retag ok",
+            "registry.lock pending",
+            "registry.lock ok",
+            "registry.lock ok",
+            "registry.unlock pending",
+            "registry.unlock ok",
+        ]
+    );
+}
+
+/// Mistakes in `registry lock|unlock` say what is wrong and change nothing.
+#[tokio::test]
+async fn lock_mistakes_are_named() {
+    let s = setup();
+    let lock = |image: &str, registry: Option<&str>| RegistryCommand::Lock {
+        image: image.into(),
+        registry: registry.map(str::to_owned),
+        json: false,
+    };
+    let r = registry(&s, lock("web", None)).await;
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert!(r.err.contains("names no tag"), "{}", r.err);
+    let r = registry(&s, lock("mirror/web:1.0.0", Some("plain"))).await;
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert!(r.err.contains("plain OCI registry"), "{}", r.err);
+    let r = registry(&s, lock("web:no-such-tag-here", None)).await;
+    assert_eq!(r.code, 3, "{}", r.err);
+    assert!(r.err.contains("no such tag"), "{}", r.err);
+    let r = registry(&s, lock("web:not/valid", None)).await;
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert!(r.err.contains("not/valid"), "{}", r.err);
+    // Refused before any write: no intent record (the missing tag leaves its failure only).
+    assert!(
+        audit_outcomes(&s).iter().all(|o| !o.ends_with("pending")),
+        "{:?}",
+        audit_outcomes(&s)
+    );
+}
+
+/// The stand-in's PATCH contract: only known boolean attributes, 404 for a missing tag, the
+/// tag as GET shows it in the answer.
+#[tokio::test]
+async fn standin_patch_contract() {
+    let env = Env::get();
+    let (u, p) = admin_pair();
+    let patch = |tag: &str, body: &str| {
+        env.http()
+            .patch(format!("{}/acr/v1/web/_tags/{tag}", env.base()))
+            .basic_auth(&u, Some(&p))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+    };
+    for bad in [
+        r#"{"writeEnabled":"no"}"#,
+        r#"{"locked":true}"#,
+        "[]",
+        "nope",
+    ] {
+        let r = patch("1.0.3", bad).await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["errors"][0]["message"].is_string(), "{v}");
+    }
+    assert_eq!(acr_attributes("1.0.3").await["writeEnabled"], true);
+    let r = patch("no-such-tag-here", r#"{"writeEnabled":false}"#)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["errors"][0]["code"], "TAG_UNKNOWN", "{v}");
+    // An empty object changes nothing and answers the tag.
+    let r = patch("1.0.3", "{}").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["imageName"], "web");
+    assert_eq!(v["tag"]["name"], "1.0.3");
+    assert!(v["tag"]["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(v["tag"]["changeableAttributes"]["listEnabled"], true);
 }

@@ -696,3 +696,218 @@ fn read_only_shows_the_marker_and_restart_changes_nothing() {
         berth.audit_records()
     );
 }
+
+/// Deployments labelled as Helm, Argo CD and Flux label what they apply: the dashboard shows
+/// each owner, and the restart confirmation names it and what to do instead; going on after
+/// the warning restarts (checked with kubectl).
+#[test]
+fn owner_warnings_on_labelled_workloads_by_keys() {
+    let _lock = apiserver_lock(false);
+    let host = Env::get().acr_host();
+    let ns = TestNamespace::new("ui-e2e-owner");
+    let n = ns.name();
+    admin_pull_secret(n, "acr");
+    let marked = |name: &str, labels: Value, annotations: Value| {
+        let mut d = deployment_json(name, &format!("{host}/web:1.0.3"), Some("acr"), 1);
+        d["metadata"]["labels"] = labels;
+        d["metadata"]["annotations"] = annotations;
+        create(n, &d);
+    };
+    marked(
+        "argo-web",
+        json!({}),
+        json!({"argocd.argoproj.io/tracking-id": format!("shop-web:apps/Deployment:{n}/argo-web")}),
+    );
+    marked(
+        "flux-web",
+        json!({"kustomize.toolkit.fluxcd.io/name": "apps",
+               "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}),
+        json!({}),
+    );
+    marked(
+        "helm-web",
+        json!({"app.kubernetes.io/managed-by": "Helm"}),
+        json!({"meta.helm.sh/release-name": "shop", "meta.helm.sh/release-namespace": n}),
+    );
+    let berth = Berth::new(n);
+    let tui = berth.start(&[]);
+    tui.wait("the three owners in the OWNER column", |s| {
+        line_with(s, &["argo-web", "argocd:shop-web"])?;
+        line_with(s, &["flux-web", "flux:apps"])?;
+        line_with(s, &["helm-web", "helm:shop"]).map(|_| ())
+    });
+
+    // argo-web sorts first, so it is selected.
+    tui.keys(&["r"]);
+    tui.wait("the Argo CD warning in the restart confirmation", |s| {
+        line_with(
+            s,
+            &["⚠ deploy/argo-web is managed by Argo CD application shop-web"],
+        )?;
+        line_with(s, &["argocd app actions run shop-web restart"]).map(|_| ())
+    });
+    tui.keys(&["Escape", "j", "u"]);
+    // flux-web has no earlier revision: undo says so; the owner still shows under the row.
+    tui.wait_text(
+        "the Flux owner under the selected row",
+        "managed by Flux Kustomization apps (namespace flux-system)",
+    );
+    tui.keys(&["r"]);
+    tui.wait("the Flux warning in the restart confirmation", |s| {
+        line_with(
+            s,
+            &["⚠ deploy/flux-web is managed by Flux Kustomization apps"],
+        )
+        .map(|_| ())
+    });
+    tui.keys(&["Escape", "j", "r"]);
+    tui.wait("the Helm warning in the restart confirmation", |s| {
+        line_with(s, &["⚠ deploy/helm-web is managed by Helm release shop"])?;
+        line_with(s, &["instead:"]).map(|_| ())
+    });
+    let generation = || {
+        kubectl([
+            "-n",
+            n,
+            "get",
+            "deploy",
+            "helm-web",
+            "-o",
+            "jsonpath={.metadata.generation}",
+        ])
+    };
+    let before = generation();
+    // Going on after the warning: the dashboard acts (the user saw who owns it).
+    tui.keys(&["y"]);
+    tui.wait("the restart reported done", |s| {
+        line_with(s, &["✓", "helm-web restarted"]).map(|_| ())
+    });
+    assert_ne!(
+        generation(),
+        before,
+        "the confirmed restart changed nothing"
+    );
+    let restarted = kubectl([
+        "-n",
+        n,
+        "get",
+        "deploy",
+        "helm-web",
+        "-o",
+        r#"jsonpath={.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}"#,
+    ]);
+    assert!(!restarted.trim().is_empty(), "no restartedAt on helm-web");
+}
+
+/// Lock after promote by keys (checked through ACR's `/acr/v1` attributes), then a retag onto
+/// the locked tag: the confirmation names the lock, confirming is refused, and skopeo shows the
+/// tag unmoved.
+#[test]
+fn a_locked_tag_is_refused_and_lock_after_promote_by_keys() {
+    let env = Env::get();
+    let host = env.acr_host();
+    let repo = own_repository();
+    let ns = TestNamespace::new("ui-e2e-lock");
+    let berth = Berth::new(ns.name());
+    let tui = berth.start(&[]);
+    tui.wait_text(
+        "the repositories listed",
+        &format!("registry {host} ● live"),
+    );
+    tui.keys(&[":"]);
+    tui.type_text(&format!("repo {repo}"));
+    tui.keys(&["Enter"]);
+    tui.wait("the tags of the test repository", |s| {
+        line_with(s, &["1.0.1"])
+            .and(line_with(s, &[&format!("Tags {repo}")]))
+            .map(|_| ())
+    });
+    tui.keys(&["/"]);
+    tui.type_text("1.0.1");
+    tui.keys(&["Enter"]);
+    tui.wait_text("the tag list filtered to 1.0.1", "/1.0.1 · 1");
+    tui.keys(&["t"]);
+    tui.type_text("rc");
+    tui.keys(&["Enter"]);
+    tui.wait_text(
+        "the offer to lock after promoting",
+        "[ ] lock the tag after promoting (l)",
+    );
+    tui.keys(&["l"]);
+    tui.wait_text("the lock chosen", "[x] lock the tag after promoting (l)");
+    tui.keys(&["y"]);
+    tui.wait("the retag and the lock reported done", |s| {
+        line_with(s, &["✓ retagged", &format!("{repo}:1.0.1")]).map(|_| ())
+    });
+    // ACR's own answer: the tag's changeableAttributes.
+    let attributes = acr_tag_attributes(&repo, "rc");
+    assert_eq!(attributes["writeEnabled"], false, "{attributes}");
+    let rc = digest_of(&format!("{host}/{repo}:rc")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        rc,
+        digest_of(&format!("{host}/{repo}:1.0.1")).unwrap_or_else(|e| panic!("{e}"))
+    );
+
+    // The listing shows it locked; a retag of 1.0.0 onto it is refused, naming the lock.
+    tui.keys(&["/", "C-u"]);
+    tui.type_text("1.0.0");
+    tui.keys(&["Enter"]);
+    tui.wait_text("the tag list filtered to 1.0.0", "/1.0.0 · 1");
+    tui.keys(&["t"]);
+    tui.type_text("rc");
+    tui.keys(&["Enter"]);
+    tui.wait_text(
+        "the lock named in the confirmation",
+        &format!("⚠ {repo}:rc is locked (writeEnabled=false)"),
+    );
+    tui.keys(&["f", "y"]);
+    tui.wait_text(
+        "the retag refused",
+        &format!("✗ refused: {repo}:rc is locked (writeEnabled=false)"),
+    );
+    tui.keys(&["Escape"]);
+    assert_eq!(
+        digest_of(&format!("{host}/{repo}:rc")).unwrap_or_else(|e| panic!("{e}")),
+        rc,
+        "the locked tag moved"
+    );
+    let actions: Vec<String> = berth
+        .audit_records()
+        .iter()
+        .map(|r| format!("{} {}", r["action"], r["outcome"]["status"]))
+        .collect();
+    assert_eq!(
+        actions,
+        [r#""retag" "ok""#, r#""registry.lock" "ok""#],
+        "the refused retag must not reach the audit log as a write"
+    );
+}
+
+/// `GET /acr/v1/{repo}/_tags/{tag}` as the admin: the tag's `changeableAttributes`.
+fn acr_tag_attributes(repo: &str, tag: &str) -> Value {
+    let env = Env::get();
+    let pem = std::fs::read(env.ca_file()).expect("test CA");
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).expect("test CA PEM");
+    let client = reqwest::Client::builder()
+        .tls_certs_only(certs)
+        .build()
+        .expect("HTTP client");
+    let url = format!("https://{}/acr/v1/{repo}/_tags/{tag}", env.acr_host());
+    let user = env.var("BERTH_ACR_ADMIN_USER").to_owned();
+    let password = env.secret("BERTH_ACR_ADMIN_PASSWORD");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let r = client
+            .get(url)
+            .basic_auth(user, Some(password.expose()))
+            .send()
+            .await
+            .expect("GET attributes");
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.expect("attributes JSON");
+        v["tag"]["changeableAttributes"].clone()
+    })
+}

@@ -163,6 +163,160 @@ fn set_image_confirm() {
     });
 }
 
+/// The demo state with `web` (namespace shop) labelled as Helm-managed, as a Helm 3 release
+/// labels what it installs.
+fn helm_managed_web(w: u16, h: u16) -> State {
+    use berth::cluster::model::{ModelEvent, ModelUpdate, Row, WorkloadKind};
+    use std::collections::BTreeMap;
+    let mut s = demo_state(w, h);
+    let ns = s.namespace.clone();
+    let mut row = s
+        .cluster
+        .workload(WorkloadKind::Deployment, &ns, "web")
+        .expect("demo has web")
+        .clone();
+    let labels: BTreeMap<String, String> = [
+        ("app.kubernetes.io/managed-by", "Helm"),
+        ("app.kubernetes.io/instance", "shop-web"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let annotations: BTreeMap<String, String> = [
+        ("meta.helm.sh/release-name", "shop-web"),
+        ("meta.helm.sh/release-namespace", ns.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    row.owner = berth::cluster::owner::detect_owner(&labels, &annotations);
+    assert!(row.owner.is_some());
+    let epoch = s.cluster.epoch();
+    update(
+        &mut s,
+        Action::from(ModelUpdate {
+            epoch,
+            event: ModelEvent::Upsert(Row::Workload(row)),
+        }),
+    );
+    s
+}
+
+/// The demo state with `web:1.0.28` write-locked on ACR, as its listing reports it.
+fn locked_tag(w: u16, h: u16) -> State {
+    let mut s = demo_state(w, h);
+    let t = s
+        .registry
+        .tags
+        .get_mut("web")
+        .and_then(|ts| ts.iter_mut().find(|t| t.name == "1.0.28"))
+        .expect("demo has web:1.0.28");
+    t.attributes = Some(berth::registry::locks::TagAttributes {
+        write_enabled: false,
+        ..Default::default()
+    });
+    s
+}
+
+#[test]
+fn locked_tags_show_and_refuse_a_retag() {
+    snap("tags_locked", |w, h| {
+        let mut s = locked_tag(w, h);
+        select_tag(&mut s, "1.0.28");
+        s
+    });
+    snap("retag_confirm_locked", |w, h| {
+        let mut s = locked_tag(w, h);
+        select_tag(&mut s, "1.0.29");
+        press(&mut s, "t");
+        type_text(&mut s, "1.0.28");
+        press(&mut s, "enter f y");
+        s
+    });
+    // On ACR the confirmation offers to lock the target after promoting it.
+    snap("retag_confirm_lock_after", |w, h| {
+        let mut s = locked_tag(w, h);
+        select_tag(&mut s, "1.0.29");
+        press(&mut s, "t");
+        type_text(&mut s, "stable");
+        press(&mut s, "enter l");
+        s
+    });
+    let mut s = locked_tag(120, 40);
+    select_tag(&mut s, "1.0.29");
+    press(&mut s, "t");
+    type_text(&mut s, "stable");
+    let tasks = press(&mut s, "enter l y");
+    assert!(
+        matches!(
+            tasks.as_slice(),
+            [t] if matches!(&t.effect, Effect::Retag { lock: true, force: false, .. })
+        ),
+        "{tasks:?}"
+    );
+    // Not offered where the listing has no locks (a plain registry).
+    let mut s = demo_state(120, 40);
+    select_tag(&mut s, "1.0.29");
+    press(&mut s, "t");
+    type_text(&mut s, "stable");
+    let tasks = press(&mut s, "enter l y");
+    assert!(
+        matches!(
+            tasks.as_slice(),
+            [t] if matches!(&t.effect, Effect::Retag { lock: false, .. })
+        ),
+        "{tasks:?}"
+    );
+    // Confirming (even with the overwrite allowed) starts nothing and names the lock.
+    let mut s = locked_tag(120, 40);
+    select_tag(&mut s, "1.0.29");
+    press(&mut s, "t");
+    type_text(&mut s, "1.0.28");
+    let tasks = press(&mut s, "enter f y");
+    assert!(tasks.is_empty(), "{tasks:?}");
+    let buf = render_buffer(&s);
+    assert!(find(&buf, "✗ refused: web:1.0.28 is locked (writeEnabled=false)").is_some());
+}
+
+#[test]
+fn managed_workload_confirms_warn_about_the_owner() {
+    snap("managed_main", |w, h| {
+        let mut s = helm_managed_web(w, h);
+        select_deployment(&mut s, "web");
+        s
+    });
+    for (name, key) in [
+        ("managed_restart_confirm", "r"),
+        ("managed_undo_confirm", "u"),
+    ] {
+        snap(name, |w, h| {
+            let mut s = helm_managed_web(w, h);
+            select_deployment(&mut s, "web");
+            press(&mut s, key);
+            s
+        });
+    }
+    snap("managed_set_image_confirm", |w, h| {
+        let mut s = helm_managed_web(w, h);
+        select_deployment(&mut s, "web");
+        select_tag(&mut s, "1.0.29");
+        press(&mut s, "i");
+        s
+    });
+    // The warning is on screen, in the danger style, naming the release and the way instead.
+    let mut s = helm_managed_web(120, 40);
+    select_deployment(&mut s, "web");
+    select_tag(&mut s, "1.0.29");
+    press(&mut s, "i");
+    let buf = render_buffer(&s);
+    let (x, y) = find(&buf, "⚠ deploy/web is managed by Helm release shop-web").expect("warning");
+    assert_eq!(
+        buf[(x + 2, y)].fg,
+        Theme::default().dialog_danger.fg.unwrap()
+    );
+    assert!(find(&buf, "instead: helm upgrade shop-web CHART").is_some());
+}
+
 #[test]
 fn deployment_action_confirms() {
     for (name, key, dep) in [

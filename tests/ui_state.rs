@@ -92,6 +92,7 @@ fn retag_prompts_validates_confirms_and_asks_for_the_effect() {
                 reference: "stable".into()
             },
             force: false,
+            lock: false,
             dry_run: true,
         }
     );

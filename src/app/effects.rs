@@ -91,11 +91,13 @@ pub enum Effect {
     /// UI's job); answer with `Action::Registry(RegistryUpdate::Tags { .. })`.
     LoadTags { repository: String },
     /// Point `dst` at the manifest of `src` (registry side, no layer transfer when the registry
-    /// is the same). `force` allows moving an existing tag.
+    /// is the same). `force` allows moving an existing tag; `lock` locks `dst` afterwards (ACR
+    /// `writeEnabled=false`).
     Retag {
         src: ImageLocation,
         dst: ImageLocation,
         force: bool,
+        lock: bool,
         dry_run: bool,
     },
     /// Set one container's image of a deployment; `expected_image` is the precondition.

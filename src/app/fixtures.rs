@@ -53,6 +53,7 @@ fn tag(repo: &str, name: &str, digest_seed: &str, age_secs: i64, platforms: &[&s
             })
             .collect(),
         size: Some(2_400_000),
+        attributes: None,
     }
 }
 

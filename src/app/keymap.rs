@@ -42,11 +42,12 @@ pub enum Command {
     ToggleDryRun,
     ToggleForce,
     TogglePinDigest,
+    ToggleLock,
     ApplyFix,
 }
 
 impl Command {
-    pub const ALL: [Command; 29] = [
+    pub const ALL: [Command; 30] = [
         Self::Quit,
         Self::Help,
         Self::NextPane,
@@ -75,6 +76,7 @@ impl Command {
         Self::ToggleDryRun,
         Self::ToggleForce,
         Self::TogglePinDigest,
+        Self::ToggleLock,
         Self::ApplyFix,
     ];
 
@@ -109,6 +111,7 @@ impl Command {
             Self::ToggleDryRun => "toggle-dry-run",
             Self::ToggleForce => "toggle-force",
             Self::TogglePinDigest => "toggle-pin-digest",
+            Self::ToggleLock => "toggle-lock",
             Self::ApplyFix => "apply-fix",
         }
     }
@@ -148,6 +151,7 @@ impl Command {
             Self::ToggleDryRun => "toggle server-side dry run",
             Self::ToggleForce => "toggle overwrite of an existing tag",
             Self::TogglePinDigest => "toggle tag / pinned digest",
+            Self::ToggleLock => "toggle locking the target tag after the retag (ACR)",
             Self::ApplyFix => "apply the fix",
         }
     }
@@ -172,6 +176,7 @@ impl Command {
             Self::ToggleDryRun => "dry run",
             Self::ToggleForce => "force",
             Self::TogglePinDigest => "digest",
+            Self::ToggleLock => "lock",
             Self::ApplyFix => "fix",
             Self::Enter => "open",
             Self::Back => "back",
@@ -466,6 +471,7 @@ pub const DEFAULTS: &[(Layer, Command, &[&str])] = &[
     (Layer::Confirm, Command::ToggleDryRun, &["d"]),
     (Layer::Confirm, Command::ToggleForce, &["f"]),
     (Layer::Confirm, Command::TogglePinDigest, &["@"]),
+    (Layer::Confirm, Command::ToggleLock, &["l"]),
     (Layer::Diagnosis, Command::ApplyFix, &["f", "enter"]),
     (Layer::Diagnosis, Command::Cancel, &["esc", "q"]),
     (Layer::Diagnosis, Command::Up, &["k", "up"]),

@@ -174,10 +174,17 @@ pub struct Confirm {
     pub title: String,
     pub effect: Effect,
     pub changes: Vec<Change>,
+    /// Shown first and in the alarm style: the workload's owner (Helm, Argo CD, Flux) reverts
+    /// the change, and what to do instead.
+    pub warnings: Vec<String>,
     pub notes: Vec<String>,
     pub pin: Option<PinChoice>,
     /// For a retag onto an existing tag: the digest it points at now. Confirming then needs force.
     pub overwrites: Option<String>,
+    /// Why confirming is refused whatever the toggles say (a retag onto a tag ACR has locked).
+    pub blocked: Option<String>,
+    /// A retag into ACR: "lock the tag after promoting" is offered.
+    pub lockable: bool,
     pub error: Option<String>,
 }
 
@@ -193,9 +200,12 @@ impl Confirm {
             title: title.into(),
             effect,
             changes,
+            warnings: Vec::new(),
             notes,
             pin: None,
             overwrites: None,
+            blocked: None,
+            lockable: false,
             error: None,
         }
     }

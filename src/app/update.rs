@@ -15,6 +15,7 @@ use super::state::{
 };
 use super::view;
 use crate::cluster::model::{DeploymentRow, Kind, ModelEvent, ObjectRef, RolloutState, Row};
+use crate::cluster::owner::OwnedAction;
 use crate::registry::types::TagRow;
 use crate::ui::layout::ScreenLayout;
 
@@ -320,6 +321,7 @@ fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
         | Command::Cancel
         | Command::ToggleDryRun
         | Command::ToggleForce
+        | Command::ToggleLock
         | Command::TogglePinDigest
         | Command::ApplyFix => state.dirty = false,
     }
@@ -905,7 +907,30 @@ fn retag_confirm(
         .as_deref()
         .map_or("(read at retag)".to_owned(), short_digest);
     let mut notes = Vec::new();
+    let mut warnings = Vec::new();
     let mut overwrites = None;
+    let mut blocked = None;
+    // Locks are ACR's: its listing of the target repository carries them.
+    let lockable = (dst.registry == state.registry.registry)
+        .then(|| state.registry.tags_of(&dst.repository))
+        .flatten()
+        .is_some_and(|ts| ts.iter().any(|t| t.attributes.is_some()));
+    // ACR's lock (from the listing): a move would be refused, so it is refused here, naming it.
+    if let Some(t) = existing
+        && t.digest != digest
+        && let Some(a) = t.attributes.filter(|a| !a.write_enabled)
+    {
+        let why = format!(
+            "{}:{} is locked (writeEnabled=false): ACR refuses to move it; unlock it first \
+             (berth registry unlock {}:{}), or pick another tag",
+            dst.repository, dst.reference, dst.repository, dst.reference
+        );
+        warnings.push(why.clone());
+        if !a.delete_enabled {
+            warnings.push("deleteEnabled=false as well".into());
+        }
+        blocked = Some(why);
+    }
     let old = match existing {
         Some(t) if t.digest.is_some() && t.digest == digest => {
             notes.push(format!(
@@ -971,11 +996,15 @@ fn retag_confirm(
             src,
             dst,
             force: false,
+            lock: false,
             dry_run: false,
         },
+        warnings,
         notes,
         pin: None,
         overwrites,
+        blocked,
+        lockable,
         error: None,
     }
 }
@@ -1106,12 +1135,33 @@ fn open_set_image(state: &mut State) {
                 dry_run: false,
             },
             changes,
+            warnings: owner_warnings(&dep, OwnedAction::SetImage),
             notes,
             pin,
             overwrites: None,
+            blocked: None,
+            lockable: false,
             error: None,
         },
     );
+}
+
+/// What the confirmation of `action` on `dep` says when Helm, Argo CD or Flux owns it: who, what
+/// becomes of the change, and what to do instead.
+fn owner_warnings(dep: &DeploymentRow, action: OwnedAction) -> Vec<String> {
+    let Some(owner) = &dep.owner else {
+        return Vec::new();
+    };
+    let w = owner.warning(
+        action,
+        &format!("{}/{}", dep.kind.short(), dep.name),
+        &dep.namespace,
+    );
+    let mut out = vec![w.headline, format!("instead: {}", w.instead)];
+    if !owner.also.is_empty() {
+        out.push(format!("also marked: {}", owner.also.join("; ")));
+    }
+    out
 }
 
 fn selected_deployment_or_warn(
@@ -1171,36 +1221,40 @@ fn open_restart(state: &mut State) {
     let Some(dep) = selected_deployment_or_warn(state, "restart") else {
         return;
     };
+    let warnings = owner_warnings(&dep, OwnedAction::Restart);
     push_confirm(
         state,
-        Confirm::new(
-            "Rollout restart",
-            Effect::Restart {
-                kind: dep.kind,
-                deployment: deployment_ref(&dep),
-                dry_run: false,
-            },
-            vec![
-                Change {
-                    label: dep.kind.noun().into(),
-                    old: None,
-                    new: format!("{}/{}", dep.namespace, dep.name),
+        Confirm {
+            warnings,
+            ..Confirm::new(
+                "Rollout restart",
+                Effect::Restart {
+                    kind: dep.kind,
+                    deployment: deployment_ref(&dep),
+                    dry_run: false,
                 },
-                Change {
-                    label: "restartedAt".into(),
-                    old: None,
-                    new: state.now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                },
-            ],
-            vec![format!(
-                "replaces all {} pod{} following the rollout strategy; the image stays {}",
-                dep.desired,
-                if dep.desired == 1 { "" } else { "s" },
-                dep.containers
-                    .first()
-                    .map_or("unchanged", |c| c.image.as_str())
-            )],
-        ),
+                vec![
+                    Change {
+                        label: dep.kind.noun().into(),
+                        old: None,
+                        new: format!("{}/{}", dep.namespace, dep.name),
+                    },
+                    Change {
+                        label: "restartedAt".into(),
+                        old: None,
+                        new: state.now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    },
+                ],
+                vec![format!(
+                    "replaces all {} pod{} following the rollout strategy; the image stays {}",
+                    dep.desired,
+                    if dep.desired == 1 { "" } else { "s" },
+                    dep.containers
+                        .first()
+                        .map_or("unchanged", |c| c.image.as_str())
+                )],
+            )
+        },
     );
 }
 
@@ -1258,27 +1312,31 @@ fn open_undo(state: &mut State) {
         },
     ];
     let to_revision = prev.revision;
+    let warnings = owner_warnings(&dep, OwnedAction::Undo);
     push_confirm(
         state,
-        Confirm::new(
-            "Rollout undo",
-            Effect::Undo {
-                kind: dep.kind,
-                deployment: deployment_ref(&dep),
-                to_revision,
-                dry_run: false,
-            },
-            changes,
-            vec![format!(
-                "pod template of {} {}",
-                if prev.controller_revision {
-                    "ControllerRevision"
-                } else {
-                    "ReplicaSet"
+        Confirm {
+            warnings,
+            ..Confirm::new(
+                "Rollout undo",
+                Effect::Undo {
+                    kind: dep.kind,
+                    deployment: deployment_ref(&dep),
+                    to_revision,
+                    dry_run: false,
                 },
-                prev.name
-            )],
-        ),
+                changes,
+                vec![format!(
+                    "pod template of {} {}",
+                    if prev.controller_revision {
+                        "ControllerRevision"
+                    } else {
+                        "ReplicaSet"
+                    },
+                    prev.name
+                )],
+            )
+        },
     );
 }
 
@@ -1555,6 +1613,10 @@ fn on_confirm_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
             }
             _ => state.dirty = false,
         },
+        Command::ToggleLock => match &mut c.effect {
+            Effect::Retag { lock, .. } if c.lockable => *lock = !*lock,
+            _ => state.dirty = false,
+        },
         Command::TogglePinDigest => match (&mut c.pin, &mut c.effect) {
             (Some(pin), Effect::SetImage { image, .. }) => {
                 pin.pinned = !pin.pinned;
@@ -1571,6 +1633,10 @@ fn on_confirm_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
         },
         Command::Confirm => {
             let effect = c.effect.clone();
+            if let Some(why) = &c.blocked {
+                c.error = Some(format!("refused: {why}"));
+                return;
+            }
             if c.overwrites.is_some()
                 && matches!(effect, Effect::Retag { force: false, .. })
                 && !effect.dry_run()

@@ -22,7 +22,11 @@ use serde::Serialize;
 
 use crate::audit::{self, AuditFailure, AuditLog, AuditedError, Gate, Outcome, Subject};
 
-use super::convert::{POD_TEMPLATE_HASH, REVISION_ANNOTATION, controller_uid, revision_of};
+use super::convert::{
+    POD_TEMPLATE_HASH, REVISION_ANNOTATION, controller_uid, owner_of, revision_of,
+};
+use super::model::WorkloadKind;
+use super::owner::{OwnedAction, Owner};
 use super::rollout::previous_revision;
 
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
@@ -69,6 +73,15 @@ pub enum ActionError {
         #[source]
         source: kube::Error,
     },
+    #[error(
+        "refused: {headline}; nothing was changed. Instead: {instead}. To change it here all the same, add --force-unmanaged"
+    )]
+    Managed {
+        owner: Box<Owner>,
+        action: OwnedAction,
+        headline: String,
+        instead: String,
+    },
     #[error(transparent)]
     Audit(#[from] AuditFailure),
 }
@@ -76,7 +89,9 @@ pub enum ActionError {
 impl AuditedError for ActionError {
     fn audit_outcome(&self) -> Outcome {
         match self {
-            ActionError::Forbidden { .. } => Outcome::Refused(self.to_string()),
+            ActionError::Forbidden { .. } | ActionError::Managed { .. } => {
+                Outcome::Refused(self.to_string())
+            }
             _ => Outcome::Failed(self.to_string()),
         }
     }
@@ -91,6 +106,7 @@ impl ActionError {
             ActionError::Invalid(_) => "invalid",
             ActionError::Conflict { .. } => "conflict",
             ActionError::Api { .. } => "api_error",
+            ActionError::Managed { .. } => "managed",
             ActionError::Audit(f) => f.code(),
         }
     }
@@ -125,6 +141,9 @@ pub struct ActionReport {
     /// False when nothing needed changing (e.g. already paused); nothing was written then.
     pub changed: bool,
     pub message: String,
+    /// Helm, Argo CD or Flux, when it manages the workload (the change went on all the same:
+    /// `--force-unmanaged`, or confirmed in the dashboard after its warning).
+    pub owner: Option<Owner>,
 }
 
 /// Everything an action needs; cheap to clone into a task.
@@ -135,6 +154,50 @@ pub struct ActionContext {
     pub actor: String,
     pub audit: AuditLog,
     pub dry_run: bool,
+    /// What to do with a workload that Helm, Argo CD or Flux manages.
+    pub owner_policy: OwnerPolicy,
+}
+
+/// What set image, undo and restart do with a workload Helm, Argo CD or Flux manages (see
+/// [`crate::cluster::owner`]): its owner would revert the change behind it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OwnerPolicy {
+    /// Refuse before any write, naming the owner and what to do instead (the headless default).
+    #[default]
+    Refuse,
+    /// Go on, and say who owns it in the report (`--force-unmanaged`; the dashboard, whose
+    /// confirmation showed the owner's warning).
+    Allow,
+}
+
+/// The owner of the workload `meta` describes, if any; refused (before any write) when the
+/// policy says so.
+pub fn check_owner(
+    ctx: &ActionContext,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    kind: WorkloadKind,
+    action: OwnedAction,
+) -> Result<Option<Owner>, ActionError> {
+    let Some(owner) = owner_of(meta) else {
+        return Ok(None);
+    };
+    if ctx.owner_policy == OwnerPolicy::Allow {
+        return Ok(Some(owner));
+    }
+    let ns = meta.namespace.as_deref().unwrap_or_default();
+    let name = meta.name.as_deref().unwrap_or_default();
+    let workload = format!("{}/{name}", kind.short());
+    let w = owner.warning(action, &workload, ns);
+    Err(ActionError::Managed {
+        headline: format!(
+            "{} {ns}/{name}{}",
+            kind.noun(),
+            w.headline.trim_start_matches(&workload)
+        ),
+        instead: w.instead,
+        owner: Box::new(owner),
+        action,
+    })
 }
 
 impl std::fmt::Debug for ActionContext {
@@ -143,6 +206,7 @@ impl std::fmt::Debug for ActionContext {
             .field("actor", &self.actor)
             .field("audit", &self.audit)
             .field("dry_run", &self.dry_run)
+            .field("owner_policy", &self.owner_policy)
             .finish_non_exhaustive()
     }
 }
@@ -272,6 +336,8 @@ where
 struct Planned {
     old: Option<String>,
     new: Option<String>,
+    /// The workload's owner, when the action goes on beside it.
+    owner: Option<Owner>,
 }
 
 impl Planned {
@@ -362,6 +428,7 @@ fn report(
         dry_run: ctx.dry_run,
         changed: true,
         message,
+        owner: planned.owner.clone(),
     }
 }
 
@@ -391,6 +458,7 @@ pub async fn restart(
         let mut planned = Planned::default();
         check_access(&ctx.client, &ctx.actor, &[patch_perm(ns, name)]).await?;
         let d = get_deployment(ctx, ns, name).await?;
+        planned.owner = check_owner(ctx, &d.metadata, WorkloadKind::Deployment, OwnedAction::Restart)?;
         if d.spec.as_ref().and_then(|s| s.paused) == Some(true) {
             return Err(ActionError::Invalid(format!(
                 "deployment {target} is paused, so a restart would not roll out; nothing was changed (resume it first: berth rollout resume {name} -n {ns})"
@@ -496,6 +564,7 @@ pub async fn set_image(
         let mut planned = Planned::default();
         check_access(&ctx.client, &ctx.actor, &[patch_perm(ns, name)]).await?;
         let d = get_deployment(ctx, ns, name).await?;
+        planned.owner = check_owner(ctx, &d.metadata, WorkloadKind::Deployment, OwnedAction::SetImage)?;
         let pod_spec = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
         let (field, current) = pod_spec
             .and_then(|ps| {
@@ -684,6 +753,7 @@ pub async fn undo(
         )
         .await?;
         let d = get_deployment(ctx, ns, name).await?;
+        planned.owner = check_owner(ctx, &d.metadata, WorkloadKind::Deployment, OwnedAction::Undo)?;
         if d.spec.as_ref().and_then(|s| s.paused) == Some(true) {
             return Err(ActionError::Invalid(format!(
                 "you cannot roll back a paused deployment; nothing was changed (resume it first: berth rollout resume {name} -n {ns})"

@@ -51,6 +51,15 @@ pub const EXIT_PARTIAL: i32 = 7;
 pub const EXIT_AUDIT_UNWRITABLE: i32 = crate::audit::EXIT_AUDIT_UNWRITABLE as i32;
 /// Applied, but not audited: the change was made, its result record could not be written.
 pub const EXIT_NOT_AUDITED: i32 = crate::audit::EXIT_NOT_AUDITED as i32;
+/// Helm, Argo CD or Flux manages the workload and would revert the change; nothing was written
+/// (`--force-unmanaged` goes on).
+pub const EXIT_MANAGED: i32 = 11;
+
+/// The exit status above, for the `--help` of restart, set-image and undo.
+pub const EXIT_MANAGED_HELP: &str = "Owned workloads: a workload that Helm, Argo CD or Flux \
+manages (its labels and annotations say so) is refused, since its owner reverts the change; the \
+message names the owner and what to do instead, and --force-unmanaged goes on all the same.
+Exit status 11: the workload is managed by Helm, Argo CD or Flux; nothing was changed.";
 
 #[derive(Args, Debug, Clone)]
 pub struct KubeArgs {
@@ -263,6 +272,10 @@ pub enum RolloutCommand {
         /// Ask the API server to check the change (dryRun=All) without writing it
         #[arg(long)]
         dry_run: bool,
+        /// Go on although Helm, Argo CD or Flux manages the workload (its owner may revert
+        /// the change; without this flag berth refuses with exit status 11)
+        #[arg(long)]
+        force_unmanaged: bool,
     },
     /// Point one container at another image, as `kubectl set image` does; or at another tag
     /// or a pinned digest of the image it runs
@@ -299,6 +312,10 @@ pub enum RolloutCommand {
         /// Ask the API server to check the change (dryRun=All) without writing it
         #[arg(long)]
         dry_run: bool,
+        /// Go on although Helm, Argo CD or Flux manages the workload (its owner may revert
+        /// the change; without this flag berth refuses with exit status 11)
+        #[arg(long)]
+        force_unmanaged: bool,
     },
     /// Roll back to the previous revision (or --to-revision), as `kubectl rollout undo`
     Undo {
@@ -311,6 +328,10 @@ pub enum RolloutCommand {
         /// Ask the API server to check the change (dryRun=All) without writing it
         #[arg(long)]
         dry_run: bool,
+        /// Go on although Helm, Argo CD or Flux manages the workload (its owner may revert
+        /// the change; without this flag berth refuses with exit status 11)
+        #[arg(long)]
+        force_unmanaged: bool,
     },
     /// Pause the rollout: template changes wait until `resume`
     Pause {
@@ -613,6 +634,7 @@ fn action_exit(e: &ActionError) -> i32 {
         ActionError::Conflict { .. } => EXIT_CONFLICT,
         ActionError::Invalid(_) | ActionError::NotFound { .. } => EXIT_INVALID,
         ActionError::Api { .. } => EXIT_FAILED,
+        ActionError::Managed { .. } => EXIT_MANAGED,
         ActionError::Audit(f) => i32::from(f.exit_code()),
     }
 }
@@ -630,8 +652,19 @@ fn print_action(json: bool, r: &Result<ActionReport, ActionError>) -> i32 {
                 {
                     println!("  {o} → {n}");
                 }
+                if let Some(owner) = &rep.owner {
+                    println!(
+                        "  note: {}; gone on all the same (--force-unmanaged)",
+                        owner.managed_by()
+                    );
+                }
             }
             EXIT_OK
+        }
+        // The owner in full, for scripts that route the change to it.
+        Err(e @ ActionError::Managed { owner, .. }) if json => {
+            print_json(&json!({"error": e.code(), "message": e.to_string(), "owner": owner}));
+            EXIT_MANAGED
         }
         Err(e) => fail(json, e.code(), &e.to_string(), action_exit(e)),
     }
@@ -686,12 +719,17 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
         Err(code) => return code,
     };
     let target = &target;
-    let ctx = |dry_run: bool| async move {
+    let ctx = |dry_run: bool, force_unmanaged: bool| async move {
         ActionContext {
             actor: connect::identity(target).await,
             client: target.client.clone(),
             audit: args.kube.audit_log(),
             dry_run,
+            owner_policy: if force_unmanaged {
+                actions::OwnerPolicy::Allow
+            } else {
+                actions::OwnerPolicy::Refuse
+            },
         }
     };
     match args.command {
@@ -714,8 +752,9 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
         RolloutCommand::Restart {
             deployment,
             dry_run,
+            force_unmanaged,
         } => {
-            let c = ctx(dry_run).await;
+            let c = ctx(dry_run, force_unmanaged).await;
             let result = match deployment.kind {
                 WorkloadKind::Deployment => actions::restart(&c, &ns, &deployment.name).await,
                 kind => cr::restart(&c, kind, &ns, &deployment.name).await,
@@ -725,6 +764,7 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
         RolloutCommand::SetImage {
             deployment,
             dry_run,
+            force_unmanaged,
             ..
         } => {
             let request = set_image.expect("read above");
@@ -735,7 +775,7 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
                     Err(e) => return fail(json, e.code(), &e.to_string(), action_exit(&e)),
                 },
             };
-            let c = ctx(dry_run).await;
+            let c = ctx(dry_run, force_unmanaged).await;
             let result = match deployment.kind {
                 WorkloadKind::Deployment => {
                     actions::set_image(&c, &ns, &deployment.name, &container, &request.target).await
@@ -751,8 +791,9 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             deployment,
             to_revision,
             dry_run,
+            force_unmanaged,
         } => {
-            let c = ctx(dry_run).await;
+            let c = ctx(dry_run, force_unmanaged).await;
             let result = match deployment.kind {
                 WorkloadKind::Deployment => {
                     actions::undo(&c, &ns, &deployment.name, to_revision).await
@@ -765,7 +806,7 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             deployment,
             dry_run,
         } => {
-            let c = ctx(dry_run).await;
+            let c = ctx(dry_run, false).await;
             print_action(
                 json,
                 &actions::set_paused(&c, &ns, &deployment.name, true).await,
@@ -775,7 +816,7 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             deployment,
             dry_run,
         } => {
-            let c = ctx(dry_run).await;
+            let c = ctx(dry_run, false).await;
             print_action(
                 json,
                 &actions::set_paused(&c, &ns, &deployment.name, false).await,
@@ -988,6 +1029,7 @@ async fn status(
             "ready": d.ready,
             "available": d.available,
             "paused": d.paused,
+            "owner": d.owner,
             "timed_out": timed_out,
             "revisions": revisions,
         }));
@@ -1003,6 +1045,9 @@ async fn status(
             d.ready,
             d.available
         );
+        if let Some(owner) = &d.owner {
+            println!("owner: {}", owner.managed_by());
+        }
         for r in &revisions {
             println!(
                 "  revision {}{} {} [{}]",
@@ -1167,6 +1212,7 @@ pub async fn run_secret(args: SecretArgs) -> i32 {
                 actor,
                 audit,
                 dry_run,
+                owner_policy: Default::default(),
             };
             match rotate::attach(&ctx, &ns, &service_account, &secret).await {
                 Ok(added) => {

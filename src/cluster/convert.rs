@@ -66,6 +66,15 @@ pub fn revision_of(m: &ObjectMeta) -> Option<i64> {
         .ok()
 }
 
+/// Who manages the object (Helm, Argo CD, Flux), from its labels and annotations.
+pub fn owner_of(m: &ObjectMeta) -> Option<super::owner::Owner> {
+    let none = std::collections::BTreeMap::new();
+    super::owner::detect_owner(
+        m.labels.as_ref().unwrap_or(&none),
+        m.annotations.as_ref().unwrap_or(&none),
+    )
+}
+
 fn label(m: &ObjectMeta, key: &str) -> Option<String> {
     m.labels.as_ref()?.get(key).cloned()
 }
@@ -113,6 +122,7 @@ fn workload_base(kind: WorkloadKind, m: &ObjectMeta) -> DeploymentRow {
         generation: m.generation.unwrap_or(0),
         resource_version: m.resource_version.clone().unwrap_or_default(),
         created: m.creation_timestamp.as_ref().map(|t| t.0),
+        owner: owner_of(m),
         ..Default::default()
     }
 }
@@ -231,6 +241,7 @@ pub fn deployment_row(d: &Deployment) -> DeploymentRow {
         resource_version: d.metadata.resource_version.clone().unwrap_or_default(),
         created: d.metadata.creation_timestamp.as_ref().map(|t| t.0),
         rollout: Default::default(),
+        owner: owner_of(&d.metadata),
         ..Default::default()
     };
     row.rollout = kubectl_rollout_state(&row);
@@ -456,6 +467,38 @@ mod tests {
         assert_eq!(r.progressing.as_ref().unwrap().1, "ReplicaSetUpdated");
         assert_eq!(r.resource_version, "77");
         assert!(matches!(r.rollout, RolloutState::Progressing { .. }));
+    }
+
+    #[test]
+    fn workload_rows_carry_their_owner() {
+        let d: Deployment = from_json(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "shop",
+                "labels": {"kustomize.toolkit.fluxcd.io/name": "apps",
+                    "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}},
+            "spec": {"selector": {}, "template": {}}
+        }));
+        let o = deployment_row(&d).owner.expect("flux-labelled");
+        assert_eq!(
+            o.describe(),
+            "Flux Kustomization apps (namespace flux-system)"
+        );
+        let s: StatefulSet = from_json(serde_json::json!({
+            "metadata": {"name": "db", "namespace": "shop", "annotations":
+                {"argocd.argoproj.io/tracking-id": "shop:apps/StatefulSet:shop/db"}},
+            "spec": {"selector": {}, "serviceName": "db", "template": {}}
+        }));
+        assert_eq!(
+            stateful_set_row(&s)
+                .owner
+                .map(|o| o.short_label())
+                .as_deref(),
+            Some("argocd:shop")
+        );
+        let plain: DaemonSet = from_json(serde_json::json!({
+            "metadata": {"name": "agent", "namespace": "shop", "labels": {"app": "agent"}},
+            "spec": {"selector": {}, "template": {}}
+        }));
+        assert_eq!(daemon_set_row(&plain).owner, None);
     }
 
     #[test]

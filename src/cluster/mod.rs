@@ -17,6 +17,7 @@
 //!   audit).
 //! - [`pull_secret`]: dockerconfigjson read/write; [`rotate`]: rotation engine and
 //!   `CredentialSource`; [`acr_source`]: ACR admin/token and static sources (minimal ARM client).
+//! - [`owner`]: who owns a workload (Helm, Argo CD, Flux), from its labels and annotations.
 //! - [`connect`]: kubeconfig/context → client, and the kube identity.
 
 pub mod acr_source;
@@ -26,6 +27,7 @@ pub mod connect;
 pub mod convert;
 pub mod liveness;
 pub mod model;
+pub mod owner;
 pub mod pull_secret;
 pub mod rollout;
 pub mod rotate;

@@ -133,6 +133,9 @@ pub struct DeploymentRow {
     pub resource_version: String,
     pub created: Option<Timestamp>,
     pub rollout: RolloutState,
+    /// Helm, Argo CD or Flux, when its labels and annotations say one of them manages the
+    /// workload (see [`crate::cluster::owner`]).
+    pub owner: Option<crate::cluster::owner::Owner>,
 }
 
 /// One revision of a workload: a Deployment's ReplicaSet, or a StatefulSet's or DaemonSet's

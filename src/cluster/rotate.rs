@@ -407,6 +407,9 @@ pub async fn rotate(
         actor: actor.to_owned(),
         audit: audit.clone(),
         dry_run: req.dry_run,
+        // `--restart-failing` restarts pods that cannot pull: Helm, Argo CD and Flux leave the
+        // restartedAt annotation alone, and the pods need the new secret now.
+        owner_policy: super::actions::OwnerPolicy::Allow,
     };
     // Changes made whose result record could not be written.
     let not_audited: std::sync::Mutex<Vec<AuditFailure>> = std::sync::Mutex::default();

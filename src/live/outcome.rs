@@ -337,6 +337,7 @@ mod tests {
             dry_run: false,
             changed: true,
             message: "deployment shop/web: container web set to h/web:2".into(),
+            owner: None,
         };
         assert_eq!(
             action_summary(&r),

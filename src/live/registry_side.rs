@@ -221,6 +221,7 @@ pub fn dry_run_summary(
 
 /// Retags (or checks, for a dry run) `src` → `dst`; afterwards the target repository's tags
 /// are read again when it is the one browsed, so the pane shows the registry's own listing.
+#[allow(clippy::too_many_arguments)]
 pub async fn retag_task(
     regs: &Registries,
     audit: &AuditLog,
@@ -228,6 +229,7 @@ pub async fn retag_task(
     src: &ImageLocation,
     dst: &ImageLocation,
     force: bool,
+    lock: bool,
     dry_run: bool,
 ) -> TaskResult {
     let src_cfg = regs.for_host_or_err(title, &src.registry)?;
@@ -268,7 +270,30 @@ pub async fn retag_task(
             ) => None,
             Err(e) => return Err(registry_error(title, &e)),
         };
+        // A lock refuses the move, dry run or not.
+        if existing.as_deref().is_some_and(|d| d != m.digest) {
+            let tag = target.tag().expect("checked above");
+            let attributes = dst_reg
+                .client
+                .tag_attributes(target.repository(), tag)
+                .await
+                .map_err(|e| registry_error(title, &e))?;
+            crate::registry::locks::check_writable(
+                &dst_reg.client,
+                target.repository(),
+                tag,
+                attributes.as_ref(),
+            )
+            .map_err(|e| registry_error(title, &e))?;
+        }
         return dry_run_summary(src, dst, &m.digest, existing.as_deref(), force)
+            .map(|s| {
+                if lock {
+                    format!("{s}, then lock it")
+                } else {
+                    s
+                }
+            })
             .map(|s| crate::app::action::TaskOutcome::Done { summary: s })
             .map_err(|why| {
                 outcome::error(
@@ -288,7 +313,25 @@ pub async fn retag_task(
     )
     .await
     .map_err(|e| registry_error(title, &e))?;
-    done(outcome::retag_summary(&o))
+    let mut summary = outcome::retag_summary(&o);
+    if lock {
+        let tag = target.tag().expect("checked above");
+        let l = crate::registry::locks::set_tag_attributes(
+            &dst_reg,
+            target.repository(),
+            tag,
+            &crate::registry::locks::AttributesPatch::lock(),
+            audit,
+        )
+        .await
+        .map_err(|e| {
+            let mut err = registry_error(title, &e);
+            err.why = format!("the retag is done, but locking {dst} failed: {}", err.why);
+            err
+        })?;
+        summary.push_str(&format!("; {dst} locked ({})", l.new.describe()));
+    }
+    done(summary)
 }
 
 /// After a retag into the browsed registry: its listing again (best effort; the pane already

@@ -9,7 +9,7 @@ use crate::app::action::{TaskError, TaskResult};
 use crate::app::effects::Effect;
 use crate::audit::AuditLog;
 use crate::cluster::actions::controller_revision;
-use crate::cluster::actions::{self, ActionContext, ImageTarget};
+use crate::cluster::actions::{self, ActionContext, ImageTarget, OwnerPolicy};
 use crate::cluster::model::ObjectRef;
 use crate::cluster::model::WorkloadKind;
 use crate::cluster::rotate;
@@ -20,6 +20,8 @@ fn context(now: &KubeNow, audit: &AuditLog, dry_run: bool) -> ActionContext {
         actor: now.actor.clone(),
         audit: audit.clone(),
         dry_run,
+        // The confirmation showed the owner's warning, and the user went on.
+        owner_policy: OwnerPolicy::Allow,
     }
 }
 

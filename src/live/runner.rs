@@ -219,6 +219,7 @@ async fn execute(shared: &Shared, kube: &KubeNow, effect: &Effect, rep: &Reporte
             src,
             dst,
             force,
+            lock,
             dry_run,
         } => {
             rep.step("retag", StepStatus::Running, "");
@@ -229,6 +230,7 @@ async fn execute(shared: &Shared, kube: &KubeNow, effect: &Effect, rep: &Reporte
                 src,
                 dst,
                 *force,
+                *lock,
                 *dry_run,
             )
             .await;
@@ -422,6 +424,7 @@ mod tests {
                 reference: "2".into(),
             },
             force: false,
+            lock: false,
             dry_run: false,
         };
         let e = refusal(&restart, true, false).unwrap();

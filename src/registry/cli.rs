@@ -23,7 +23,7 @@
 //!
 //! Exit codes: 0 ok; 2 bad input (reference, tag, config); 3 not found; 4 credentials
 //! rejected or access denied; 5 target tag exists (use `--force`); 6 network/TLS; 7 rate
-//! limited or registry failing; 9 the audit log cannot be written (nothing was changed);
+//! limited or registry failing; 8 the target tag is locked (ACR `writeEnabled: false`); 9 the audit log cannot be written (nothing was changed);
 //! 10 applied, but not audited; 1 anything else.
 
 use std::io::Write;
@@ -37,6 +37,7 @@ use super::config::RegistryConfig;
 use super::connect::{Registry, connect};
 use super::error::RegistryError;
 use super::list::TagOrder;
+use super::locks::{AttributesPatch, LockOutcome, set_tag_attributes};
 use super::retag::{RetagOptions, retag};
 use super::types::TagRow;
 use crate::audit::AuditLog;
@@ -74,7 +75,39 @@ pub enum RegistryCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Lock a tag on ACR (writeEnabled=false): it can no longer be moved or deleted
+    #[command(after_help = LOCK_EXAMPLES)]
+    Lock {
+        /// The tag: `repo:tag`, or with the registry host
+        #[arg(value_name = "REPO:TAG")]
+        image: String,
+        /// The `[[registry]]` for a tag without a host (default: the only or first one)
+        #[arg(long, value_name = "NAME")]
+        registry: Option<String>,
+        /// Print the outcome as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unlock a tag on ACR (writeEnabled=true, deleteEnabled=true)
+    #[command(after_help = LOCK_EXAMPLES)]
+    Unlock {
+        /// The tag: `repo:tag`, or with the registry host
+        #[arg(value_name = "REPO:TAG")]
+        image: String,
+        /// The `[[registry]]` for a tag without a host (default: the only or first one)
+        #[arg(long, value_name = "NAME")]
+        registry: Option<String>,
+        /// Print the outcome as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
+
+const LOCK_EXAMPLES: &str = "Examples:
+  berth registry lock web:1.0.28            (writeEnabled=false: no push over it, no delete)
+  berth registry unlock web:1.0.28
+  berth retag web:1.0.28 web:prod --force --lock   (promote, then lock the target)
+Exit status 8 of retag: the target tag is locked; nothing was written.";
 
 #[derive(Debug, Clone, Args)]
 pub struct RetagArgs {
@@ -88,6 +121,10 @@ pub struct RetagArgs {
     /// Overwrite the target tag if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Lock the target tag after promoting it (ACR: writeEnabled=false, through
+    /// PATCH /acr/v1/REPO/_tags/TAG); a locked target is refused before any write (exit 8)
+    #[arg(long)]
+    pub lock: bool,
     /// The `[[registry]]` for a source without a host (default: the only or first one).
     #[arg(long, value_name = "NAME")]
     pub registry: Option<String>,
@@ -126,6 +163,7 @@ pub fn exit_code(e: &RegistryError) -> u8 {
         | RegistryError::Token { .. }
         | RegistryError::Credential { .. } => 4,
         RegistryError::TargetExists { .. } => 5,
+        RegistryError::TagLocked { .. } => 8,
         RegistryError::Network { .. } => 6,
         RegistryError::RateLimited { .. } | RegistryError::Server { .. } => 7,
         RegistryError::Audit(f) => f.exit_code(),
@@ -244,10 +282,15 @@ fn fail(f: &CliFailure, json: bool, out: &mut dyn Write, err: &mut dyn Write) ->
 }
 
 /// `berth registry ...`
-pub async fn run_registry(args: RegistryArgs, registries: &[RegistryConfig]) -> ExitCode {
+pub async fn run_registry(
+    args: RegistryArgs,
+    registries: &[RegistryConfig],
+    audit: &AuditLog,
+) -> ExitCode {
     let code = run_registry_to(
         args,
         registries,
+        audit,
         &mut std::io::stdout().lock(),
         &mut std::io::stderr().lock(),
     )
@@ -259,13 +302,17 @@ pub async fn run_registry(args: RegistryArgs, registries: &[RegistryConfig]) -> 
 pub async fn run_registry_to(
     args: RegistryArgs,
     registries: &[RegistryConfig],
+    audit: &AuditLog,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
     let json = match &args.command {
-        RegistryCommand::Repos { json, .. } | RegistryCommand::Tags { json, .. } => *json,
+        RegistryCommand::Repos { json, .. }
+        | RegistryCommand::Tags { json, .. }
+        | RegistryCommand::Lock { json, .. }
+        | RegistryCommand::Unlock { json, .. } => *json,
     };
-    match registry_command(args, registries, out).await {
+    match registry_command(args, registries, audit, out).await {
         Ok(()) => 0,
         Err(f) => fail(&f, json, out, err),
     }
@@ -274,9 +321,42 @@ pub async fn run_registry_to(
 async fn registry_command(
     args: RegistryArgs,
     registries: &[RegistryConfig],
+    audit: &AuditLog,
     out: &mut dyn Write,
 ) -> Result<(), CliFailure> {
     match args.command {
+        RegistryCommand::Lock {
+            image,
+            registry,
+            json,
+        } => {
+            lock_command(
+                &image,
+                registry.as_deref(),
+                true,
+                json,
+                registries,
+                audit,
+                out,
+            )
+            .await?
+        }
+        RegistryCommand::Unlock {
+            image,
+            registry,
+            json,
+        } => {
+            lock_command(
+                &image,
+                registry.as_deref(),
+                false,
+                json,
+                registries,
+                audit,
+                out,
+            )
+            .await?
+        }
         RegistryCommand::Repos { registry, json } => {
             let cfg = pick_registry(registries, registry.as_deref())?;
             let reg = connect(cfg).await?;
@@ -335,8 +415,8 @@ async fn registry_command(
             } else {
                 let _ = writeln!(
                     out,
-                    "{:<32} {:<19} {:<20} PLATFORMS",
-                    "TAG", "DIGEST", "UPDATED"
+                    "{:<32} {:<19} {:<20} {:<10} PLATFORMS",
+                    "TAG", "DIGEST", "UPDATED", "LOCK"
                 );
                 for r in &rows {
                     let digest = r.digest.as_deref().map(short_digest).unwrap_or_default();
@@ -347,12 +427,14 @@ async fn registry_command(
                         .unwrap_or_default();
                     let platforms: Vec<String> =
                         r.platforms.iter().map(|p| p.to_string()).collect();
+                    let lock = r.attributes.map(|a| a.mark()).unwrap_or_default();
                     let _ = writeln!(
                         out,
-                        "{:<32} {:<19} {:<20} {}",
+                        "{:<32} {:<19} {:<20} {:<10} {}",
                         r.name,
                         digest,
                         when,
+                        if lock.is_empty() { "-" } else { lock.as_str() },
                         platforms.join(",")
                     );
                 }
@@ -360,6 +442,68 @@ async fn registry_command(
         }
     }
     Ok(())
+}
+
+/// `berth registry lock|unlock REPO:TAG`.
+async fn lock_command(
+    image: &str,
+    registry: Option<&str>,
+    lock: bool,
+    json: bool,
+    registries: &[RegistryConfig],
+    audit: &AuditLog,
+    out: &mut dyn Write,
+) -> Result<(), CliFailure> {
+    let verb = if lock { "lock" } else { "unlock" };
+    let (cfg, r) = resolve(image, registries, registry)?;
+    let Some(tag) = r.tag().filter(|_| r.digest().is_none()) else {
+        return Err(CliFailure::input(format!(
+            "{image:?} names no tag: `berth registry {verb}` takes REPO:TAG (like web:1.0.28); \
+             a digest has no tag lock"
+        )));
+    };
+    if cfg.kind() != super::config::RegistryKind::Acr {
+        return Err(CliFailure::input(format!(
+            "registry {} is a plain OCI registry: tag locks are an Azure Container Registry \
+             feature (set kind = \"acr\" for an ACR); nothing was changed",
+            cfg.name
+        )));
+    }
+    let reg = connect(cfg).await?;
+    let patch = if lock {
+        AttributesPatch::lock()
+    } else {
+        AttributesPatch::unlock()
+    };
+    let o = set_tag_attributes(&reg, r.repository(), tag, &patch, audit).await?;
+    print_lock(&o, json, out);
+    Ok(())
+}
+
+fn print_lock(o: &LockOutcome, json: bool, out: &mut dyn Write) {
+    if json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string(o).expect("outcome serialises")
+        );
+        return;
+    }
+    let state = if o.new.write_enabled {
+        "unlocked"
+    } else {
+        "locked"
+    };
+    let _ = writeln!(
+        out,
+        "{}/{}:{} {}{}: {}",
+        o.registry,
+        o.repository,
+        o.tag,
+        if o.changed { "" } else { "already " },
+        state,
+        o.new.describe()
+    );
 }
 
 async fn fill_details(reg: &Registry, rows: Vec<TagRow>) -> Result<Vec<TagRow>, RegistryError> {
@@ -432,6 +576,13 @@ async fn retag_command(
             args.target
         )));
     }
+    if args.lock && dst_cfg.kind() != super::config::RegistryKind::Acr {
+        return Err(CliFailure::input(format!(
+            "--lock: registry {} is a plain OCI registry, and tag locks are an Azure Container \
+             Registry feature; nothing was changed",
+            dst_cfg.name
+        )));
+    }
     let src = connect(src_cfg).await?;
     let dst = if dst_cfg.name == src_cfg.name {
         src.clone()
@@ -447,12 +598,35 @@ async fn retag_command(
         audit,
     )
     .await?;
+    let locked = if args.lock {
+        let tag = target.tag().expect("checked above");
+        Some(
+            set_tag_attributes(
+                &dst,
+                target.repository(),
+                tag,
+                &AttributesPatch::lock(),
+                audit,
+            )
+            .await
+            .map_err(|e| {
+                let mut f = CliFailure::from(e);
+                f.message = format!(
+                    "{} -> {} is done, but locking it failed: {}",
+                    o.source, o.target, f.message
+                );
+                f
+            })?,
+        )
+    } else {
+        None
+    };
     if args.json {
-        let _ = writeln!(
-            out,
-            "{}",
-            serde_json::to_string(&o).expect("outcome serialises")
-        );
+        let mut v = serde_json::to_value(&o).expect("outcome serialises");
+        if let Some(l) = &locked {
+            v["lock"] = serde_json::to_value(l).expect("outcome serialises");
+        }
+        let _ = writeln!(out, "{v}");
     } else {
         let old = o
             .old_digest
@@ -471,6 +645,9 @@ async fn retag_command(
             o.blobs_copied,
             o.bytes_copied
         );
+        if let Some(l) = &locked {
+            print_lock(l, false, out);
+        }
     }
     Ok(())
 }

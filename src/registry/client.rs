@@ -359,6 +359,14 @@ pub fn status_error(
     let detail = describe_body(body);
     let codes: Vec<String> = parse_api_errors(body).into_iter().map(|e| e.code).collect();
     let has = |c: &str| codes.iter().any(|x| x.eq_ignore_ascii_case(c));
+    // ACR's answer to a write onto a locked tag, repository or manifest (405).
+    if has("REGISTRY_DISALLOWED_OPERATION") {
+        return RegistryError::TagLocked {
+            registry,
+            object,
+            lock: format!("the registry refused the write: {detail}"),
+        };
+    }
     match status.as_u16() {
         401 => RegistryError::Unauthorized {
             registry,

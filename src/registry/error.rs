@@ -171,6 +171,16 @@ pub enum RegistryError {
         digest: String,
     },
     #[error(
+        "{registry}: {object} is locked ({lock}); nothing was written: unlock it first (berth registry unlock {object}), or pick another tag"
+    )]
+    TagLocked {
+        registry: String,
+        object: String,
+        /// The attribute that forbids the write (`writeEnabled=false`), or the registry's
+        /// refusal (`REGISTRY_DISALLOWED_OPERATION: …`).
+        lock: String,
+    },
+    #[error(
         "{registry}: the token endpoint {realm} refused credentials for {scope} ({status} {detail}): check the credential configured for this registry"
     )]
     Token {
@@ -228,6 +238,7 @@ impl RegistryError {
             Self::InvalidResponse { .. } => "invalid_response",
             Self::DigestMismatch { .. } => "digest_mismatch",
             Self::TargetExists { .. } => "target_exists",
+            Self::TagLocked { .. } => "tag_locked",
             Self::Credential { .. } => "credential",
             Self::Config { .. } => "config",
             Self::Unsupported { .. } => "unsupported",

@@ -86,6 +86,7 @@ impl AcrTags {
                 digest: t.digest,
                 created: timestamp(t.created_time.as_deref()),
                 updated: timestamp(t.last_update_time.as_deref()),
+                attributes: t.changeable_attributes,
                 ..TagRow::default()
             })
             .collect()
@@ -102,6 +103,8 @@ struct AcrTag {
     created_time: Option<String>,
     #[serde(default)]
     last_update_time: Option<String>,
+    #[serde(default)]
+    changeable_attributes: Option<super::locks::TagAttributes>,
 }
 
 fn timestamp(s: Option<&str>) -> Option<jiff::Timestamp> {

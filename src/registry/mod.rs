@@ -22,6 +22,7 @@ pub mod connect;
 pub mod credential;
 pub mod error;
 pub mod list;
+pub mod locks;
 pub mod manifest;
 pub mod ops;
 pub mod probe;

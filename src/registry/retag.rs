@@ -101,7 +101,9 @@ pub async fn retag(
 impl AuditedError for RegistryError {
     fn audit_outcome(&self) -> Outcome {
         match self {
-            RegistryError::TargetExists { .. } => Outcome::Refused(self.to_string()),
+            RegistryError::TargetExists { .. } | RegistryError::TagLocked { .. } => {
+                Outcome::Refused(self.to_string())
+            }
             _ => Outcome::Failed(self.to_string()),
         }
     }
@@ -160,6 +162,32 @@ async fn retag_inner(
             gate,
         )
         .await
+    }
+}
+
+/// Refuses to move an existing tag that ACR has locked (`writeEnabled: false`), before any
+/// write and naming the lock; a new tag, or one already at `new`, needs no read. (`--force` does
+/// not lift a lock: ACR would refuse the manifest PUT, and an ARM import would move the tag
+/// behind its lock.)
+async fn check_lock(
+    client: &RegistryClient,
+    repo: &str,
+    tag: &str,
+    old: Option<&str>,
+    new: &str,
+) -> Result<(), RegistryError> {
+    match old {
+        Some(d) if d != new => match client.tag_attributes(repo, tag).await {
+            Ok(attributes) => super::locks::check_writable(client, repo, tag, attributes.as_ref()),
+            // An identity that may push but not read metadata: ACR still refuses the PUT onto
+            // a locked tag, and that answer is read as the lock (REGISTRY_DISALLOWED_OPERATION).
+            Err(e @ (RegistryError::Forbidden { .. } | RegistryError::Unauthorized { .. })) => {
+                tracing::warn!("cannot read the lock of {repo}:{tag} before the retag: {e}");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+        _ => Ok(()),
     }
 }
 
@@ -266,6 +294,7 @@ async fn plan(
     )
     .await?;
     gate.plan(old.clone(), Some(m.digest.clone()));
+    check_lock(dst, repo, tag, old.as_deref(), &m.digest).await?;
     if check_target(dst, repo, tag, old.as_deref(), &m.digest, options)? {
         let done = outcome(source, dst, repo, tag, RetagMethod::AlreadyTagged, old, &m);
         return Ok(Plan::Done(done));
@@ -531,6 +560,7 @@ async fn import(
     let (m, old) =
         source_and_target(src, source, src_scopes, dst, repo, tag, dst_scopes.clone()).await?;
     gate.plan(old.clone(), Some(m.digest.clone()));
+    check_lock(dst, repo, tag, old.as_deref(), &m.digest).await?;
     if check_target(dst, repo, tag, old.as_deref(), &m.digest, options)? {
         return Ok(outcome(
             source,

@@ -37,4 +37,6 @@ pub struct TagRow {
     /// Platforms of an index; empty for a single-platform manifest (or not yet known).
     pub platforms: Vec<Platform>,
     pub size: Option<u64>,
+    /// ACR's `changeableAttributes` (locks) from its listing; `None` on a plain registry.
+    pub attributes: Option<super::locks::TagAttributes>,
 }

@@ -421,6 +421,24 @@ fn confirm(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, c: &Confi
             ])),
         }
     }
+    if !c.warnings.is_empty() {
+        lines.push(Line::raw(""));
+        for (i, w) in c.warnings.iter().enumerate() {
+            let mark = if i == 0 { "⚠ " } else { "  " };
+            for (j, row) in wrap(w, inner.saturating_sub(2).max(8))
+                .into_iter()
+                .enumerate()
+            {
+                let lead = if j == 0 { mark } else { "  " };
+                let style = if i == 0 {
+                    theme.dialog_danger
+                } else {
+                    theme.text
+                };
+                lines.push(Line::from(Span::styled(format!("{lead}{row}"), style)));
+            }
+        }
+    }
     if !c.notes.is_empty() {
         lines.push(Line::raw(""));
         for n in &c.notes {
@@ -464,6 +482,16 @@ fn confirm(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, c: &Confi
             Command::ToggleForce,
             *force,
             "overwrite existing tag",
+            &mut opts,
+        );
+    }
+    if let crate::app::effects::Effect::Retag { lock, .. } = &c.effect
+        && c.lockable
+    {
+        opt(
+            Command::ToggleLock,
+            *lock,
+            "lock the tag after promoting",
             &mut opts,
         );
     }

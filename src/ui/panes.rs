@@ -218,12 +218,18 @@ fn tags(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
     let selected_tag = list.get(nav.selected).copied();
     let bottom = selected_tag.and_then(|t| {
         let w = where_label(state, t.digest.as_deref());
-        (!w.is_empty()).then(|| {
-            Line::from(vec![
-                Span::styled(" ● ", theme.running_mark),
-                Span::styled(format!("running: {w} "), theme.text),
-            ])
-        })
+        let mut spans = Vec::new();
+        // The selected tag's locks by ACR's names (writeEnabled=false, …), first: they matter
+        // before a retag.
+        if let Some(a) = t.attributes.filter(|a| !a.disabled().is_empty()) {
+            let off: Vec<String> = a.disabled().iter().map(|n| format!("{n}=false")).collect();
+            spans.push(Span::styled(format!(" {} ", off.join(" ")), theme.warning));
+        }
+        if !w.is_empty() {
+            spans.push(Span::styled(" ● ", theme.running_mark));
+            spans.push(Span::styled(format!("running: {w} "), theme.text));
+        }
+        (!spans.is_empty()).then(|| Line::from(spans))
     });
     let block = pane_box(
         theme,
@@ -247,14 +253,22 @@ fn tags(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
         );
         return;
     }
-    let cols = [
+    // The LOCK column only when a tag of the repository has a lock (ACR changeableAttributes).
+    let locks = list
+        .iter()
+        .any(|t| t.attributes.is_some_and(|a| !a.mark().is_empty()));
+    let mut cols = vec![
         Col::new("", 1, 1, 0),
         Col::flex("TAG", 7, 0),
         Col::new("DIGEST", 7, 12, 2).clip(),
         Col::new("AGE", 4, 4, 1).right(),
+        Col::new("LOCK", 4, 16, 2),
         Col::new("ARCH", 5, 13, 3),
         Col::flex("WHERE", 8, 4).greedy(),
     ];
+    if !locks {
+        cols.retain(|c| c.title != "LOCK");
+    }
     let inner_rows = area.height.saturating_sub(1) as usize;
     if list.is_empty() {
         table::draw(buf, area, &cols, Some(theme.header), &[], None);
@@ -278,7 +292,7 @@ fn tags(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
                 .digest
                 .as_deref()
                 .is_some_and(|d| state.cluster.is_running(d));
-            vec![
+            let mut row = vec![
                 (
                     if running { "●" } else { " " }.to_owned(),
                     theme.running_mark,
@@ -289,9 +303,16 @@ fn tags(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
                     theme.dim,
                 ),
                 (age(state.now, t.updated.or(t.created)), theme.text),
-                (platforms(t), theme.dim),
-                (where_label(state, t.digest.as_deref()), theme.ok),
-            ]
+            ];
+            if locks {
+                row.push((
+                    t.attributes.map(|a| a.mark()).unwrap_or_default(),
+                    theme.warning,
+                ));
+            }
+            row.push((platforms(t), theme.dim));
+            row.push((where_label(state, t.digest.as_deref()), theme.ok));
+            row
         })
         .collect();
     table::draw(
@@ -364,7 +385,14 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
                 theme.progressing,
             )))
         }
-        _ => None,
+        // Otherwise the selected workload's owner: changes made here are reverted by it.
+        _ => d.owner.as_ref().map(|o| {
+            let room = (outer.width as usize).saturating_sub(6);
+            Line::from(Span::styled(
+                format!(" {} ", fit(&o.managed_by(), room)),
+                theme.warning,
+            ))
+        }),
     });
     pane_box(
         theme,
@@ -387,15 +415,21 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
         empty(buf, area, &msg, theme.dim);
         return;
     }
-    let cols = [
+    // The OWNER column only when a workload of the list has one (Helm, Argo CD, Flux).
+    let owners = list.iter().any(|d| d.owner.is_some());
+    let mut cols = vec![
         Col::flex("NAME", 8, 0),
         Col::new("REV", 3, 4, 2).right(),
         Col::new("UPD", 3, 5, 3).right(),
         Col::new("READY", 5, 5, 0).right(),
         Col::new("AVAIL", 5, 5, 3).right(),
         Col::new("STATE", 8, 11, 1),
+        Col::new("OWNER", 5, 20, 5),
         Col::flex("IMAGE", 10, 4).tail().greedy(),
     ];
+    if !owners {
+        cols.retain(|c| c.title != "OWNER");
+    }
     let h = area.height.saturating_sub(1) as usize;
     let start = table::window(nav.selected, nav.offset, list.len(), h);
     let reg = &state.registry.registry;
@@ -418,7 +452,7 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
                 crate::cluster::model::WorkloadKind::Deployment => d.name.clone(),
                 other => format!("{}/{}", other.short(), d.name),
             };
-            vec![
+            let mut row = vec![
                 (name, theme.text),
                 (
                     d.revision.map_or("-".into(), |r| format!("r{r}")),
@@ -428,8 +462,17 @@ fn deployments(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
                 (of(d.ready, d.desired), ready_style),
                 (of(d.available, d.desired), theme.text),
                 rollout_label(d, theme),
-                (image, theme.dim),
-            ]
+            ];
+            if owners {
+                row.push((
+                    d.owner
+                        .as_ref()
+                        .map_or_else(String::new, |o| o.short_label()),
+                    theme.warning,
+                ));
+            }
+            row.push((image, theme.dim));
+            row
         })
         .collect();
     table::draw(

@@ -54,6 +54,7 @@ fn hinted(layer: Layer) -> &'static [Command] {
             Command::ToggleDryRun,
             Command::ToggleForce,
             Command::TogglePinDigest,
+            Command::ToggleLock,
             Command::Cancel,
         ],
         Layer::Diagnosis => &[Command::ApplyFix, Command::Cancel],
@@ -93,6 +94,7 @@ pub fn hints(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let applies = |cmd: Command| match (cmd, state.dialogs.last()) {
         (Command::ToggleForce, Some(Dialog::Confirm(c))) => c.overwrites.is_some(),
         (Command::TogglePinDigest, Some(Dialog::Confirm(c))) => c.pin.is_some(),
+        (Command::ToggleLock, Some(Dialog::Confirm(c))) => c.lockable,
         (Command::ApplyFix, Some(Dialog::Diagnosis(p))) => {
             matches!(&p.view, Some(Ok(v)) if v.fix.is_some())
         }

@@ -86,6 +86,7 @@ pub fn action_ctx(t: &KubeTarget, audit: &Audit, dry_run: bool) -> ActionContext
         actor: rt().block_on(connect::identity(t)),
         audit: audit.log.clone(),
         dry_run,
+        owner_policy: Default::default(),
     }
 }
 

@@ -238,6 +238,7 @@ pub fn action_ctx() -> ActionContext {
         actor: "berth-diagnose-test".to_owned(),
         audit: AuditLog::new(dir.join("audit.jsonl")),
         dry_run: false,
+        owner_policy: Default::default(),
     }
 }
 

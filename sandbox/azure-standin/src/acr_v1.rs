@@ -1,7 +1,9 @@
-//! ACR's `/acr/v1/` listing API (catalog, tags, manifests) with timestamps and `Link` pagination.
+//! ACR's `/acr/v1/` listing API (catalog, tags, manifests) with timestamps and `Link` pagination,
+//! and a tag's attributes (`GET|PATCH /acr/v1/{repo}/_tags/{tag}`, the locks ACR enforces).
 
 use crate::App;
 use crate::http::{self, Resp, acr_time, first, pairs, registry_error};
+use crate::state::Attributes;
 use crate::upstream::is_index;
 use futures_util::StreamExt;
 use hyper::body::Incoming;
@@ -16,7 +18,10 @@ fn authorize(app: &App, h: &HeaderMap, typ: &str, name: &str, actions: &[&str]) 
     let scope = if typ == "registry" {
         "registry:catalog:*".to_string()
     } else {
-        format!("repository:{name}:metadata_read")
+        format!(
+            "repository:{name}:{}",
+            actions.first().copied().unwrap_or("metadata_read")
+        )
     };
     let challenge = || {
         http::header(
@@ -88,11 +93,31 @@ fn link(path: &str, params: &[(&str, &str)]) -> String {
     format!("<{path}?{q}>; rel=\"next\"")
 }
 
-fn changeable() -> Value {
-    json!({"deleteEnabled": true, "writeEnabled": true, "readEnabled": true, "listEnabled": true})
+fn changeable(a: Attributes) -> Value {
+    serde_json::to_value(a).expect("attributes serialise")
+}
+
+/// ACR's answer to a write or delete its locks forbid (as `az acr`, docker and crane show it).
+pub fn disallowed() -> Resp {
+    http::json(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &json!({"errors": [{
+            "code": "REGISTRY_DISALLOWED_OPERATION",
+            "message": "The operation is disallowed on this registry, repository or image. View troubleshooting steps at https://aka.ms/acr/faq/#why-does-my-pull-or-push-request-fail-with-disallowed-operation",
+            "detail": {}
+        }]}),
+    )
 }
 
 pub async fn handle(app: &App, req: Request<Incoming>, rest: &str) -> Resp {
+    if let Some((repo, tag)) = rest.rsplit_once("/_tags/")
+        && !repo.is_empty()
+        && !tag.is_empty()
+        && !tag.contains('/')
+    {
+        let (repo, tag) = (repo.to_owned(), tag.to_owned());
+        return tag_properties(app, req, &repo, &tag).await;
+    }
     if req.method() != Method::GET {
         return registry_error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -247,12 +272,137 @@ async fn tag_rows(app: &App, repo: &str) -> Result<Option<Vec<Row>>, String> {
     Ok(Some(rows))
 }
 
+fn tag_unknown(repo: &str, tag: &str) -> Resp {
+    http::json(
+        StatusCode::NOT_FOUND,
+        &json!({"errors": [{"code": "TAG_UNKNOWN", "message": "the specified tag does not exist", "detail": {"name": repo, "tag": tag}}]}),
+    )
+}
+
+/// `GET /acr/v1/{repo}/_tags/{tag}` (the tag with its attributes), `PATCH` (set attributes: a
+/// JSON object of `deleteEnabled`, `writeEnabled`, `readEnabled`, `listEnabled` booleans; the
+/// answer is the tag as GET shows it), `DELETE` (refused as ACR does when the tag is locked;
+/// deleting an unlocked tag alone is not served: the registry behind deletes manifests only).
+async fn tag_properties(app: &App, req: Request<Incoming>, repo: &str, tag: &str) -> Resp {
+    let method = req.method().clone();
+    let needed: &[&str] = match method {
+        Method::GET => &["metadata_read", "pull"],
+        Method::PATCH => &["metadata_write"],
+        Method::DELETE => &["delete"],
+        _ => {
+            return registry_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UNSUPPORTED",
+                "The operation is unsupported.",
+            );
+        }
+    };
+    if let Some(r) = authorize(app, req.headers(), "repository", repo, needed) {
+        return r;
+    }
+    let rows = match tag_rows(app, repo).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return name_unknown(repo),
+        Err(e) => return upstream_err(e),
+    };
+    let Some(row) = rows.into_iter().find(|r| r.key == tag) else {
+        return tag_unknown(repo, tag);
+    };
+    let current = app.state.lock().unwrap().attributes(repo, tag);
+    let attributes = match method {
+        Method::DELETE => {
+            if !current.write_enabled || !current.delete_enabled {
+                return disallowed();
+            }
+            return registry_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UNSUPPORTED",
+                "deleting a tag alone is not served by the stand-in (the registry behind it deletes manifests by digest)",
+            );
+        }
+        Method::PATCH => {
+            let body = match http::read_body(req.into_body(), 64 * 1024).await {
+                Ok(b) => b,
+                Err(e) => return registry_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &e),
+            };
+            match patched(current, &body) {
+                Ok(a) => {
+                    let mut st = app.state.lock().unwrap();
+                    st.tag_attributes
+                        .entry(repo.to_owned())
+                        .or_default()
+                        .insert(tag.to_owned(), a);
+                    st.save(&app.cfg.state_file);
+                    a
+                }
+                Err(message) => {
+                    return registry_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message);
+                }
+            }
+        }
+        _ => current,
+    };
+    http::json(
+        StatusCode::OK,
+        &json!({
+            "registry": app.cfg.login_server,
+            "imageName": repo,
+            "tag": {
+                "name": row.key,
+                "digest": row.digest,
+                "createdTime": acr_time(row.created),
+                "lastUpdateTime": acr_time(row.updated),
+                "signed": false,
+                "changeableAttributes": changeable(attributes),
+            }
+        }),
+    )
+}
+
+/// `current` with the attributes of a PATCH body set; a body that is not an object of known
+/// boolean attributes changes nothing.
+fn patched(current: Attributes, body: &[u8]) -> Result<Attributes, String> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let Some(obj) = v.as_object() else {
+        return Err("the body must be a JSON object of changeable attributes".into());
+    };
+    let mut a = current;
+    for (k, v) in obj {
+        let Some(b) = v.as_bool() else {
+            return Err(format!("{k} must be true or false"));
+        };
+        match k.as_str() {
+            "deleteEnabled" => a.delete_enabled = b,
+            "writeEnabled" => a.write_enabled = b,
+            "readEnabled" => a.read_enabled = b,
+            "listEnabled" => a.list_enabled = b,
+            other => {
+                return Err(format!(
+                    "unknown attribute {other:?} (deleteEnabled, writeEnabled, readEnabled, listEnabled)"
+                ));
+            }
+        }
+    }
+    Ok(a)
+}
+
 async fn tags(app: &App, repo: &str, q: &[(String, String)], n: usize, orderby: &str) -> Resp {
     let mut rows = match tag_rows(app, repo).await {
         Ok(Some(r)) => r,
         Ok(None) => return name_unknown(repo),
         Err(e) => return upstream_err(e),
     };
+    // A tag with listEnabled=false is left out of the listing (still readable by name).
+    let attributes = app
+        .state
+        .lock()
+        .unwrap()
+        .tag_attributes
+        .get(repo)
+        .cloned()
+        .unwrap_or_default();
+    rows.retain(|r| attributes.get(&r.key).is_none_or(|a| a.list_enabled));
     let digest = first(q, "digest").unwrap_or("");
     if !digest.is_empty() {
         rows.retain(|r| r.digest == digest);
@@ -268,7 +418,7 @@ async fn tags(app: &App, repo: &str, q: &[(String, String)], n: usize, orderby: 
                 "createdTime": acr_time(r.created),
                 "lastUpdateTime": acr_time(r.updated),
                 "signed": false,
-                "changeableAttributes": changeable(),
+                "changeableAttributes": changeable(attributes.get(&r.key).copied().unwrap_or_default()),
             })
         })
         .collect();
@@ -365,7 +515,7 @@ async fn manifests(app: &App, repo: &str, q: &[(String, String)], n: usize, orde
                 "os": info.os,
                 "mediaType": info.media_type,
                 "tags": tags,
-                "changeableAttributes": changeable(),
+                "changeableAttributes": changeable(Attributes::default()),
             });
             if is_index(&info.media_type) {
                 m["references"] = json!(info.references);
@@ -411,6 +561,23 @@ mod tests {
 
     fn keys(r: &[Row]) -> Vec<&str> {
         r.iter().map(|r| r.key.as_str()).collect()
+    }
+
+    #[test]
+    fn patches_set_only_known_boolean_attributes() {
+        let a = patched(Attributes::default(), br#"{"writeEnabled":false}"#).unwrap();
+        assert!(!a.write_enabled && a.delete_enabled && a.read_enabled && a.list_enabled);
+        let b = patched(a, br#"{"deleteEnabled":false,"writeEnabled":true}"#).unwrap();
+        assert!(b.write_enabled && !b.delete_enabled);
+        assert_eq!(patched(b, b"{}").unwrap(), b);
+        for bad in [
+            &br#"{"writeEnabled":"false"}"#[..],
+            br#"{"locked":true}"#,
+            b"[true]",
+            b"not json",
+        ] {
+            assert!(patched(a, bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

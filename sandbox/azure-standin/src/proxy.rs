@@ -1,5 +1,7 @@
 //! `/v2/` passed through to the real registry byte for byte (bodies streamed), with ACR's 403 for a
-//! valid token lacking scope, and push times recorded for `/acr/v1`.
+//! valid token lacking scope, ACR's tag locks enforced (a manifest PUT onto a tag with
+//! `writeEnabled: false`, a manifest DELETE of a digest a write- or delete-locked tag points at:
+//! 405 `REGISTRY_DISALLOWED_OPERATION`), and push times recorded for `/acr/v1`.
 
 use crate::App;
 use crate::http::{self, Resp, registry_error};
@@ -29,6 +31,27 @@ pub async fn proxy(app: &App, mut req: Request<Incoming>) -> Resp {
     if claims.is_some() && path.len() > "/v2/".len() {
         let peer = req.extensions().get::<crate::aks::Peer>().map(|p| p.0);
         if let Some(r) = app.firewall(req.headers(), peer, &[&path]) {
+            return r;
+        }
+    }
+    // Locks, for a client that holds a token (one without gets the registry's challenge first).
+    if claims.is_some()
+        && let Some((repo, reference)) = manifest_path(&path)
+    {
+        if method == Method::PUT
+            && !reference.starts_with("sha256:")
+            && !app
+                .state
+                .lock()
+                .unwrap()
+                .attributes(repo, reference)
+                .write_enabled
+        {
+            return crate::acr_v1::disallowed();
+        }
+        if method == Method::DELETE
+            && let Some(r) = app.delete_locked(repo, reference).await
+        {
             return r;
         }
     }
@@ -90,6 +113,35 @@ pub async fn proxy(app: &App, mut req: Request<Incoming>) -> Resp {
 }
 
 impl App {
+    /// ACR's refusal when deleting `repo@reference` would take a tag whose `writeEnabled` or
+    /// `deleteEnabled` is false with it.
+    async fn delete_locked(&self, repo: &str, reference: &str) -> Option<Resp> {
+        let locked: Vec<String> = self
+            .state
+            .lock()
+            .unwrap()
+            .tag_attributes
+            .get(repo)?
+            .iter()
+            .filter(|(_, a)| !a.write_enabled || !a.delete_enabled)
+            .map(|(t, _)| t.clone())
+            .collect();
+        if locked.is_empty() {
+            return None;
+        }
+        let digest = if reference.starts_with("sha256:") {
+            reference.to_owned()
+        } else {
+            self.resolve(repo, reference).await.ok()??
+        };
+        for tag in locked {
+            if self.resolve(repo, &tag).await.ok().flatten().as_deref() == Some(digest.as_str()) {
+                return Some(crate::acr_v1::disallowed());
+            }
+        }
+        None
+    }
+
     /// Remembers that `repo:reference` was pushed now (a tag, or a bare digest).
     pub fn record_push(&self, repo: &str, reference: &str, digest: &str) {
         let now = jiff::Timestamp::now();

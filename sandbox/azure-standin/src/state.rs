@@ -64,6 +64,42 @@ pub struct State {
     /// Whether the AKS part of the state (attach-acr assignment, VMSS identity) was set up.
     #[serde(default)]
     pub aks_seeded: bool,
+    /// repository → tag → its `changeableAttributes`, for the tags whose attributes were set
+    /// (`PATCH /acr/v1/{repo}/_tags/{tag}`); every other tag has all enabled.
+    #[serde(default)]
+    pub tag_attributes: BTreeMap<String, BTreeMap<String, Attributes>>,
+}
+
+/// ACR's `changeableAttributes`.
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Attributes {
+    pub delete_enabled: bool,
+    pub write_enabled: bool,
+    pub read_enabled: bool,
+    pub list_enabled: bool,
+}
+
+impl Default for Attributes {
+    fn default() -> Self {
+        Attributes {
+            delete_enabled: true,
+            write_enabled: true,
+            read_enabled: true,
+            list_enabled: true,
+        }
+    }
+}
+
+impl State {
+    /// The attributes of `repo:tag` (all enabled unless set).
+    pub fn attributes(&self, repo: &str, tag: &str) -> Attributes {
+        self.tag_attributes
+            .get(repo)
+            .and_then(|m| m.get(tag))
+            .copied()
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, Clone)]

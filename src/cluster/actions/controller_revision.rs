@@ -11,10 +11,11 @@ use serde_json::{Value, json};
 
 use super::{
     ActionContext, ActionError, ActionReport, ImageTarget, Permission, Planned, RESTARTED_AT,
-    audited, check_access, report, retarget_image, unchanged,
+    audited, check_access, check_owner, report, retarget_image, unchanged,
 };
 use crate::cluster::convert::controller_uid;
 use crate::cluster::model::WorkloadKind;
+use crate::cluster::owner::OwnedAction;
 use crate::cluster::rollout::previous_revision;
 
 fn resource(kind: WorkloadKind) -> ApiResource {
@@ -84,6 +85,7 @@ pub async fn restart(
     audited(ctx, action, target, |gate| async move {
         check_access(&ctx.client, &ctx.actor, &[perm("patch", kind, ns, name)]).await?;
         let obj = read(ctx, kind, ns, name).await?;
+        let owner = check_owner(ctx, &obj.metadata, kind, OwnedAction::Restart)?;
         let old = obj.data["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT]
             .as_str()
             .map(str::to_owned);
@@ -91,6 +93,7 @@ pub async fn restart(
             .strftime("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
         let planned = Planned {
+            owner,
             old: Some(format!(
                 "{RESTARTED_AT}={}",
                 old.as_deref().unwrap_or("(never)")
@@ -134,6 +137,7 @@ pub async fn set_image(
     audited(ctx, action, target, |gate| async move {
         check_access(&ctx.client, &ctx.actor, &[perm("patch", kind, ns, name)]).await?;
         let obj = read(ctx, kind, ns, name).await?;
+        let owner = check_owner(ctx, &obj.metadata, kind, OwnedAction::SetImage)?;
         let spec = &obj.data["spec"]["template"]["spec"];
         let find = |field: &str| {
             spec[field]
@@ -158,6 +162,7 @@ pub async fn set_image(
             })?;
         let new = retarget_image(&old, image)?;
         let planned = Planned {
+            owner,
             old: Some(format!("{container}={old}")),
             new: Some(format!("{container}={new}")),
         };
@@ -225,6 +230,7 @@ pub async fn undo(
         )
         .await?;
         let obj = read(ctx, kind, ns, name).await?;
+        let owner = check_owner(ctx, &obj.metadata, kind, OwnedAction::Undo)?;
         let uid = obj.metadata.uid.clone().unwrap_or_default();
         let revisions: Vec<ControllerRevision> = Api::<ControllerRevision>::namespaced(
             ctx.client.clone(),
@@ -265,6 +271,7 @@ pub async fn undo(
         let current_template = &obj.data["spec"]["template"];
         let current = numbers.iter().max().copied();
         let planned = Planned {
+            owner,
             old: Some(format!(
                 "revision {} ({})",
                 current.map_or("?".to_owned(), |r| r.to_string()),
