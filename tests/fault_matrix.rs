@@ -427,9 +427,10 @@ fn the_fault_matrix() {
         });
     }
 
-    // Two berth processes rotating the same pull secret at once: each write carries the
-    // resourceVersion it read; the one that loses the race re-reads and writes again, so the
-    // secret ends with one complete set of credentials and its other entries kept.
+    // Two berth processes rotating the same pull secret at once: each claims the secret (a
+    // write with the resourceVersion it read) before it mints anything; the second finds the
+    // claim and stops, so no minted credential invalidates the other's, and the secret ends
+    // with one complete set of credentials and its other entries kept.
     {
         let other = json!({"auths": {"other.example": {"username": "keep", "password": "me", "auth": "a2VlcDptZQ=="}}});
         let secret = json!({
@@ -438,7 +439,10 @@ fn the_fault_matrix() {
             "data": {".dockerconfigjson": base64(&other.to_string())},
         });
         support::kubectl_stdin(["-n", ns.name(), "apply", "-f", "-"], &secret.to_string());
-        let plain = env.plain_registry_host().to_owned();
+        let acr = env.acr_host().to_owned();
+        // The first verification (the claim holder's) takes 3 s, so the second process starts
+        // while the first still holds the secret.
+        let _slow = Fault::new(json!({"path_contains": "/v2/", "delay_ms": 3000}));
         let start = Instant::now();
         let spawn = |user: &str| {
             let argv = cli.0.command(&[
@@ -451,7 +455,7 @@ fn the_fault_matrix() {
                 "--source",
                 "static",
                 "--registry",
-                &plain,
+                &acr,
                 "--username",
                 user,
                 "--password-env",
@@ -462,12 +466,12 @@ fn the_fault_matrix() {
             Command::new(&argv[0])
                 .args(&argv[1..])
                 .envs(cli.0.env.iter().map(|(k, v)| (*k, v.as_str())))
-                .env("ROTATE_PASSWORD", env.var("BERTH_PLAIN_PASSWORD"))
+                .env("ROTATE_PASSWORD", env.var("BERTH_ACR_ADMIN_PASSWORD"))
                 .env_remove("BERTH_AUDIT_LOG")
                 .spawn()
                 .expect("spawn berth")
         };
-        let user = env.var("BERTH_PLAIN_USER").to_owned();
+        let user = env.var("BERTH_ACR_ADMIN_USER").to_owned();
         let a = spawn(&user);
         let b = spawn(&user);
         let (a, b) = (
@@ -483,23 +487,38 @@ fn the_fault_matrix() {
         .expect("the secret is still a dockerconfigjson");
         assert_eq!(doc["auths"]["other.example"]["username"], "keep", "{doc}");
         assert_eq!(
-            doc["auths"][plain.as_str()]["username"],
+            doc["auths"][acr.as_str()]["username"],
             user.as_str(),
             "{doc}"
         );
+        let (ea, eb) = (
+            String::from_utf8_lossy(&a.stderr).into_owned(),
+            String::from_utf8_lossy(&b.stderr).into_owned(),
+        );
+        // One wins; the other stops before minting anything, naming the rotation it met.
+        let (won, lost_err) = match codes {
+            (Some(0), Some(c)) if c != 0 => (0, eb.clone()),
+            (Some(c), Some(0)) if c != 0 => (1, ea.clone()),
+            _ => panic!("exactly one rotation wins: {codes:?}\n{ea}\n{eb}"),
+        };
         assert!(
-            codes.0 == Some(0) || codes.1 == Some(0),
-            "at least one rotation succeeds: {codes:?}\n{}\n{}",
-            String::from_utf8_lossy(&a.stderr),
-            String::from_utf8_lossy(&b.stderr)
+            lost_err.contains("is being rotated by") && lost_err.contains("nothing was changed"),
+            "the loser names the conflict: {lost_err}"
+        );
+        let annotations = &s["metadata"]["annotations"];
+        assert!(
+            annotations
+                .get(berth::cluster::rotate::CLAIM_ANNOTATION)
+                .is_none(),
+            "the winner's write takes its claim off: {annotations}"
         );
         record(&Row {
             fault: "two berth processes rotate one secret",
             action: "berth secret rotate ×2",
-            noticed: None,
+            noticed: Some(took),
             recovered: took,
-            said: format!("exit codes {codes:?}"),
-            lost: "nothing (other registries' entries kept; one complete credential)",
+            said: format!("process {won} won; the other: {}", first_line(&lost_err)),
+            lost: "nothing (one complete credential, other registries' entries kept)",
         });
     }
 }

@@ -911,3 +911,79 @@ fn acr_tag_attributes(repo: &str, tag: &str) -> Value {
         v["tag"]["changeableAttributes"].clone()
     })
 }
+
+/// The revision picker: three revisions of a deployment (1.0.0 → 1.0.1 → 1.0.2, the last with a
+/// change-cause), `U` lists them with the live one marked, `j` `enter` picks revision 1 (not the
+/// previous one), `y` confirms; kubectl then shows revision 1's image running as revision 4.
+#[test]
+fn a_deployment_is_undone_to_a_chosen_revision_by_keys() {
+    let _lock = apiserver_lock(false);
+    let host = Env::get().acr_host();
+    let repo = own_repository();
+    let ns = TestNamespace::new("ui-e2e-rev");
+    admin_pull_secret(ns.name(), "acr");
+    create(
+        ns.name(),
+        &deployment_json("shop", &format!("{host}/{repo}:1.0.0"), Some("acr"), 1),
+    );
+    for tag in ["1.0.1", "1.0.2"] {
+        kubectl([
+            "-n",
+            ns.name(),
+            "set",
+            "image",
+            "deployment/shop",
+            &format!("app={host}/{repo}:{tag}"),
+        ]);
+        kubectl([
+            "-n",
+            ns.name(),
+            "rollout",
+            "status",
+            "deployment/shop",
+            "--timeout=120s",
+        ]);
+    }
+    kubectl([
+        "-n",
+        ns.name(),
+        "annotate",
+        "deployment/shop",
+        "kubernetes.io/change-cause=release 1.0.2",
+        "--overwrite",
+    ]);
+    let berth = Berth::new(ns.name());
+    let tui = berth.start(&[]);
+    tui.wait("shop complete at revision 3", |s| {
+        line_with(s, &["shop", " r3 ", "complete"]).map(|_| ())
+    });
+    tui.keys(&["U"]);
+    tui.wait("the picker with three revisions, 3 live", |s| {
+        line_with(s, &["Revisions", "shop"])
+            .and(line_with(s, &["● 3", &format!("{repo}:1.0.2")]))
+            .and(line_with(s, &[" 2 ", &format!("{repo}:1.0.1")]))
+            .and(line_with(s, &[" 1 ", &format!("{repo}:1.0.0")]))
+            .map(|_| ())
+    });
+    tui.keys(&["j", "enter"]);
+    tui.wait("the undo confirmation to revision 1", |s| {
+        line_with(s, &["Rollout undo", "confirm"])
+            .and(line_with(s, &["revision 1 (as a new revision)"]))
+            .map(|_| ())
+    });
+    tui.keys(&["y"]);
+    tui.wait("revision 1's image back, as revision 4", |s| {
+        line_with(s, &["shop", " r4 ", "complete", &format!("{repo}:1.0.0")]).map(|_| ())
+    });
+    assert_eq!(
+        deployment_image(ns.name(), "shop"),
+        format!("{host}/{repo}:1.0.0")
+    );
+    let records = berth.audit_records();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["action"] == "rollout.undo" && r["outcome"]["status"] == "ok"),
+        "{records:#?}"
+    );
+}

@@ -336,6 +336,42 @@ fn deployment_action_confirms() {
     }
 }
 
+/// `U`: every revision of web, newest first, the live one marked; the cursor starts where undo
+/// would go; enter on another opens the undo confirmation to exactly that revision.
+#[test]
+fn revision_picker_undoes_to_the_chosen_revision() {
+    snap("revisions", |w, h| {
+        let mut s = demo_state(w, h);
+        select_deployment(&mut s, "web");
+        press(&mut s, "U");
+        s
+    });
+    snap("revisions_undo_confirm", |w, h| {
+        let mut s = demo_state(w, h);
+        select_deployment(&mut s, "web");
+        press(&mut s, "U j enter");
+        s
+    });
+    let mut s = demo_state(120, 40);
+    select_deployment(&mut s, "web");
+    press(&mut s, "U j enter");
+    let tasks = press(&mut s, "y");
+    match tasks.first().map(|t| &t.effect) {
+        Some(Effect::Undo { to_revision, .. }) => assert_eq!(*to_revision, Some(2)),
+        other => panic!("expected the undo to revision 2: {other:?}"),
+    }
+    // Enter on the live revision changes nothing.
+    let mut s = demo_state(120, 40);
+    select_deployment(&mut s, "web");
+    press(&mut s, "U k enter");
+    assert!(press(&mut s, "y").is_empty() || matches!(s.dialogs.last(), None));
+    let screen = render(&s);
+    assert!(
+        screen.contains("revision 4 is the one web runs"),
+        "{screen}"
+    );
+}
+
 fn rotating(w: u16, h: u16) -> State {
     let mut s = demo_state(w, h);
     press(&mut s, "s");

@@ -198,6 +198,7 @@ fn rs(
         available: ready,
         images: vec![image.into()],
         pod_template_hash: Some(hash.into()),
+        change_cause: (revision == 4).then(|| format!("image {image} (CI pipeline 1842)")),
         created: ago(age),
     }
 }

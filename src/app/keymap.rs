@@ -36,6 +36,8 @@ pub enum Command {
     AttachSecret,
     Diagnose,
     Refresh,
+    /// The revision picker: undo to any revision.
+    Revisions,
     // Dialog layer.
     Confirm,
     Cancel,
@@ -47,7 +49,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 30] = [
+    pub const ALL: [Command; 31] = [
         Self::Quit,
         Self::Help,
         Self::NextPane,
@@ -78,6 +80,7 @@ impl Command {
         Self::TogglePinDigest,
         Self::ToggleLock,
         Self::ApplyFix,
+        Self::Revisions,
     ];
 
     /// The name used in config.toml and the palette.
@@ -113,6 +116,7 @@ impl Command {
             Self::TogglePinDigest => "toggle-pin-digest",
             Self::ToggleLock => "toggle-lock",
             Self::ApplyFix => "apply-fix",
+            Self::Revisions => "revisions",
         }
     }
 
@@ -153,6 +157,7 @@ impl Command {
             Self::TogglePinDigest => "toggle tag / pinned digest",
             Self::ToggleLock => "toggle locking the target tag after the retag (ACR)",
             Self::ApplyFix => "apply the fix",
+            Self::Revisions => "revisions: pick one to roll back to",
         }
     }
 
@@ -178,6 +183,7 @@ impl Command {
             Self::TogglePinDigest => "digest",
             Self::ToggleLock => "lock",
             Self::ApplyFix => "fix",
+            Self::Revisions => "revisions",
             Self::Enter => "open",
             Self::Back => "back",
             _ => self.name(),
@@ -189,7 +195,7 @@ impl Command {
             Self::Retag => MutationKind::Retag,
             Self::SetImage => MutationKind::SetImage,
             Self::Restart => MutationKind::Restart,
-            Self::Undo => MutationKind::Undo,
+            Self::Undo | Self::Revisions => MutationKind::Undo,
             Self::PauseResume => MutationKind::PauseResume,
             Self::RotateSecret => MutationKind::RotateSecret,
             Self::AttachSecret => MutationKind::AttachSecret,
@@ -210,10 +216,11 @@ pub enum Layer {
     Events,
     Confirm,
     Diagnosis,
+    Revisions,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 8] = [
+    pub const ALL: [Layer; 9] = [
         Self::Global,
         Self::Repositories,
         Self::Tags,
@@ -222,6 +229,7 @@ impl Layer {
         Self::Events,
         Self::Confirm,
         Self::Diagnosis,
+        Self::Revisions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -234,6 +242,7 @@ impl Layer {
             Self::Events => "events",
             Self::Confirm => "confirm",
             Self::Diagnosis => "diagnosis",
+            Self::Revisions => "revisions",
         }
     }
 
@@ -243,7 +252,7 @@ impl Layer {
 
     /// Whether `Global` bindings also apply when this layer is in front.
     pub fn falls_through(self) -> bool {
-        !matches!(self, Self::Confirm | Self::Diagnosis)
+        !matches!(self, Self::Confirm | Self::Diagnosis | Self::Revisions)
     }
 }
 
@@ -455,6 +464,7 @@ pub const DEFAULTS: &[(Layer, Command, &[&str])] = &[
     (Layer::Deployments, Command::SetImage, &["i"]),
     (Layer::Deployments, Command::Restart, &["r"]),
     (Layer::Deployments, Command::Undo, &["u"]),
+    (Layer::Deployments, Command::Revisions, &["U"]),
     (Layer::Deployments, Command::PauseResume, &["p"]),
     (Layer::Deployments, Command::RotateSecret, &["s"]),
     (Layer::Deployments, Command::AttachSecret, &["a"]),
@@ -462,6 +472,7 @@ pub const DEFAULTS: &[(Layer, Command, &[&str])] = &[
     (Layer::Pods, Command::SetImage, &["i"]),
     (Layer::Pods, Command::Restart, &["r"]),
     (Layer::Pods, Command::Undo, &["u"]),
+    (Layer::Pods, Command::Revisions, &["U"]),
     (Layer::Pods, Command::PauseResume, &["p"]),
     (Layer::Pods, Command::RotateSecret, &["s"]),
     (Layer::Pods, Command::AttachSecret, &["a"]),
@@ -476,6 +487,10 @@ pub const DEFAULTS: &[(Layer, Command, &[&str])] = &[
     (Layer::Diagnosis, Command::Cancel, &["esc", "q"]),
     (Layer::Diagnosis, Command::Up, &["k", "up"]),
     (Layer::Diagnosis, Command::Down, &["j", "down"]),
+    (Layer::Revisions, Command::Confirm, &["enter", "u"]),
+    (Layer::Revisions, Command::Cancel, &["esc", "q"]),
+    (Layer::Revisions, Command::Up, &["k", "up"]),
+    (Layer::Revisions, Command::Down, &["j", "down"]),
 ];
 
 /// The `[keys]` section of config.toml: per layer, per command, the keys that replace the

@@ -242,11 +242,28 @@ pub struct DiagnosisPanel {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Dialog {
     Help,
-    Filter { target: Focus, input: TextInput },
-    Palette { input: TextInput, selected: usize },
+    Filter {
+        target: Focus,
+        input: TextInput,
+    },
+    Palette {
+        input: TextInput,
+        selected: usize,
+    },
     Prompt(Prompt),
     Confirm(Box<Confirm>),
     Diagnosis(Box<DiagnosisPanel>),
+    /// The revisions of one workload, to undo to any of them.
+    Revisions(Box<RevisionPicker>),
+}
+
+/// The revision picker's state: which workload, and the selected row (its rows are derived
+/// from the model on every draw: `view::revision_rows`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionPicker {
+    pub kind: crate::cluster::model::WorkloadKind,
+    pub workload: ObjectRef,
+    pub selected: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -405,6 +422,7 @@ impl State {
         match self.dialogs.last() {
             Some(Dialog::Confirm(_)) => Layer::Confirm,
             Some(Dialog::Diagnosis(_)) => Layer::Diagnosis,
+            Some(Dialog::Revisions(_)) => Layer::Revisions,
             _ => self.focus.layer(),
         }
     }

@@ -11,7 +11,7 @@ use super::keymap::{Command, Key, KeyCodeOrd, Layer};
 use super::refcheck::parse_target;
 use super::state::{
     Change, Confirm, DiagnosisPanel, Dialog, Focus, JournalEntry, PinChoice, Prompt, PromptKind,
-    State, TaskState, TaskView, TextInput, TimedNotice,
+    RevisionPicker, State, TaskState, TaskView, TextInput, TimedNotice,
 };
 use super::view;
 use crate::cluster::model::{DeploymentRow, Kind, ModelEvent, ObjectRef, RolloutState, Row};
@@ -245,6 +245,7 @@ fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
     match state.dialogs.last() {
         Some(Dialog::Confirm(_)) => return on_confirm_command(state, cmd, fx),
         Some(Dialog::Diagnosis(_)) => return on_diagnosis_command(state, cmd),
+        Some(Dialog::Revisions(_)) => return on_revisions_command(state, cmd),
         Some(Dialog::Help) => {
             state.dialogs.pop();
             return;
@@ -312,6 +313,7 @@ fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
         Command::SetImage => open_set_image(state),
         Command::Restart => open_restart(state),
         Command::Undo => open_undo(state),
+        Command::Revisions => open_revisions(state),
         Command::PauseResume => open_pause_resume(state),
         Command::RotateSecret => open_rotate(state),
         Command::AttachSecret => open_attach(state),
@@ -1190,7 +1192,7 @@ fn deployment_only_action_allowed(
     use crate::cluster::model::WorkloadKind;
     // Restart and undo work on every kind; set image from the dashboard only on Deployments
     // for now (its precondition reads a Deployment), and only Deployments pause.
-    if w.kind == WorkloadKind::Deployment || matches!(what, "restart" | "undo") {
+    if w.kind == WorkloadKind::Deployment || matches!(what, "restart" | "undo" | "revisions") {
         return true;
     }
     let msg = if what == "pause" {
@@ -1269,10 +1271,10 @@ fn open_undo(state: &mut State) {
     let current = dep
         .revision
         .or_else(|| rss.first().and_then(|r| r.revision));
-    let cur_rs = rss.iter().find(|r| r.revision == current);
     let prev = rss
         .iter()
-        .find(|r| r.revision.is_some() && r.revision < current);
+        .find(|r| r.revision.is_some() && r.revision < current)
+        .map(|r| (*r).clone());
     let Some(prev) = prev else {
         notify(
             state,
@@ -1283,6 +1285,111 @@ fn open_undo(state: &mut State) {
         );
         return;
     };
+    undo_to(state, &dep, &prev);
+}
+
+/// The revision picker of the selected workload.
+fn open_revisions(state: &mut State) {
+    if refuse(state, Command::Revisions) {
+        return;
+    }
+    let Some(dep) = selected_deployment_or_warn(state, "revisions") else {
+        return;
+    };
+    let rows = view::revision_rows(&state.cluster, &dep);
+    if rows.is_empty() {
+        notify(
+            state,
+            Notice::warning(format!("revisions: {} has no revisions yet", dep.name)),
+        );
+        return;
+    }
+    // The cursor starts on the revision before the live one: what undo would pick.
+    let selected = rows
+        .iter()
+        .position(|r| r.live)
+        .map_or(0, |i| (i + 1).min(rows.len() - 1));
+    state
+        .dialogs
+        .push(Dialog::Revisions(Box::new(RevisionPicker {
+            kind: dep.kind,
+            workload: deployment_ref(&dep),
+            selected,
+        })));
+}
+
+fn on_revisions_command(state: &mut State, cmd: Command) {
+    let Some(Dialog::Revisions(p)) = state.dialogs.last() else {
+        return;
+    };
+    let p = (**p).clone();
+    let Some(dep) = state
+        .cluster
+        .workload(p.kind, &p.workload.namespace, &p.workload.name)
+        .cloned()
+    else {
+        state.dialogs.pop();
+        notify(
+            state,
+            Notice::warning(format!("revisions: {} is gone", p.workload.name)),
+        );
+        return;
+    };
+    let rows = view::revision_rows(&state.cluster, &dep);
+    let last = rows.len().saturating_sub(1);
+    let set = |state: &mut State, i: usize| {
+        if let Some(Dialog::Revisions(p)) = state.dialogs.last_mut() {
+            p.selected = i.min(last);
+        }
+    };
+    match cmd {
+        Command::Cancel => {
+            state.dialogs.pop();
+        }
+        Command::Up => set(state, p.selected.saturating_sub(1)),
+        Command::Down => set(state, p.selected + 1),
+        Command::Confirm => {
+            let Some(row) = rows.get(p.selected.min(last)) else {
+                return;
+            };
+            if row.live {
+                notify(
+                    state,
+                    Notice::info(format!(
+                        "revision {} is the one {} runs: choose another",
+                        row.revision.map_or("?".to_owned(), |r| r.to_string()),
+                        dep.name
+                    )),
+                );
+                return;
+            }
+            let target = state
+                .cluster
+                .replica_sets_of(&dep)
+                .into_iter()
+                .find(|r| r.name == row.name)
+                .cloned();
+            state.dialogs.pop();
+            if let Some(target) = target {
+                undo_to(state, &dep, &target);
+            }
+        }
+        _ => state.dirty = false,
+    }
+}
+
+/// The undo confirmation: `dep` back to the template of revision `prev` (as a new revision).
+fn undo_to(
+    state: &mut State,
+    dep: &crate::cluster::model::DeploymentRow,
+    prev: &crate::cluster::model::ReplicaSetRow,
+) {
+    let dep = dep.clone();
+    let rss = state.cluster.replica_sets_of(&dep);
+    let current = dep
+        .revision
+        .or_else(|| rss.first().and_then(|r| r.revision));
+    let cur_rs = rss.iter().find(|r| r.revision == current);
     let fmt_rev = |r: Option<i64>| r.map_or("?".to_owned(), |r| format!("revision {r}"));
     let images = |imgs: &[String]| imgs.join(", ");
     let changes = vec![

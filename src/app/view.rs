@@ -320,6 +320,62 @@ pub fn container_for<'a>(
         .or_else(|| app().next())
 }
 
+/// One row of the revision picker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionView {
+    pub revision: Option<i64>,
+    /// The ReplicaSet or ControllerRevision.
+    pub name: String,
+    pub created: Option<Timestamp>,
+    /// Each image of the template, with the digest its running pods report (or the one it
+    /// pins itself).
+    pub images: Vec<(String, Option<String>)>,
+    /// `kubernetes.io/change-cause`, when the change set it.
+    pub change_cause: Option<String>,
+    /// The revision the workload runs now.
+    pub live: bool,
+}
+
+/// The revisions of `dep`, newest first, for the picker.
+pub fn revision_rows(
+    model: &crate::cluster::store::ClusterModel,
+    dep: &DeploymentRow,
+) -> Vec<RevisionView> {
+    let revisions = model.replica_sets_of(dep);
+    let live = dep
+        .revision
+        .or_else(|| revisions.first().and_then(|r| r.revision));
+    revisions
+        .into_iter()
+        .map(|rs| {
+            let pods = model.pods_of_revision(dep, rs);
+            let images = rs
+                .images
+                .iter()
+                .map(|image| {
+                    let pinned = crate::reference::split_image(image).2.map(str::to_owned);
+                    let running = pods
+                        .iter()
+                        .flat_map(|p| &p.containers)
+                        .filter(|c| &c.image == image)
+                        .find_map(|c| c.image_id.as_deref())
+                        .and_then(crate::reference::digest_of_image_id)
+                        .map(str::to_owned);
+                    (image.clone(), pinned.or(running))
+                })
+                .collect();
+            RevisionView {
+                revision: rs.revision,
+                name: rs.name.clone(),
+                created: rs.created,
+                images,
+                change_cause: rs.change_cause.clone(),
+                live: rs.revision.is_some() && rs.revision == live,
+            }
+        })
+        .collect()
+}
+
 /// `host/repo:tag@digest` → (`host/repo`, reference part). The tag colon is the one after the
 /// last `/` (a port colon comes before it).
 pub fn split_image(image: &str) -> (&str, &str) {

@@ -1188,6 +1188,7 @@ fn rotate_exit(e: &RotateError) -> i32 {
         RotateError::Preflight { .. } | RotateError::NoNamespaces => EXIT_INVALID,
         RotateError::Verification { .. } => EXIT_STUCK,
         RotateError::Obtain { .. } => EXIT_FAILED,
+        RotateError::Busy { .. } => EXIT_CONFLICT,
         RotateError::Audit(f) => i32::from(f.exit_code()),
     }
 }

@@ -79,6 +79,15 @@ fn label(m: &ObjectMeta, key: &str) -> Option<String> {
     m.labels.as_ref()?.get(key).cloned()
 }
 
+/// `kubernetes.io/change-cause`: why a revision was made, when whoever made it said.
+fn change_cause(m: &ObjectMeta) -> Option<String> {
+    m.annotations
+        .as_ref()?
+        .get("kubernetes.io/change-cause")
+        .filter(|c| !c.is_empty())
+        .cloned()
+}
+
 pub fn namespace_row(n: &Namespace) -> NamespaceRow {
     NamespaceRow {
         name: name(&n.metadata),
@@ -202,6 +211,7 @@ pub fn controller_revision_row(c: &ControllerRevision) -> ReplicaSetRow {
         images,
         pod_template_hash: label(&c.metadata, CONTROLLER_REVISION_HASH),
         created: c.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        change_cause: change_cause(&c.metadata),
         ..Default::default()
     }
 }
@@ -276,6 +286,7 @@ pub fn replica_set_row(rs: &ReplicaSet) -> ReplicaSetRow {
         images,
         pod_template_hash: label(&rs.metadata, POD_TEMPLATE_HASH),
         created: rs.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        change_cause: change_cause(&rs.metadata),
     }
 }
 

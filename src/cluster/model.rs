@@ -156,6 +156,8 @@ pub struct ReplicaSetRow {
     pub images: Vec<String>,
     pub pod_template_hash: Option<String>,
     pub created: Option<Timestamp>,
+    /// The `kubernetes.io/change-cause` annotation (`kubectl … --record`, or set by hand).
+    pub change_cause: Option<String>,
 }
 
 /// What a container is doing now; `Waiting` carries kubelet's reason plainly (ImagePullBackOff...).

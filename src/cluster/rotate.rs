@@ -3,6 +3,9 @@
 //! Order, each step only if the previous succeeded:
 //! 1. permission checks in every namespace (SelfSubjectAccessReview) and a read of every existing
 //!    secret (a secret of another type refuses the rotation) — before any credential is minted;
+//!    then every existing secret is claimed ([`CLAIM_ANNOTATION`], a write with the read
+//!    resourceVersion): a second rotation of the same secret meets the claim and stops with
+//!    [`RotateError::Busy`] before it mints credentials that would invalidate the first's.
 //!    Then, unless a dry run, the intent record of every namespace goes to the audit log: if
 //!    the log cannot take them, nothing is minted or written;
 //! 2. fresh credentials from the [`CredentialSource`] (for slot sources: the slot not in use);
@@ -179,6 +182,19 @@ pub enum RotateError {
     },
     #[error("no namespaces given: pass --namespace (repeatable) or --all-namespaces")]
     NoNamespaces,
+    /// Another rotation holds the secret: it would mint credentials that this one's would
+    /// invalidate (or the other way round). Nothing was minted or written.
+    #[error(
+        "secret {namespace}/{secret} is being rotated by {by} (until {until}); nothing was changed: \
+         wait for it to finish (the claim expires by itself if that process died), then check the \
+         secret and rotate again if needed"
+    )]
+    Busy {
+        namespace: String,
+        secret: String,
+        by: String,
+        until: String,
+    },
     #[error(transparent)]
     Audit(#[from] AuditFailure),
 }
@@ -191,6 +207,7 @@ impl RotateError {
             RotateError::Obtain { .. } => "obtain_failed",
             RotateError::Verification { .. } => "verification_failed",
             RotateError::NoNamespaces => "invalid",
+            RotateError::Busy { .. } => "conflict",
             RotateError::Audit(f) => f.code(),
         }
     }
@@ -210,6 +227,103 @@ fn api_error(e: &kube::Error) -> Option<u16> {
     match e {
         kube::Error::Api(s) => Some(s.code),
         _ => None,
+    }
+}
+
+/// The annotation a rotation puts on an existing secret before it mints credentials, and takes
+/// off with its write: two rotations of one secret at once would each mint credentials (an
+/// admin slot, a token password) that the other's minting invalidates, so the second waits.
+pub const CLAIM_ANNOTATION: &str = "berth.dev/rotation-claim";
+/// A claim older than this is a dead process's: it is taken over.
+const CLAIM_TTL: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+
+#[derive(Clone, Debug, serde::Deserialize, Serialize)]
+struct Claim {
+    id: String,
+    by: String,
+    until: jiff::Timestamp,
+}
+
+fn claim_of(s: &KubeSecret) -> Option<Claim> {
+    let v = s.metadata.annotations.as_ref()?.get(CLAIM_ANNOTATION)?;
+    serde_json::from_str(v).ok()
+}
+
+/// Another live rotation's claim on `s`, if any.
+fn held_by_other(s: &KubeSecret, ours: &str) -> Option<Claim> {
+    claim_of(s).filter(|c| c.id != ours && c.until > jiff::Timestamp::now())
+}
+
+/// Claims the existing secret of `ns` for rotation `id` (a write with the read
+/// resourceVersion: of two claims at once, one gets the conflict).
+async fn claim(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    id: &str,
+    actor: &str,
+) -> Result<(), RotateError> {
+    let api = secrets(client, ns);
+    let busy = |c: Claim| RotateError::Busy {
+        namespace: ns.to_owned(),
+        secret: name.to_owned(),
+        by: c.by,
+        until: c.until.to_string(),
+    };
+    let Ok(Some(mut cur)) = api.get_opt(name).await else {
+        // Absent (created by the write) or unreadable (preflight said so already).
+        return Ok(());
+    };
+    if let Some(c) = held_by_other(&cur, id) {
+        return Err(busy(c));
+    }
+    let claim = Claim {
+        id: id.to_owned(),
+        by: actor.to_owned(),
+        until: jiff::Timestamp::now()
+            .checked_add(CLAIM_TTL)
+            .unwrap_or(jiff::Timestamp::MAX),
+    };
+    cur.metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(
+            CLAIM_ANNOTATION.to_owned(),
+            serde_json::to_string(&claim).unwrap_or_default(),
+        );
+    cur.metadata.managed_fields = None;
+    match api.replace(name, &PostParams::default(), &cur).await {
+        Ok(_) => Ok(()),
+        Err(e) if api_error(&e) == Some(409) => {
+            let other = api.get_opt(name).await.ok().flatten();
+            Err(busy(other.and_then(|s| claim_of(&s)).unwrap_or(Claim {
+                id: String::new(),
+                by: "another writer".to_owned(),
+                until: claim.until,
+            })))
+        }
+        // Not claimable (e.g. RBAC): the write itself will say so.
+        Err(_) => Ok(()),
+    }
+}
+
+/// Takes rotation `id`'s claim off the secrets it holds (a rotation that stops early).
+async fn release(client: &Client, namespaces: &[String], name: &str, id: &str) {
+    for ns in namespaces {
+        let api = secrets(client, ns);
+        let Ok(Some(mut cur)) = api.get_opt(name).await else {
+            continue;
+        };
+        if claim_of(&cur).is_none_or(|c| c.id != id) {
+            continue;
+        }
+        if let Some(a) = cur.metadata.annotations.as_mut() {
+            a.remove(CLAIM_ANNOTATION);
+        }
+        cur.metadata.managed_fields = None;
+        if let Err(e) = api.replace(name, &PostParams::default(), &cur).await {
+            tracing::warn!("could not take the rotation claim off {ns}/{name}: {e}");
+        }
     }
 }
 
@@ -338,6 +452,19 @@ pub async fn rotate(
         })
         .collect();
 
+    // 1b. Claim every existing secret before minting: a second rotation of one of them stops
+    // here with the conflict, before it mints anything.
+    let claim_id = uuid::Uuid::new_v4().to_string();
+    if !req.dry_run {
+        for ns in &namespaces {
+            if let Err(e) = claim(client, ns, &req.secret_name, &claim_id, actor).await {
+                release(client, &namespaces, &req.secret_name, &claim_id).await;
+                audit_all(Outcome::Refused(e.to_string()));
+                return Err(e);
+            }
+        }
+    }
+
     // Before the first write (minting is one, at the registry): every namespace's intent
     // record. If the log cannot take them all, nothing is minted or written.
     let mut intents: BTreeMap<String, Intent> = BTreeMap::new();
@@ -354,6 +481,7 @@ pub async fn rotate(
                     for (_, i) in std::mem::take(&mut intents) {
                         let _ = i.finish(Outcome::Failed(why.clone()));
                     }
+                    release(client, &namespaces, &req.secret_name, &claim_id).await;
                     return Err(RotateError::Audit(e));
                 }
             }
@@ -377,6 +505,7 @@ pub async fn rotate(
                     error,
                 };
                 fail_all(&mut intents, &e);
+                release(client, &namespaces, &req.secret_name, &claim_id).await;
                 return Err(e);
             }
         };
@@ -387,6 +516,7 @@ pub async fn rotate(
                 error,
             };
             fail_all(&mut intents, &e);
+            release(client, &namespaces, &req.secret_name, &claim_id).await;
             return Err(e);
         }
         Some(fresh)
@@ -415,9 +545,10 @@ pub async fn rotate(
     let not_audited: std::sync::Mutex<Vec<AuditFailure>> = std::sync::Mutex::default();
     let mut reports: Vec<NamespaceReport> = futures::stream::iter(namespaces.clone())
         .map(|ns| {
-            let (auth, registry, ctx, not_audited) = (&auth, &registry, &ctx, &not_audited);
+            let (auth, registry, ctx, not_audited, claim_id) =
+                (&auth, &registry, &ctx, &not_audited, claim_id.as_str());
             async move {
-                let mut rep = write_namespace(client, req, &ns, registry, auth).await;
+                let mut rep = write_namespace(client, req, &ns, registry, auth, claim_id).await;
                 if rep.secret != WriteOutcome::Failed {
                     follow_up(&ctx.clone(), req, &ns, registry, &mut rep, not_audited).await;
                 }
@@ -560,6 +691,7 @@ async fn write_namespace(
     ns: &str,
     registry: &str,
     auth: &RegistryAuth,
+    claim_id: &str,
 ) -> NamespaceReport {
     let mut rep = NamespaceReport {
         namespace: ns.to_owned(),
@@ -594,6 +726,14 @@ async fn write_namespace(
                 api.create(&pp, &obj).await.map(|_| WriteOutcome::Created)
             }
             Some(cur) => {
+                // Created (or claimed) meanwhile by another rotation: its credentials stay.
+                if let Some(c) = held_by_other(&cur, claim_id) {
+                    rep.message = Some(format!(
+                        "secret {ns}/{name} is held by another rotation ({}, until {}); its credentials are kept",
+                        c.by, c.until
+                    ));
+                    return rep;
+                }
                 let mut config = match DockerConfig::from_secret(&cur) {
                     Ok(c) => c,
                     Err(e) => {
@@ -606,7 +746,11 @@ async fn write_namespace(
                 let mut obj = docker_registry_secret(ns, name, &config);
                 obj.metadata.resource_version = cur.metadata.resource_version.clone();
                 obj.metadata.labels = cur.metadata.labels.clone();
-                obj.metadata.annotations = cur.metadata.annotations.clone();
+                // The write takes this rotation's claim off.
+                obj.metadata.annotations = cur.metadata.annotations.clone().map(|mut a| {
+                    a.remove(CLAIM_ANNOTATION);
+                    a
+                });
                 obj.type_ = cur.type_.clone();
                 api.replace(name, &pp, &obj)
                     .await

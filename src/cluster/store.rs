@@ -472,7 +472,8 @@ impl ClusterModel {
 
     /// The pods of one revision: a ReplicaSet's own, or those of a StatefulSet's/DaemonSet's
     /// pods whose `controller-revision-hash` names the ControllerRevision.
-    fn pods_of_revision(&self, d: &DeploymentRow, rs: &ReplicaSetRow) -> Vec<&PodRow> {
+    /// The pods of `d` that run revision `rs`.
+    pub fn pods_of_revision(&self, d: &DeploymentRow, rs: &ReplicaSetRow) -> Vec<&PodRow> {
         if rs.controller_revision {
             self.pods_of_uid(&d.uid)
                 .into_iter()

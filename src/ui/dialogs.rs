@@ -13,7 +13,9 @@ use super::text::{fit, fit_middle, width, wrap, wrap_rows};
 use super::theme::Theme;
 use crate::app::action::{Level, StepStatus};
 use crate::app::keymap::{Command, Keymap, Layer};
-use crate::app::state::{Confirm, DiagnosisPanel, Dialog, Prompt, State, TaskState};
+use crate::app::state::{
+    Confirm, DiagnosisPanel, Dialog, Prompt, RevisionPicker, State, TaskState,
+};
 use crate::app::update::{PALETTE_MAX, palette_suggestions};
 
 /// How long a finished task stays in the progress panel.
@@ -177,6 +179,7 @@ pub fn dialogs(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
             Dialog::Prompt(p) => prompt(theme, area, buf, p),
             Dialog::Confirm(c) => confirm(state, theme, area, buf, c),
             Dialog::Diagnosis(p) => diagnosis(state, theme, area, buf, p),
+            Dialog::Revisions(p) => revisions(state, theme, area, buf, p),
         }
     }
 }
@@ -575,6 +578,100 @@ fn hang<'a>(
         spans.push(Span::styled(row, style));
         lines.push(Line::from(spans));
     }
+}
+
+/// The revision picker: every revision of the workload, newest first, the live one marked,
+/// images with the digests their pods run, change-cause; enter opens the undo confirmation.
+fn revisions(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, p: &RevisionPicker) {
+    let km = &state.keymap;
+    let w = area.width.saturating_sub(6).clamp(40, 120).min(area.width);
+    let inner = w.saturating_sub(4) as usize;
+    let Some(dep) = state
+        .cluster
+        .workload(p.kind, &p.workload.namespace, &p.workload.name)
+    else {
+        return;
+    };
+    let rows = crate::app::view::revision_rows(&state.cluster, dep);
+    let registry = state.registry.registry.as_str();
+    let now = state.now;
+    let mut lines: Vec<Line<'_>> = vec![Line::from(Span::styled(
+        fit(
+            &format!("  {:<5} {:<5} {:<44} CHANGE-CAUSE", "REV", "AGE", "IMAGES"),
+            inner,
+        ),
+        theme.header,
+    ))];
+    for (i, r) in rows.iter().enumerate() {
+        let images: Vec<String> = r
+            .images
+            .iter()
+            .map(|(image, digest)| {
+                let shown = super::text::short_image(image, registry);
+                match digest {
+                    Some(d) if !image.contains('@') => {
+                        format!("{shown} @{}", super::text::short_digest(d))
+                    }
+                    _ => shown.to_owned(),
+                }
+            })
+            .collect();
+        let rev = r.revision.map_or("?".to_owned(), |v| v.to_string());
+        let text = format!(
+            "{} {:<5} {:<5} {:<44} {}",
+            if r.live { "●" } else { " " },
+            rev,
+            super::text::age(now, r.created),
+            fit(&images.join(", "), 44),
+            r.change_cause
+                .as_deref()
+                .unwrap_or(if r.live { "live" } else { "" }),
+        );
+        let style = if i == p.selected {
+            theme.selected
+        } else if r.live {
+            theme.ok
+        } else {
+            theme.text
+        };
+        lines.push(Line::from(Span::styled(
+            format!("{:<inner$}", fit(&text, inner)),
+            style,
+        )));
+    }
+    let mut footer = key_hint(km, Layer::Revisions, Command::Confirm, "undo to it", theme);
+    footer.extend(key_hint(
+        km,
+        Layer::Revisions,
+        Command::Cancel,
+        "close",
+        theme,
+    ));
+    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2).max(4));
+    let rect = centered(area, w, h);
+    Clear.render(rect, buf);
+    let title = Line::from(vec![
+        Span::styled(" Revisions ", theme.title_focused),
+        Span::styled(
+            format!(
+                "{}{}/{} ",
+                match p.kind {
+                    crate::cluster::model::WorkloadKind::Deployment => String::new(),
+                    k => format!("{} ", k.short()),
+                },
+                p.workload.namespace,
+                p.workload.name
+            ),
+            theme.accent,
+        ),
+    ]);
+    Paragraph::new(lines)
+        .block(
+            dialog_block(title, theme.dialog_border)
+                .title_bottom(Line::from(footer).right_aligned())
+                .padding(ratatui::widgets::Padding::horizontal(1)),
+        )
+        .render(rect, buf);
 }
 
 fn diagnosis(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, p: &DiagnosisPanel) {

@@ -58,6 +58,7 @@ fn hinted(layer: Layer) -> &'static [Command] {
             Command::Cancel,
         ],
         Layer::Diagnosis => &[Command::ApplyFix, Command::Cancel],
+        Layer::Revisions => &[Command::Confirm, Command::Cancel],
         Layer::Global => &[],
     }
 }
