@@ -468,6 +468,8 @@ fn the_fault_matrix() {
                 .envs(cli.0.env.iter().map(|(k, v)| (*k, v.as_str())))
                 .env("ROTATE_PASSWORD", env.var("BERTH_ACR_ADMIN_PASSWORD"))
                 .env_remove("BERTH_AUDIT_LOG")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .expect("spawn berth")
         };
@@ -491,10 +493,14 @@ fn the_fault_matrix() {
             user.as_str(),
             "{doc}"
         );
-        let (ea, eb) = (
-            String::from_utf8_lossy(&a.stderr).into_owned(),
-            String::from_utf8_lossy(&b.stderr).into_owned(),
-        );
+        let said = |o: &std::process::Output| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        };
+        let (ea, eb) = (said(&a), said(&b));
         // One wins; the other stops before minting anything, naming the rotation it met.
         let (won, lost_err) = match codes {
             (Some(0), Some(c)) if c != 0 => (0, eb.clone()),
