@@ -25,8 +25,8 @@ use k8s_openapi::api::apps::v1::{
     ReplicaSetSpec, ReplicaSetStatus, StatefulSet,
 };
 use k8s_openapi::api::core::v1::{
-    Event, EventSeries, EventSource, Namespace, ObjectReference, Pod, PodSpec, PodStatus, Secret,
-    ServiceAccount,
+    Container, Event, EventSeries, EventSource, LocalObjectReference, Namespace, ObjectReference,
+    Pod, PodSpec, PodStatus, Secret, ServiceAccount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, OwnerReference, Time};
 use kube::core::PartialObjectMeta;
@@ -316,7 +316,7 @@ macro_rules! trimmed {
             fn from(t: $name) -> Self {
                 Self {
                     metadata: t.metadata,
-                    $($field: t.$field,)*
+                    $($field: Full::full(t.$field),)*
                     ..Default::default()
                 }
             }
@@ -324,7 +324,61 @@ macro_rules! trimmed {
     };
 }
 
-trimmed!(TrimmedPod => Pod { spec: Option<PodSpec>, status: Option<PodStatus> });
+/// A trimmed field into the k8s-openapi one (most fields are decoded as they are).
+trait Full<T> {
+    fn full(self) -> T;
+}
+
+impl<T> Full<T> for T {
+    fn full(self) -> T {
+        self
+    }
+}
+
+/// The pod spec fields `convert::pod_row` reads; a pod's spec is most of its JSON.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct TrimmedPodSpec {
+    containers: Vec<TrimmedContainer>,
+    init_containers: Option<Vec<TrimmedContainer>>,
+    node_name: Option<String>,
+    service_account_name: Option<String>,
+    image_pull_secrets: Option<Vec<LocalObjectReference>>,
+}
+
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct TrimmedContainer {
+    name: String,
+    image: Option<String>,
+}
+
+impl From<TrimmedContainer> for Container {
+    fn from(c: TrimmedContainer) -> Self {
+        Container {
+            name: c.name,
+            image: c.image,
+            ..Default::default()
+        }
+    }
+}
+
+impl Full<Option<PodSpec>> for Option<TrimmedPodSpec> {
+    fn full(self) -> Option<PodSpec> {
+        self.map(|s| PodSpec {
+            containers: s.containers.into_iter().map(Container::from).collect(),
+            init_containers: s
+                .init_containers
+                .map(|v| v.into_iter().map(Container::from).collect()),
+            node_name: s.node_name,
+            service_account_name: s.service_account_name,
+            image_pull_secrets: s.image_pull_secrets,
+            ..Default::default()
+        })
+    }
+}
+
+trimmed!(TrimmedPod => Pod { spec: Option<TrimmedPodSpec>, status: Option<PodStatus> });
 trimmed!(TrimmedEvent => Event {
     count: Option<i32>,
     event_time: Option<MicroTime>,
@@ -366,13 +420,14 @@ pub mod heap {
         }
     }
 
-    /// At most two allocator arenas: the watchers run on a couple of runtime threads, and each
-    /// extra arena holds its own freed memory.
+    /// One allocator arena: each extra one (glibc makes one per thread that finds the others
+    /// busy) holds freed memory of its own, 20 MB after the first lists here; the dashboard's
+    /// few threads hardly contend for one.
     pub fn limit_arenas() {
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         // SAFETY: M_ARENA_MAX (-8) takes an int; mallopt is safe to call at any time.
         unsafe {
-            mallopt(-8, 2);
+            mallopt(-8, 1);
         }
     }
 }
