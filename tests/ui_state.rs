@@ -996,7 +996,10 @@ fn changes_out_of_view_draw_no_frame_unless_the_registry_pane_shows_them() {
         }
         p
     };
-    let digest = format!("registry.berth.local/web@{}", berth::app::fixtures::digest("x"));
+    let digest = format!(
+        "registry.berth.local/web@{}",
+        berth::app::fixtures::digest("x")
+    );
     let apply = |s: &mut State, p| {
         update(
             s,
@@ -1009,7 +1012,10 @@ fn changes_out_of_view_draw_no_frame_unless_the_registry_pane_shows_them() {
     // Its status changes: applied, no frame.
     assert!(!apply(&mut s, pod("payments", Some(&digest), "B")));
     let waiting = |s: &State| {
-        let p = s.cluster.pod("payments", &pod("payments", None, "").name).unwrap();
+        let p = s
+            .cluster
+            .pod("payments", &pod("payments", None, "").name)
+            .unwrap();
         berth::app::view::pod_status(p)
     };
     assert_eq!(waiting(&s), "B");

@@ -210,9 +210,10 @@ fn row_stream(client: &Client, scope: &WatchScope) -> RowStream {
         Kind::Pod => rows(watcher(api::<TrimmedPod>(c, ns), cfg), |p: TrimmedPod| {
             Row::Pod(convert::pod_row(&p.into()))
         }),
-        Kind::Event => rows(watcher(api::<TrimmedEvent>(c, ns), cfg), |e: TrimmedEvent| {
-            Row::Event(convert::event_row(&e.into()))
-        }),
+        Kind::Event => rows(
+            watcher(api::<TrimmedEvent>(c, ns), cfg),
+            |e: TrimmedEvent| Row::Event(convert::event_row(&e.into())),
+        ),
         Kind::ServiceAccount => rows(watcher(api::<ServiceAccount>(c, ns), cfg), |s| {
             Row::ServiceAccount(convert::service_account_row(&s))
         }),
