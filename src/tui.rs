@@ -180,9 +180,13 @@ where
         },
     );
     update(&mut state, Action::Tick(jiff::Timestamp::now()));
-    terminal
+    let mut frame_log = FrameLog::from_env();
+    let frame = terminal
         .draw(|f| crate::ui::draw(f, &state))
         .map_err(to_io)?;
+    if let Some(log) = frame_log.as_mut() {
+        log.drawn(frame.buffer);
+    }
     state.dirty = false;
     let mut last_draw = Instant::now();
     let mut next_tick = Instant::now() + IDLE_TICK;
@@ -221,14 +225,65 @@ where
             next_tick = Instant::now() + BUSY_TICK;
         }
         if state.dirty && Instant::now() >= last_draw + FRAME {
-            terminal
+            let frame = terminal
                 .draw(|f| crate::ui::draw(f, &state))
                 .map_err(to_io)?;
+            if let Some(log) = frame_log.as_mut() {
+                log.drawn(frame.buffer);
+            }
             state.dirty = false;
             last_draw = Instant::now();
         }
     }
     Ok(state)
+}
+
+/// For `scripts/bench/watch` only (off unless `BERTH_FRAME_LOG` names a file): after each
+/// frame, the number that follows `BERTH_FRAME_MARK` (default `M`) on screen, when it differs
+/// from the last frame's, is appended with the wall-clock time the frame was drawn
+/// (`<unix nanoseconds> <number>`), so the bench can tell when a change reached the screen.
+struct FrameLog {
+    file: std::fs::File,
+    mark: String,
+    last: Option<u64>,
+}
+
+impl FrameLog {
+    fn from_env() -> Option<Self> {
+        let path = std::env::var_os("BERTH_FRAME_LOG")?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .inspect_err(|e| tracing::warn!("BERTH_FRAME_LOG {path:?}: {e}"))
+            .ok()?;
+        let mark = std::env::var("BERTH_FRAME_MARK").unwrap_or_else(|_| "M".to_owned());
+        Some(Self {
+            file,
+            mark,
+            last: None,
+        })
+    }
+
+    fn drawn(&mut self, buffer: &ratatui::buffer::Buffer) {
+        let text: String = buffer.content().iter().map(|c| c.symbol()).collect();
+        let found = text.match_indices(&self.mark).find_map(|(i, m)| {
+            let digits: String = text[i + m.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse::<u64>().ok()
+        });
+        if found.is_none() || found == self.last {
+            return;
+        }
+        self.last = found;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        use std::io::Write;
+        let _ = writeln!(self.file, "{nanos} {}", found.unwrap_or_default());
+    }
 }
 
 /// Like [`run_with`], creating the channels and handing every effect to `runner`. `feed` gets

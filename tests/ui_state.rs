@@ -973,3 +973,57 @@ fn an_unreachable_apiserver_shows_stale_since_and_refuses_cluster_writes() {
         "{screen}"
     );
 }
+
+#[test]
+fn changes_out_of_view_draw_no_frame_unless_the_registry_pane_shows_them() {
+    let mut s = demo_state(120, 40);
+    assert_eq!(s.namespace, "shop");
+    let template = s
+        .cluster
+        .pods()
+        .find(|p| p.namespace == "shop")
+        .unwrap()
+        .clone();
+    let pod = |ns: &str, image_id: Option<&str>, reason: &str| {
+        let mut p = template.clone();
+        p.namespace = ns.into();
+        p.uid = format!("uid-{ns}");
+        for c in &mut p.containers {
+            c.image_id = image_id.map(str::to_owned);
+            c.state = berth::cluster::model::ContainerState::Waiting {
+                reason: reason.into(),
+                message: String::new(),
+            };
+        }
+        p
+    };
+    let digest = format!(
+        "registry.berth.local/web@{}",
+        berth::app::fixtures::digest("x")
+    );
+    let apply = |s: &mut State, p| {
+        update(
+            s,
+            berth::app::fixtures::model(ModelEvent::Upsert(Row::Pod(p))),
+        );
+        s.dirty
+    };
+    // A new pod elsewhere that runs a digest: the registry pane's "where" may change.
+    assert!(apply(&mut s, pod("payments", Some(&digest), "A")));
+    // Its status changes: applied, no frame.
+    assert!(!apply(&mut s, pod("payments", Some(&digest), "B")));
+    let waiting = |s: &State| {
+        let p = s
+            .cluster
+            .pod("payments", &pod("payments", None, "").name)
+            .unwrap();
+        berth::app::view::pod_status(p)
+    };
+    assert_eq!(waiting(&s), "B");
+    // The same change in the namespace on screen: a frame.
+    let mut here = pod("shop", None, "C");
+    here.uid = s.cluster.pod("shop", &here.name).unwrap().uid.clone();
+    assert!(apply(&mut s, here.clone()));
+    // The same row again: nothing changed, no frame.
+    assert!(!apply(&mut s, here));
+}

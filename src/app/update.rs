@@ -509,6 +509,13 @@ fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
                 reset_cluster_nav(state);
             }
             let event = &update.event;
+            // A change nobody can see (another namespace) is applied, and draws no frame.
+            if !view::shows_event(state, event) {
+                let where_version = state.cluster.where_version();
+                let changed = state.cluster.apply(update);
+                state.dirty = changed && state.cluster.where_version() != where_version;
+                return;
+            }
             // Pods that appear or go (a rollout) must not move the cursor off the pod it is on;
             // changes to existing pods do not move rows, so they skip the lookup.
             let pods_move = match event {
@@ -535,10 +542,9 @@ fn on_cluster(state: &mut State, u: ClusterUpdate, fx: &mut Vec<Task>) {
                 ModelEvent::Resynced { scope, .. } => scope.kind == Kind::Deployment,
                 _ => false,
             };
-            // The liveness probe confirms about once a second; only a change of its verdict is
-            // worth a frame.
-            let probe = matches!(event, ModelEvent::Probe(_));
-            if !state.cluster.apply(update) && probe {
+            // What did not change the model (a resent row, the liveness probe confirming about
+            // once a second) is worth no frame.
+            if !state.cluster.apply(update) {
                 state.dirty = false;
                 return;
             }

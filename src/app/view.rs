@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use super::action::Level;
 use super::state::{Focus, JournalEntry, State};
 use crate::cluster::model::{
-    ContainerState, DeploymentRow, EventRow, ObjectRef, PodRow, ReplicaSetRow,
+    ContainerState, DeploymentRow, EventRow, ModelEvent, ObjectRef, PodRow, ReplicaSetRow,
 };
 use crate::registry::types::{RepositoryRow, TagRow};
 
@@ -53,6 +53,22 @@ pub fn tags(state: &State) -> Vec<&TagRow> {
 
 pub fn selected_tag(state: &State) -> Option<&TagRow> {
     tags(state).get(state.nav.tags.selected).copied()
+}
+
+/// Whether a watch event can change what is drawn. The panes show the rows of the namespace
+/// in view; other namespaces reach the screen only through where a digest runs (the registry
+/// pane: see [`crate::cluster::store::ClusterModel::where_version`]), the namespace list (the
+/// palette) and the connection state. So a change to a pod, event or workload of another
+/// namespace is applied to the model and draws no frame.
+pub fn shows_event(state: &State, event: &ModelEvent) -> bool {
+    let ns = match event {
+        ModelEvent::Upsert(row) => row.namespace(),
+        ModelEvent::Delete(key) => key.namespace(),
+        ModelEvent::Resynced { .. } | ModelEvent::Connection { .. } | ModelEvent::Probe(_) => {
+            return true;
+        }
+    };
+    ns.is_none_or(|ns| ns == state.namespace)
 }
 
 pub fn deployments(state: &State) -> Vec<&DeploymentRow> {

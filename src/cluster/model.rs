@@ -410,6 +410,20 @@ impl RowKey {
             RowKey::SecretMeta(_) => Kind::SecretMeta,
         }
     }
+
+    /// The namespace the row lives in (`None` for namespaces themselves).
+    pub fn namespace(&self) -> Option<&str> {
+        match self {
+            RowKey::Namespace(_) => None,
+            RowKey::Event { namespace, .. } => Some(namespace),
+            RowKey::Workload(_, k)
+            | RowKey::ReplicaSet(k)
+            | RowKey::ControllerRevision(k)
+            | RowKey::Pod(k)
+            | RowKey::ServiceAccount(k)
+            | RowKey::SecretMeta(k) => Some(&k.namespace),
+        }
+    }
 }
 
 /// What one watcher covers: a kind, in all namespaces or one, optionally narrowed (secrets by

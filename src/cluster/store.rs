@@ -78,6 +78,9 @@ pub struct ClusterModel {
     deferred_rollouts: Option<BTreeSet<String>>,
     /// Bumped on every change, so a UI can tell cheaply whether to redraw.
     version: u64,
+    /// Bumped when `digest_where` changes: the registry pane shows where a digest runs in
+    /// every namespace, so such a change is visible whichever namespace is on screen.
+    where_version: u64,
 }
 
 fn oref(namespace: &str, name: &str) -> ObjectRef {
@@ -111,9 +114,10 @@ impl ClusterModel {
     /// Forget everything and accept only updates of `epoch` from now on (a context switch:
     /// call with the epoch of the new [`super::watch::Watchers`]).
     pub fn reset(&mut self, epoch: u64) {
-        let version = self.version + 1;
+        let (version, where_version) = (self.version + 1, self.where_version + 1);
         *self = Self::new(epoch);
         self.version = version;
+        self.where_version = where_version;
     }
 
     pub fn epoch(&self) -> u64 {
@@ -123,6 +127,11 @@ impl ClusterModel {
     /// Changes whenever the model changes.
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// Changes whenever [`Self::where_running`] may answer differently for some digest.
+    pub fn where_version(&self) -> u64 {
+        self.where_version
     }
 
     /// Applies one watcher message; returns whether anything changed. Messages of an older
@@ -316,8 +325,25 @@ impl ClusterModel {
             }
             Row::Pod(r) => {
                 let key = oref(&r.namespace, &r.name);
+                // The common change (a status): same pod, owner and digests. Only the row
+                // changes; the indexes stay as they are.
+                if let Some(old) = self.pods.get(&key)
+                    && old.uid == r.uid
+                    && old.owner_uid == r.owner_uid
+                    && same_place(old, &r)
+                {
+                    let owner = r.owner_uid.clone();
+                    let changed = replace(&mut self.pods, key, r);
+                    if changed {
+                        self.refresh_rollout_of_rs(owner.as_deref());
+                    }
+                    return changed;
+                }
                 let old_owner = self.unindex_pod(&key);
                 self.pod_by_uid.insert(r.uid.clone(), key.clone());
+                if has_digests(&r) {
+                    self.where_version += 1;
+                }
                 count_digests(&mut self.digest_where, &r, 1);
                 if let Some(o) = &r.owner_uid {
                     index_insert(&mut self.pods_by_owner, o, key.clone());
@@ -362,6 +388,9 @@ impl ClusterModel {
 
     fn unindex_pod(&mut self, key: &ObjectRef) -> Option<String> {
         let old = self.pods.get(key)?;
+        if has_digests(old) {
+            self.where_version += 1;
+        }
         count_digests(&mut self.digest_where, old, -1);
         let (uid, owner) = (old.uid.clone(), old.owner_uid.clone());
         self.pod_by_uid.remove(&uid);
@@ -863,15 +892,33 @@ fn workload_of_pod(pod: &PodRow) -> &str {
         .unwrap_or_else(|| workload_of_pod_name(&pod.name, pod.pod_template_hash.as_deref()))
 }
 
-/// Adds (`delta` 1) or removes (-1) a pod's running digests in the where-running index.
-fn count_digests(index: &mut HashMap<String, HashMap<String, usize>>, pod: &PodRow, delta: i8) {
-    let place = format!("{}/{}", pod.namespace, workload_of_pod(pod));
-    let digests = pod.containers.iter().filter_map(|c| {
+fn running_digests(pod: &PodRow) -> impl Iterator<Item = &str> {
+    pod.containers.iter().filter_map(|c| {
         c.image_id
             .as_deref()
             .and_then(crate::reference::digest_of_image_id)
-    });
-    for d in digests {
+    })
+}
+
+fn has_digests(pod: &PodRow) -> bool {
+    running_digests(pod).next().is_some()
+}
+
+/// Whether two versions of a pod count the same digests at the same place (the where-running
+/// index would not change).
+fn same_place(a: &PodRow, b: &PodRow) -> bool {
+    a.namespace == b.namespace
+        && workload_of_pod(a) == workload_of_pod(b)
+        && running_digests(a).eq(running_digests(b))
+}
+
+/// Adds (`delta` 1) or removes (-1) a pod's running digests in the where-running index.
+fn count_digests(index: &mut HashMap<String, HashMap<String, usize>>, pod: &PodRow, delta: i8) {
+    if !has_digests(pod) {
+        return;
+    }
+    let place = format!("{}/{}", pod.namespace, workload_of_pod(pod));
+    for d in running_digests(pod) {
         if delta > 0 {
             *index
                 .entry(d.to_owned())

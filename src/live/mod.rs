@@ -103,6 +103,7 @@ pub async fn run(
     read_only: bool,
     audit: AuditLog,
 ) -> color_eyre::Result<()> {
+    crate::cluster::watch::heap::limit_arenas();
     let actor = connect::identity(&target).await;
     let contexts = connect::contexts(kube.kubeconfig.as_deref())
         .map(|(c, _)| c)
