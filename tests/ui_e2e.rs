@@ -922,6 +922,14 @@ fn a_deployment_is_undone_to_a_chosen_revision_by_keys() {
     let repo = own_repository();
     let ns = TestNamespace::new("ui-e2e-rev");
     admin_pull_secret(ns.name(), "acr");
+    // own_repository has 1.0.0 and 1.0.1; a third version for the third revision.
+    skopeo(&[
+        "copy",
+        "--preserve-digests",
+        &format!("docker://{host}/web:1.0.5"),
+        &format!("docker://{host}/{repo}:1.0.2"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
     create(
         ns.name(),
         &deployment_json("shop", &format!("{host}/{repo}:1.0.0"), Some("acr"), 1),
