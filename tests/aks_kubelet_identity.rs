@@ -456,12 +456,7 @@ fn network_rule_excluding_the_node_gives_acr_firewall_403() {
     set_network_rules("Deny", &["203.0.113.0/24"]);
 
     // What the node's containerd gets from the token endpoint.
-    let creds = format!(
-        "{}:{}",
-        env.var("BERTH_ACR_ADMIN_USER"),
-        env.var("BERTH_ACR_ADMIN_PASSWORD")
-    );
-    let basic = format!("Authorization: Basic {}", b64(&creds));
+    let basic = format!("Authorization: Basic {}", b64(&support::admin_creds()));
     let (s, v) = curl(
         "GET",
         &token_url(&repo),
@@ -496,28 +491,7 @@ fn network_rule_excluding_the_node_gives_acr_firewall_403() {
 
 /// `aks/web:1.0.3` copied to `{repo}:1.0` with skopeo (the admin user).
 fn copy_web_to(repo: &str) {
-    let env = Env::get();
-    let cert_dir = env.cert_dir();
-    let creds = format!(
-        "{}:{}",
-        env.var("BERTH_ACR_ADMIN_USER"),
-        env.var("BERTH_ACR_ADMIN_PASSWORD")
-    );
-    let out = Command::new("skopeo")
-        .args(["copy", "-q", "--src-cert-dir"])
-        .arg(&cert_dir)
-        .arg("--dest-cert-dir")
-        .arg(&cert_dir)
-        .args(["--src-creds", &creds, "--dest-creds", &creds])
-        .arg(format!("docker://{}/aks/web:1.0.3", env.acr_host()))
-        .arg(format!("docker://{}/{repo}:1.0", env.acr_host()))
-        .output()
-        .expect("skopeo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::acr_copy("aks/web:1.0.3", &format!("{repo}:1.0"));
 }
 
 fn b64(s: &str) -> String {

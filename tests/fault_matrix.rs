@@ -142,38 +142,10 @@ fn first_line(s: &str) -> String {
         .collect()
 }
 
-fn skopeo_copy(from: &str, to: &str) {
-    let env = Env::get();
-    let creds = format!(
-        "{}:{}",
-        env.var("BERTH_ACR_ADMIN_USER"),
-        env.var("BERTH_ACR_ADMIN_PASSWORD")
-    );
-    let out = Command::new("skopeo")
-        .args(["copy", "-q", "--src-cert-dir"])
-        .arg(env.cert_dir())
-        .arg("--dest-cert-dir")
-        .arg(env.cert_dir())
-        .args(["--src-creds", &creds, "--dest-creds", &creds])
-        .arg(format!("docker://{}/{from}", env.acr_host()))
-        .arg(format!("docker://{}/{to}", env.acr_host()))
-        .output()
-        .expect("skopeo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The tag's digest as skopeo (a real client) sees it; `None` when there is no such tag.
 fn skopeo_digest(image: &str) -> Option<String> {
     let env = Env::get();
-    let creds = format!(
-        "{}:{}",
-        env.var("BERTH_ACR_ADMIN_USER"),
-        env.var("BERTH_ACR_ADMIN_PASSWORD")
-    );
+    let creds = support::admin_creds();
     let out = Command::new("skopeo")
         .args(["inspect", "--raw", "--cert-dir"])
         .arg(env.cert_dir())
@@ -208,8 +180,8 @@ fn the_fault_matrix() {
     let ns = TestNamespace::new("faults");
     let cli = Cli(tmux_support::Berth::with_service_principal(ns.name()));
     let repo = format!("faults/{}", unique_name("m"));
-    skopeo_copy("web:1.0.1", &format!("{repo}:1.0"));
-    skopeo_copy("web:1.0.2", &format!("{repo}:2.0"));
+    support::acr_copy("web:1.0.1", &format!("{repo}:1.0"));
+    support::acr_copy("web:1.0.2", &format!("{repo}:2.0"));
     let baseline = cli.run(&["registry", "tags", &repo, "--json"]);
     assert_eq!(baseline.code, 0, "{}{}", baseline.stdout, baseline.stderr);
     let tags = tag_names(&baseline);

@@ -13,10 +13,12 @@
 //! ([`unique_name`], [`TestNamespace`]) and never stop the environment from a test.
 #![allow(dead_code, unused_imports)]
 
+pub mod acr;
 pub mod env;
 pub mod kube;
 pub mod wait;
 
+pub use acr::{acr_copy, admin_creds};
 pub use env::Env;
 pub use kube::{
     TestNamespace, events_for, kubectl, kubectl_as, kubectl_json, kubectl_stdin, try_kubectl,
