@@ -962,7 +962,14 @@ fn an_unreachable_apiserver_shows_stale_since_and_refuses_cluster_writes() {
     for kind in berth::cluster::model::Kind::ALL {
         let scope = berth::cluster::model::WatchScope::new(kind, None);
         let rows = rows.iter().filter(|r| r.kind() == kind).cloned().collect();
-        update(&mut s, model(ModelEvent::Resynced { scope, rows }));
+        update(
+            &mut s,
+            model(ModelEvent::Resynced {
+                scope,
+                rows,
+                at: now(),
+            }),
+        );
     }
     let screen = render(&s);
     assert!(screen.contains("ctx aks-prod ● live"), "{screen}");

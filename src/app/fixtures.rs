@@ -665,6 +665,7 @@ pub fn cluster_actions() -> Vec<Action> {
         out.push(model(ModelEvent::Resynced {
             scope: scope.clone(),
             rows,
+            at: now(),
         }));
         out.push(model(ModelEvent::Connection {
             scope,

@@ -520,10 +520,14 @@ pub struct Probe {
 pub enum ModelEvent {
     Upsert(Row),
     Delete(RowKey),
-    /// A complete (re)list: every row the scope covers that is not in `rows` is gone.
+    /// A complete (re)list: every row the scope covers that is not in `rows` is gone. `at`:
+    /// when the list completed, which confirms the rows current as of then (a list is as good a
+    /// confirmation as a probe; without it a watch that listed after the probe's last answer
+    /// would be "stale" with no time at all if the apiserver went away before the next one).
     Resynced {
         scope: WatchScope,
         rows: Vec<Row>,
+        at: Timestamp,
     },
     Connection {
         scope: WatchScope,

@@ -66,8 +66,8 @@ pub struct ClusterModel {
     /// The liveness probe's last answer (owner: the probe); `None` until one arrives (or when
     /// no probe runs, as in a short headless command).
     apiserver: Option<Probe>,
-    /// Per watch, the last time its rows were confirmed current: a probe the apiserver
-    /// answered while the watch was live (and relisted since any loss).
+    /// Per watch, the last time its rows were confirmed current: its last complete list, or a
+    /// later probe the apiserver answered while the watch was live (and relisted since any loss).
     synced: BTreeMap<WatchScope, jiff::Timestamp>,
     /// Watches that must relist before they count as live again: marked when the probe fails
     /// (after an outage nobody knows whether a watch connection survived), cleared by the
@@ -156,7 +156,9 @@ impl ClusterModel {
         match event {
             ModelEvent::Upsert(row) => self.upsert(row),
             ModelEvent::Delete(key) => self.delete(&key),
-            ModelEvent::Resynced { scope, rows } => {
+            ModelEvent::Resynced { scope, rows, at } => {
+                let confirmed = self.synced.entry(scope.clone()).or_insert(at);
+                *confirmed = (*confirmed).max(at);
                 let keep: BTreeSet<RowKey> = rows.iter().map(Row::key).collect();
                 let stale: Vec<RowKey> = self
                     .keys_covered(&scope)
@@ -1109,6 +1111,7 @@ mod tests {
         assert!(m.apply(up(ModelEvent::Resynced {
             scope: WatchScope::new(Kind::Pod, Some("ns")),
             rows,
+            at: jiff::Timestamp::UNIX_EPOCH,
         })));
         assert!(m.pod("ns", "web-old-b").is_none());
         assert!(m.pod("other", "x").is_some(), "other namespace untouched");
@@ -1118,6 +1121,7 @@ mod tests {
         m.apply(up(ModelEvent::Resynced {
             scope: WatchScope::new(Kind::Pod, None),
             rows: vec![],
+            at: jiff::Timestamp::UNIX_EPOCH,
         }));
         assert_eq!(m.count(Kind::Pod), 0);
         assert_eq!(m.count(Kind::Deployment), 1);
@@ -1145,6 +1149,7 @@ mod tests {
                 secret_type: Some("kubernetes.io/dockercfg".into()),
             },
             rows: vec![],
+            at: jiff::Timestamp::UNIX_EPOCH,
         }));
         assert!(m.secret("ns", "a").is_some());
         assert!(m.secret("ns", "b").is_none());
@@ -1292,10 +1297,12 @@ mod tests {
         })
     }
 
-    fn live(m: &mut ClusterModel, scope: &WatchScope) {
+    /// The watch of `scope` lists (completing at `secs`) and goes live.
+    fn live(m: &mut ClusterModel, scope: &WatchScope, secs: i64) {
         m.apply(up(ModelEvent::Resynced {
             scope: scope.clone(),
             rows: vec![],
+            at: jiff::Timestamp::from_second(secs).unwrap(),
         }));
         m.apply(up(ModelEvent::Connection {
             scope: scope.clone(),
@@ -1314,8 +1321,8 @@ mod tests {
             WatchScope::new(Kind::Pod, None),
             WatchScope::new(Kind::Event, None),
         );
-        live(&mut m, &pods);
-        live(&mut m, &events);
+        live(&mut m, &pods, 5);
+        live(&mut m, &events, 5);
         assert_eq!(m.connection(), ConnectionState::Live);
         // Confirmations change nothing visible (no redraw a second), but are recorded.
         assert!(!m.apply(up(probe(10, None))));
@@ -1347,13 +1354,13 @@ mod tests {
         assert_eq!(s, since(11), "the answer confirms no unrelisted watch");
         assert!(error.contains("relisting"), "{error}");
         // The pods relist: live; the events are still waiting.
-        live(&mut m, &pods);
+        live(&mut m, &pods, 14);
         assert_eq!(m.connections()[&pods], ConnectionState::Live);
         assert!(matches!(
             &m.connections()[&events],
             ConnectionState::Stale { .. }
         ));
-        live(&mut m, &events);
+        live(&mut m, &events, 14);
         assert_eq!(m.connection(), ConnectionState::Live);
         // The next answer confirms both again.
         m.apply(up(probe(15, None)));
@@ -1375,10 +1382,10 @@ mod tests {
             WatchScope::new(Kind::Event, None),
             WatchScope::new(Kind::SecretMeta, None),
         );
-        live(&mut m, &pods);
+        live(&mut m, &pods, 9);
         m.apply(up(probe(10, None)));
-        // The events watch goes live after that answer: not yet confirmed.
-        live(&mut m, &events);
+        // The events watch lists after that answer: its own list (at 10) confirms it.
+        live(&mut m, &events, 10);
         m.apply(up(ModelEvent::Connection {
             scope: secrets.clone(),
             state: ConnectionState::Forbidden {
@@ -1386,7 +1393,7 @@ mod tests {
             },
         }));
         assert!(matches!(m.connection(), ConnectionState::Forbidden { .. }));
-        // The events watch breaks, the apiserver still answers: stale, never confirmed.
+        // The events watch breaks, the apiserver still answers: stale since its list.
         m.apply(up(ModelEvent::Connection {
             scope: events.clone(),
             state: ConnectionState::Reconnecting {
@@ -1397,7 +1404,7 @@ mod tests {
         assert_eq!(
             m.connections()[&events],
             ConnectionState::Stale {
-                since: None,
+                since: since(10),
                 error: "watch ended".into()
             }
         );
@@ -1408,19 +1415,17 @@ mod tests {
                 error: "403".into()
             }
         );
-        // The summary: stale outranks forbidden; an unconfirmed watch listed after the others'
-        // last confirmation, so the time shown is the oldest known one... here none is stale
-        // but events, which was never confirmed.
+        // The summary: stale outranks forbidden, since the stale watch's last confirmation.
         let ConnectionState::Stale { since: s, error } = m.connection() else {
             panic!("{:?}", m.connection())
         };
-        assert_eq!(s, None);
+        assert_eq!(s, since(10));
         assert!(
             error.starts_with("events in all namespaces: watch ended"),
             "{error}"
         );
         assert!(m.apiserver_down().is_none(), "the apiserver answers");
-        // The pods break too: their confirmation (11) is the summary's.
+        // The pods break too (last confirmed at 11): the summary keeps the oldest, 10.
         m.apply(up(ModelEvent::Connection {
             scope: pods.clone(),
             state: ConnectionState::Reconnecting {
@@ -1428,19 +1433,49 @@ mod tests {
             },
         }));
         assert!(
-            matches!(m.connection(), ConnectionState::Stale { since: s, .. } if s == since(11))
+            matches!(m.connection(), ConnectionState::Stale { since: s, .. } if s == since(10))
         );
+        assert!(matches!(
+            &m.connections()[&pods],
+            ConnectionState::Stale { since: s, .. } if *s == since(11)
+        ));
         // A relist (a 410 Gone, a new etcd) replaces the rows and is live at once.
-        live(&mut m, &pods);
-        live(&mut m, &events);
+        live(&mut m, &pods, 12);
+        live(&mut m, &events, 12);
         assert!(matches!(m.connection(), ConnectionState::Forbidden { .. }));
+    }
+
+    #[test]
+    fn a_watch_that_listed_after_the_last_answer_is_stale_since_its_list() {
+        // The race CI met: the probe answers (10), the watches list (10.4, after it), and the
+        // apiserver freezes before the next answer. The rows are stale since their list, not
+        // "stale" with no time (the screen must say since when).
+        let mut m = ClusterModel::new(0);
+        let pods = WatchScope::new(Kind::Pod, None);
+        m.apply(up(probe(10, None)));
+        live(&mut m, &pods, 11);
+        assert_eq!(m.connection(), ConnectionState::Live);
+        m.apply(up(probe(12, Some("not answering"))));
+        let ConnectionState::Stale { since: s, .. } = m.connection() else {
+            panic!("{:?}", m.connection())
+        };
+        assert_eq!(s, since(11));
+        // An older list never moves the confirmation back.
+        m.apply(up(probe(13, None)));
+        live(&mut m, &pods, 14);
+        m.apply(up(probe(15, None)));
+        live(&mut m, &pods, 3);
+        m.apply(up(probe(16, Some("not answering"))));
+        assert!(
+            matches!(m.connection(), ConnectionState::Stale { since: s, .. } if s == since(15))
+        );
     }
 
     #[test]
     fn without_a_probe_the_watchers_word_stands() {
         let mut m = ClusterModel::new(0);
         let pods = WatchScope::new(Kind::Pod, None);
-        live(&mut m, &pods);
+        live(&mut m, &pods, 0);
         assert_eq!(m.connection(), ConnectionState::Live);
         assert!(m.apiserver_down().is_none());
         // A context switch forgets the probe's word too.

@@ -509,6 +509,7 @@ where
                         let ok = send(ModelEvent::Resynced {
                             scope: scope.clone(),
                             rows,
+                            at: jiff::Timestamp::now(),
                         })
                         .await;
                         buffer.shrink_to_fit();
