@@ -13,11 +13,11 @@ mod cluster_common;
 mod support;
 mod tmux_support;
 
-use std::io::Write as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::matrix::{Row, record};
 use support::{Env, TestNamespace, kubectl_json, unique_name};
 
 /// berth headless, with the sandbox's config (the ACR signed in as the service principal).
@@ -97,40 +97,6 @@ fn url_escape(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// One row of the matrix.
-struct Row {
-    fault: &'static str,
-    action: &'static str,
-    /// How long until berth said what was wrong (or, when it recovered by itself, `None`).
-    noticed: Option<Duration>,
-    /// How long until the action worked again, counted from the fault.
-    recovered: Duration,
-    /// What berth said, in short.
-    said: String,
-    lost: &'static str,
-}
-
-fn record(row: &Row) {
-    let ms = |d: Duration| d.as_millis() as u64;
-    let line = json!({
-        "fault": row.fault,
-        "action": row.action,
-        "noticed_ms": row.noticed.map(ms),
-        "recovered_ms": ms(row.recovered),
-        "said": row.said,
-        "lost": row.lost,
-    });
-    eprintln!("fault matrix: {line}");
-    if let Ok(path) = std::env::var("BERTH_FAULT_MATRIX_OUT") {
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .expect("matrix file");
-        writeln!(f, "{line}").expect("write the matrix row");
-    }
 }
 
 fn first_line(s: &str) -> String {

@@ -2,6 +2,8 @@
 //! exchange, Basic (token endpoint and plain htpasswd), a rotated-away password, 429 retried
 //! while a failed PUT is not, and the probe's outcomes with their evidence.
 
+#[path = "support/matrix.rs"]
+mod matrix;
 mod registry_common;
 #[path = "standin_support/mod.rs"]
 mod standin_support;
@@ -71,6 +73,76 @@ async fn entra_credential_is_exchanged_for_a_registry_token() {
         .get_manifest("api", "2.0.0")
         .await
         .expect("refresh token as a password");
+}
+
+/// The fault "an ACR refresh token expiring mid-session": the client holds a refresh token it
+/// believes fresh (its cache counts on the monotonic clock, which a laptop's sleep stops), the
+/// registry refuses it; the next token request exchanges the Entra token again, by itself.
+#[tokio::test]
+async fn a_refresh_token_refused_mid_session_is_exchanged_again() {
+    let (_, cred) = sp_entra("BERTH_SP_CLIENT_ID", "BERTH_SP_CLIENT_SECRET");
+    let client = acr_client_with(cred, |c| c.trace = true);
+    // Two scopes: the second needs a token request with the refresh token the first left.
+    let (first, second) = (unique("berth-auth-rt-a"), unique("berth-auth-rt-b"));
+    push_copy("web:1.0.1", &format!("{first}:1")).await;
+    push_copy("web:1.0.2", &format!("{second}:2")).await;
+    client.get_manifest(&first, "1").await.expect("first scope");
+    let before = client.entra_refresh_token().await.unwrap();
+    client.take_trace();
+
+    let (http, base) = control();
+    let r = http
+        .post(format!("{base}/expire-refresh-token"))
+        .json(&json!({"token": before.expose()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let started = std::time::Instant::now();
+    let m = client
+        .get_manifest(&second, "2")
+        .await
+        .expect("the second scope after the refresh token expired");
+    let recovered = started.elapsed();
+    assert_eq!(
+        m.digest,
+        acr_digest(&format!("{second}:2")).await.unwrap(),
+        "the manifest of the right tag"
+    );
+    // Refused once, exchanged again, then granted: no error reached the caller.
+    let trace = client.take_trace();
+    let steps: Vec<(ExchangeKind, Option<u16>)> =
+        trace.iter().map(|e| (e.kind, e.status)).collect();
+    assert_eq!(
+        steps,
+        [
+            (ExchangeKind::Token, Some(401)),
+            (ExchangeKind::Exchange, Some(200)),
+            (ExchangeKind::Token, Some(200)),
+            (ExchangeKind::Registry, Some(200)),
+        ],
+        "{trace:#?}"
+    );
+    let after = client.entra_refresh_token().await.unwrap();
+    assert_ne!(
+        after.expose(),
+        before.expose(),
+        "a new refresh token is cached"
+    );
+    // The refused token stays refused (the stand-in did not simply forget the fault).
+    let stale = acr_client(Credential::basic(
+        "00000000-0000-0000-0000-000000000000",
+        before.expose(),
+    ));
+    assert!(stale.get_manifest(&second, "2").await.is_err());
+    matrix::record(&matrix::Row {
+        fault: "ACR refresh token expired mid-session",
+        action: "registry client (next scope's token)",
+        noticed: None,
+        recovered,
+        said: "(exchanged the Entra token again by itself)".into(),
+        lost: "nothing",
+    });
 }
 
 #[tokio::test]

@@ -282,6 +282,15 @@ fn jwt_lifetime(token: &str) -> Option<Duration> {
     Some(Duration::from_secs(exp.saturating_sub(now).max(0) as u64))
 }
 
+/// Where a refresh token came from: only a cached one is worth exchanging again when refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fetched {
+    /// The credential itself (docker's identitytoken): nothing to exchange again.
+    Given,
+    Cached,
+    Now,
+}
+
 /// Longest token lifetime honoured; a token said to live longer is refreshed after this.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
@@ -792,19 +801,51 @@ impl RegistryClient {
         }
     }
 
-    /// Asks the token endpoint, the way the credential calls for.
+    /// Asks the token endpoint, the way the credential calls for. An ACR refresh token from
+    /// the cache that the endpoint refuses (401) is exchanged anew, once: it expired before its
+    /// time as this process counts it (the cache runs on the monotonic clock, which does not
+    /// count a laptop's sleep, and ACR's refresh tokens live 3 hours) or was revoked.
     async fn fetch_token(
         &self,
         realm: &Url,
         service: Option<&str>,
         scopes: &[String],
     ) -> Result<(Secret, Duration), RegistryError> {
-        let scope_text = scopes.join(" ");
         let refresh = match &self.inner.cfg.credential {
-            Credential::IdentityToken(t) => Some(t.clone()),
+            Credential::IdentityToken(t) => Some((t.clone(), Fetched::Given)),
             Credential::Entra { .. } => Some(self.acr_refresh_token(realm, service).await?),
             _ => None,
         };
+        let cached = matches!(refresh, Some((_, Fetched::Cached)));
+        let refresh = refresh.map(|(token, _)| token);
+        match self
+            .ask_token_endpoint(realm, service, scopes, refresh)
+            .await
+        {
+            Err(RegistryError::Token { status: 401, .. }) if cached => {
+                tracing::info!(
+                    registry = %self.inner.cfg.name,
+                    "the cached ACR refresh token was refused; exchanging the Entra token again"
+                );
+                self.inner.acr_refresh.lock().await.take();
+                let (fresh, _) = self.acr_refresh_token(realm, service).await?;
+                self.ask_token_endpoint(realm, service, scopes, Some(fresh))
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    /// One request to the token endpoint: the refresh-token grant when there is one, else GET
+    /// (with Basic credentials when the credential has them).
+    async fn ask_token_endpoint(
+        &self,
+        realm: &Url,
+        service: Option<&str>,
+        scopes: &[String],
+        refresh: Option<Secret>,
+    ) -> Result<(Secret, Duration), RegistryError> {
+        let scope_text = scopes.join(" ");
         let (method, req, request_bytes) = if let Some(refresh) = refresh {
             let mut form: Vec<(&str, &str)> = vec![
                 ("grant_type", "refresh_token"),
@@ -881,7 +922,7 @@ impl RegistryClient {
         &self,
         realm: &Url,
         service: Option<&str>,
-    ) -> Result<Secret, RegistryError> {
+    ) -> Result<(Secret, Fetched), RegistryError> {
         let Credential::Entra {
             credential,
             tenant,
@@ -892,7 +933,7 @@ impl RegistryClient {
         };
         let mut cached = self.inner.acr_refresh.lock().await;
         if let Some(t) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
-            return Ok(t.token.clone());
+            return Ok((t.token.clone(), Fetched::Cached));
         }
         let aad = credential
             .get_token(&[ACR_AAD_SCOPE], None)
@@ -953,7 +994,7 @@ impl RegistryClient {
             token: token.clone(),
             refresh_at: refresh_at(lifetime),
         });
-        Ok(token)
+        Ok((token, Fetched::Now))
     }
 
     /// The ACR refresh token for this client's Entra credential (the password for the username
@@ -962,9 +1003,10 @@ impl RegistryClient {
         self.ensure_auth_known().await?;
         let state = self.inner.auth.lock().expect("auth lock").clone();
         match (&self.inner.cfg.credential, state) {
-            (Credential::Entra { .. }, HostAuth::Bearer { realm, service }) => {
-                self.acr_refresh_token(&realm, service.as_deref()).await
-            }
+            (Credential::Entra { .. }, HostAuth::Bearer { realm, service }) => self
+                .acr_refresh_token(&realm, service.as_deref())
+                .await
+                .map(|(token, _)| token),
             _ => Err(RegistryError::Credential {
                 registry: self.inner.cfg.name.clone(),
                 message: "an ACR refresh token needs an Entra credential and a Bearer registry"

@@ -16,6 +16,7 @@
 pub mod acr;
 pub mod env;
 pub mod kube;
+pub mod matrix;
 pub mod wait;
 
 pub use acr::{acr_copy, admin_creds};

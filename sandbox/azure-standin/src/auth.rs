@@ -225,6 +225,7 @@ impl App {
         let c = self.signer.verify(token)?;
         if c.get("standin_kind")?.as_str()? != "acr_refresh"
             || c.get("aud")?.as_str()? != self.cfg.login_server
+            || self.control.refresh_expired(c.get("jti")?.as_str()?)
         {
             return None;
         }

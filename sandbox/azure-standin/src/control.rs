@@ -49,6 +49,17 @@ pub struct Control {
     seen: Mutex<Vec<Seen>>,
     /// While non-empty, the registry's network rules apply only to requests naming one of these.
     firewall_scopes: Mutex<Vec<String>>,
+    /// `jti`s of ACR refresh tokens a test has made expire early (`POST expire-refresh-token`):
+    /// the fault "the refresh token expired mid-session" (a laptop suspended past its 3 hours,
+    /// whose monotonic clock did not count the sleep). Per token, so tests running beside the
+    /// one that asks keep theirs.
+    expired_refresh: Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl Control {
+    pub fn refresh_expired(&self, jti: &str) -> bool {
+        self.expired_refresh.lock().unwrap().contains(jti)
+    }
 }
 
 const MAX_SEEN: usize = 200_000;
@@ -260,6 +271,29 @@ pub async fn handle(app: &App, req: Request<Incoming>, rest: &str) -> Resp {
             let id = f.id;
             g.1.push(f);
             http::json(StatusCode::CREATED, &json!({"id": id}))
+        }
+        (Method::POST, "expire-refresh-token") => {
+            let body = match http::read_body(req.into_body(), 64 * 1024).await {
+                Ok(b) => b,
+                Err(e) => return bad(&e),
+            };
+            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let Some(token) = v["token"].as_str() else {
+                return bad("expire-refresh-token needs {\"token\": \"<an ACR refresh token>\"}");
+            };
+            let Some(jti) = app
+                .signer
+                .verify(token)
+                .and_then(|c| c.get("jti").and_then(Value::as_str).map(str::to_owned))
+            else {
+                return bad("not a refresh token this stand-in issued (or it has expired already)");
+            };
+            app.control
+                .expired_refresh
+                .lock()
+                .unwrap()
+                .insert(jti.clone());
+            http::json(StatusCode::OK, &json!({"expired": jti}))
         }
         (Method::GET, "faults") => {
             let g = app.control.faults.lock().unwrap();
