@@ -19,6 +19,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod connect;
+pub mod content_cache;
 pub mod credential;
 pub mod error;
 pub mod list;
@@ -27,6 +28,7 @@ pub mod manifest;
 pub mod ops;
 pub mod probe;
 pub mod retag;
+pub mod shipping;
 pub mod types;
 
 pub use client::{ClientConfig, RegistryClient, RetryPolicy, Stats};
