@@ -94,7 +94,9 @@ impl Command {
             Command::Registry(r) => match &r.command {
                 RegistryCommand::Lock { .. } => Some("registry lock"),
                 RegistryCommand::Unlock { .. } => Some("registry unlock"),
-                RegistryCommand::Repos { .. } | RegistryCommand::Tags { .. } => None,
+                RegistryCommand::Repos { .. }
+                | RegistryCommand::Tags { .. }
+                | RegistryCommand::Diff { .. } => None,
             },
             Command::CheckAcr(a) => (a.fix && !a.dry_run).then_some("check-acr --fix"),
             Command::Diagnose(_)

@@ -5,6 +5,7 @@
 //! ```text
 //! berth registry repos [--registry NAME] [--json]            -> run_registry(RegistryArgs, &registries)
 //! berth registry tags REPO [--registry NAME] [--details] [--json]
+//! berth registry diff FROM TO [--platform OS/ARCH] [--registry NAME] [--json]
 //! berth retag SRC DST [--force] [--registry NAME] [--json]   -> run_retag(RetagArgs, &registries, &audit)
 //! ```
 //!
@@ -75,6 +76,26 @@ pub enum RegistryCommand {
         #[arg(long)]
         json: bool,
     },
+    /// What am I shipping: what differs between two images of a registry (created times,
+    /// annotations and labels, env, entrypoint/cmd, user, ports, working dir, layers, platforms)
+    #[command(after_help = DIFF_EXAMPLES)]
+    Diff {
+        /// The image running now: `repo:tag` or `repo@sha256:…` (or with the registry host)
+        #[arg(value_name = "FROM")]
+        from: String,
+        /// The image to ship: like FROM, or a bare tag or digest in FROM's repository
+        #[arg(value_name = "TO")]
+        to: String,
+        /// The platform compared when an image is multi-platform (default linux/amd64)
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        platform: Option<String>,
+        /// The `[[registry]]` for references without a host (default: the only or first one)
+        #[arg(long, value_name = "NAME")]
+        registry: Option<String>,
+        /// Print the diff as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Lock a tag on ACR (writeEnabled=false): it can no longer be moved or deleted
     #[command(after_help = LOCK_EXAMPLES)]
     Lock {
@@ -102,6 +123,13 @@ pub enum RegistryCommand {
         json: bool,
     },
 }
+
+const DIFF_EXAMPLES: &str = "Examples:
+  berth registry diff web:1.0.27 web:1.0.28
+  berth registry diff web:prod 1.0.28            (TO in FROM's repository)
+  berth registry diff web@sha256:3f… sha256:9a…  (digests: no registry round trip once cached)
+Manifests and configs are cached by digest under the cache dir (BERTH_CONTENT_CACHE to move it).
+Env values whose name says secret (PASSWORD, TOKEN, KEY, …) are never shown, only that they changed.";
 
 const LOCK_EXAMPLES: &str = "Examples:
   berth registry lock web:1.0.28            (writeEnabled=false: no push over it, no delete)
@@ -252,6 +280,99 @@ pub fn resolve<'a>(
     }
 }
 
+/// `berth registry diff FROM TO`: both images are read (concurrently; by digest from the content
+/// cache when seen before) and their differences printed.
+async fn diff_command(
+    from: &str,
+    to: &str,
+    platform: Option<&str>,
+    registry: Option<&str>,
+    json: bool,
+    registries: &[RegistryConfig],
+    out: &mut dyn Write,
+) -> Result<(), CliFailure> {
+    use super::shipping::{ShippingDiff, image_facts, parse_platform};
+    let platform = platform
+        .map(parse_platform)
+        .transpose()
+        .map_err(CliFailure::input)?;
+    let (cfg, from_ref) = resolve(from, registries, registry)?;
+    let pinned = |r: &Reference| r.tag().is_some() || r.digest().is_some();
+    if !pinned(&from_ref) {
+        return Err(CliFailure::input(format!(
+            "FROM {from:?} names no tag or digest: write repo:tag or repo@sha256:…"
+        )));
+    }
+    // A bare tag or digest is in FROM's repository (`diff web:prod 1.0.28`).
+    let to_ref = if !to.contains('/') && !to.contains(':') || to.starts_with("sha256:") {
+        if to.starts_with("sha256:") {
+            from_ref.with_digest(to)
+        } else {
+            from_ref.with_tag(to)
+        }
+        .map_err(bad_reference)?
+    } else {
+        let (to_cfg, r) = resolve(to, registries, registry)?;
+        if to_cfg.name != cfg.name {
+            return Err(CliFailure::input(format!(
+                "FROM is in [[registry]] {} and TO in {}: diff compares images of one registry \
+                 (retag TO into FROM's registry first, or diff there)",
+                cfg.name, to_cfg.name
+            )));
+        }
+        r
+    };
+    if !pinned(&to_ref) {
+        return Err(CliFailure::input(format!(
+            "TO {to:?} names no tag or digest: write a tag, a digest, or repo:tag"
+        )));
+    }
+    let reg = connect(cfg).await?;
+    let cache = super::content_cache::ContentCache::default_location();
+    let reference = |r: &Reference| r.digest().or(r.tag()).unwrap_or_default().to_owned();
+    let (from_at, to_at) = (reference(&from_ref), reference(&to_ref));
+    let (a, b) = tokio::join!(
+        image_facts(
+            &reg.client,
+            &cache,
+            from_ref.repository(),
+            &from_at,
+            platform.as_ref()
+        ),
+        image_facts(
+            &reg.client,
+            &cache,
+            to_ref.repository(),
+            &to_at,
+            platform.as_ref()
+        ),
+    );
+    let diff = ShippingDiff::between(a?, b?);
+    // `web:1.0.2`, `web@sha256:3f…`: the registry is said once, in the JSON.
+    let name = |r: &Reference| match (r.tag(), r.digest()) {
+        (_, Some(d)) => format!("{}@{}", r.repository(), crate::reference::short_digest(d)),
+        (Some(t), None) => format!("{}:{t}", r.repository()),
+        (None, None) => r.repository().to_owned(),
+    };
+    if json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::json!({
+                "registry": cfg.name,
+                "from": from_ref.familiar(),
+                "to": to_ref.familiar(),
+                "diff": diff,
+            })
+        );
+    } else {
+        for line in diff.render(&name(&from_ref), &name(&to_ref)) {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    Ok(())
+}
+
 /// `registry tags REPO` takes a repository name: a tag, digest or host in it is refused with
 /// what to write instead.
 fn check_repository(repo: &str, cfg: &RegistryConfig) -> Result<(), CliFailure> {
@@ -309,6 +430,7 @@ pub async fn run_registry_to(
     let json = match &args.command {
         RegistryCommand::Repos { json, .. }
         | RegistryCommand::Tags { json, .. }
+        | RegistryCommand::Diff { json, .. }
         | RegistryCommand::Lock { json, .. }
         | RegistryCommand::Unlock { json, .. } => *json,
     };
@@ -325,6 +447,24 @@ async fn registry_command(
     out: &mut dyn Write,
 ) -> Result<(), CliFailure> {
     match args.command {
+        RegistryCommand::Diff {
+            from,
+            to,
+            platform,
+            registry,
+            json,
+        } => {
+            diff_command(
+                &from,
+                &to,
+                platform.as_deref(),
+                registry.as_deref(),
+                json,
+                registries,
+                out,
+            )
+            .await?
+        }
         RegistryCommand::Lock {
             image,
             registry,
