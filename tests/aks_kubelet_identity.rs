@@ -515,25 +515,9 @@ impl Berth {
 
     /// Runs berth → (exit code, stdout, stderr).
     fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let env = Env::get();
-        let argv = self.0.command(args);
-        let out = Command::new(&argv[0])
-            .args(&argv[1..])
-            .envs(self.0.env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("BERTH_CA_FILE", env.ca_file())
-            .env_remove("BERTH_AUDIT_LOG")
-            .output()
-            .expect("run berth");
-        let (so, se) = (
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        );
-        let secret = env.var("BERTH_SP_CLIENT_SECRET");
-        assert!(
-            !so.contains(secret) && !se.contains(secret),
-            "berth printed the client secret"
-        );
-        (out.status.code().unwrap_or(-1), so, se)
+        let ca = Env::get().ca_file();
+        let r = self.0.run(args, &[("BERTH_CA_FILE", ca.as_os_str())]);
+        (r.code, r.stdout, r.stderr)
     }
 
     fn json(&self, args: &[&str]) -> (i32, Value) {

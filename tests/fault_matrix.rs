@@ -19,33 +19,14 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::matrix::{Row, record};
 use support::{Env, TestNamespace, kubectl_json, unique_name};
+use tmux_support::Run;
 
 /// berth headless, with the sandbox's config (the ACR signed in as the service principal).
 struct Cli(tmux_support::Berth);
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
 impl Cli {
     fn run(&self, args: &[&str]) -> Run {
-        let argv = self.0.command(args);
-        let start = Instant::now();
-        let out = Command::new(&argv[0])
-            .args(&argv[1..])
-            .envs(self.0.env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env_remove("BERTH_AUDIT_LOG")
-            .output()
-            .expect("run berth");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            took: start.elapsed(),
-        }
+        self.0.run(args, &[])
     }
 }
 

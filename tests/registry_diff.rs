@@ -125,24 +125,8 @@ fn skopeo_inspect(image: &str, what: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn berth(b: &tmux_support::Berth, cache: &Path, args: &[&str]) -> Run {
-    let argv = b.command(args);
-    let out = Command::new(&argv[0])
-        .args(&argv[1..])
-        .env("BERTH_CONTENT_CACHE", cache)
-        .output()
-        .expect("run berth");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn berth(b: &tmux_support::Berth, cache: &Path, args: &[&str]) -> tmux_support::Run {
+    b.run(args, &[("BERTH_CONTENT_CACHE", cache.as_os_str())])
 }
 
 fn standin_requests(needle: &str) -> u64 {

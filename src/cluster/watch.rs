@@ -497,6 +497,9 @@ where
                 };
                 let delivered = match event {
                     watcher::Event::Init => {
+                        // Rare (start, a 410 Gone after compaction, a relist asked): worth a line,
+                        // as a relist of a big scope is also when memory peaks.
+                        tracing::info!("listing {scope}");
                         buffer.clear();
                         true
                     }
@@ -506,6 +509,7 @@ where
                     }
                     watcher::Event::InitDone => {
                         let rows = std::mem::take(&mut buffer);
+                        tracing::info!("listed {scope}: {} rows", rows.len());
                         let ok = send(ModelEvent::Resynced {
                             scope: scope.clone(),
                             rows,

@@ -119,6 +119,14 @@ pub fn line_with<'a>(screen: &'a str, parts: &[&str]) -> Option<&'a str> {
 }
 
 // ------------------------------------------------------------------------------------------
+/// What a headless berth run left: exit code, output, and how long the process took.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub took: Duration,
+}
+
 // berth's config and the registry through skopeo
 
 pub struct Berth {
@@ -224,6 +232,34 @@ ca_file = "{ca}"
         ];
         c.extend(extra.iter().map(|s| (*s).to_owned()));
         c
+    }
+
+    /// Runs berth headless to the end, as a script would: its config's audit log (not the
+    /// environment's `BERTH_AUDIT_LOG`), the credentials' variables, plus `extra_env`. Fails the
+    /// test if berth printed the service principal's secret.
+    pub fn run(&self, args: &[&str], extra_env: &[(&str, &std::ffi::OsStr)]) -> Run {
+        let env = Env::get();
+        let argv = self.command(args);
+        let start = std::time::Instant::now();
+        let out = Command::new(&argv[0])
+            .args(&argv[1..])
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .envs(extra_env.iter().copied())
+            .env_remove("BERTH_AUDIT_LOG")
+            .output()
+            .expect("run berth");
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            took: start.elapsed(),
+        };
+        let secret = env.secret("BERTH_SP_CLIENT_SECRET");
+        assert!(
+            !run.stdout.contains(secret.expose()) && !run.stderr.contains(secret.expose()),
+            "berth printed the client secret"
+        );
+        run
     }
 
     pub fn start(&self, extra: &[&str]) -> Tmux {
