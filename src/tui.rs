@@ -142,6 +142,19 @@ fn spawn_signals(actions: UnboundedSender<Action>) -> tokio::task::JoinHandle<()
 
 /// Run the UI until the user quits (or `Action::Quit` arrives). `action_tx` is a sender of the
 /// same channel as `action_rx` (input and signals use it). Returns the final State.
+/// A watcher's complete (re)list: the moment the model lets a whole scope's old rows go.
+fn is_complete_list(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Cluster(crate::app::action::ClusterUpdate::Model(
+            crate::cluster::model::ModelUpdate {
+                event: crate::cluster::model::ModelEvent::Resynced { .. },
+                ..
+            }
+        ))
+    )
+}
+
 pub async fn run_with(
     state: State,
     action_tx: UnboundedSender<Action>,
@@ -200,7 +213,9 @@ where
                     break;
                 }
                 let mut dirty = state.dirty;
+                let mut listed = false;
                 for action in batch.drain(..) {
+                    listed |= is_complete_list(&action);
                     for task in update(&mut state, action) {
                         if effect_tx.send(task).is_err() {
                             tracing::warn!("effect runner is gone; a request was dropped");
@@ -209,6 +224,10 @@ where
                     dirty |= state.dirty;
                 }
                 state.dirty = dirty;
+                if listed {
+                    // The list's pages and the rows it replaced are free now: give them back.
+                    crate::cluster::watch::heap::trim();
+                }
             }
             _ = tokio::time::sleep_until(next_tick) => {
                 update(&mut state, Action::Tick(jiff::Timestamp::now()));

@@ -312,6 +312,9 @@ impl ClusterModel {
             }
             Row::ReplicaSet(r) => {
                 let key = (oref(&r.namespace, &r.name), r.controller_revision);
+                if self.replica_sets.get(&key) == Some(&r) {
+                    return false; // as for events: an unchanged row keeps its index entries
+                }
                 let old_owner = self.unindex_rs(&key);
                 self.rs_by_uid.insert(r.uid.clone(), key.clone());
                 if let Some(o) = &r.owner_uid {
@@ -362,11 +365,26 @@ impl ClusterModel {
             }
             Row::Event(r) => {
                 let key = (r.namespace.clone(), r.uid.clone());
+                // A relist brings back every event unchanged: leave the row and its index
+                // entries as they are. Re-indexing them allocated 20,000 new keys among the
+                // relist's own (soon freed) rows, and those scattered live keys kept ~15 MB of
+                // pages from ever being returned (the soak's RSS step after a 410 Gone).
+                let workload = self.workload_of_event(&r);
+                let indexed_there = || match &workload {
+                    Some(w) => self
+                        .events_by_workload
+                        .get(&(r.namespace.clone(), w.clone()))
+                        .is_some_and(|set| set.contains(&key)),
+                    None => true,
+                };
+                if self.events.get(&key) == Some(&r) && indexed_there() {
+                    return false;
+                }
                 self.unindex_event(&key);
                 if !r.involved_uid.is_empty() {
                     index_insert(&mut self.events_by_involved, &r.involved_uid, key.clone());
                 }
-                if let Some(w) = self.workload_of_event(&r) {
+                if let Some(w) = workload {
                     self.events_by_workload
                         .entry((r.namespace.clone(), w))
                         .or_default()
