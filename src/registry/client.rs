@@ -198,40 +198,51 @@ pub(crate) struct Call<'a> {
     pub object: &'a str,
 }
 
-/// Builds a reqwest client trusting the system roots plus `ca_file` (a PEM bundle).
+/// Builds a reqwest client trusting the system roots plus `ca_file` (a PEM bundle); the system
+/// store is read only if a server's certificate does not chain to `ca_file` (see
+/// [`super::tls`]).
 pub fn http_client(
     ca_file: Option<&Path>,
     registry: &str,
 ) -> Result<reqwest::Client, RegistryError> {
-    let mut b = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(60))
-        .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")));
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let config_error = |message: String| RegistryError::Config {
+        registry: registry.to_owned(),
+        message,
+    };
+    let mut roots = Vec::new();
     if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| RegistryError::Config {
-            registry: registry.to_owned(),
-            message: format!("cannot read ca_file {}: {e}", path.display()),
-        })?;
-        let certs =
-            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::Config {
-                registry: registry.to_owned(),
-                message: format!(
+        let pem = std::fs::read(path)
+            .map_err(|e| config_error(format!("cannot read ca_file {}: {e}", path.display())))?;
+        roots = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                config_error(format!(
                     "ca_file {} is not a PEM certificate bundle: {e}",
                     path.display()
-                ),
+                ))
             })?;
-        if certs.is_empty() {
-            return Err(RegistryError::Config {
-                registry: registry.to_owned(),
-                message: format!("ca_file {} holds no certificate", path.display()),
-            });
+        if roots.is_empty() {
+            return Err(config_error(format!(
+                "ca_file {} holds no certificate",
+                path.display()
+            )));
         }
-        b = b.tls_certs_merge(certs);
     }
-    b.build().map_err(|e| RegistryError::Config {
-        registry: registry.to_owned(),
-        message: format!("cannot build the HTTP client: {e}"),
-    })
+    let tls = super::tls::client_config(roots).map_err(|e| {
+        config_error(format!(
+            "ca_file {}: {e}",
+            ca_file.map(|p| p.display().to_string()).unwrap_or_default()
+        ))
+    })?;
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(60))
+        .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
+        .tls_backend_preconfigured(tls)
+        .build()
+        .map_err(|e| config_error(format!("cannot build the HTTP client: {e}")))
 }
 
 /// `Retry-After`: delta seconds or an HTTP date.

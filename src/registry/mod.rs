@@ -27,6 +27,7 @@ pub mod manifest;
 pub mod ops;
 pub mod probe;
 pub mod retag;
+mod tls;
 pub mod types;
 
 pub use client::{ClientConfig, RegistryClient, RetryPolicy, Stats};
