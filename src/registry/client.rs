@@ -163,6 +163,8 @@ struct Inner {
     tokens: Mutex<HashMap<String, CachedToken>>,
     acr_refresh: Mutex<Option<CachedToken>>,
     counters: Counters,
+    /// The registry answered over HTTP/2: concurrent requests share one connection.
+    multiplexed: std::sync::atomic::AtomicBool,
     trace: std::sync::Mutex<Vec<Exchange>>,
 }
 
@@ -462,6 +464,7 @@ impl RegistryClient {
                 tokens: Mutex::new(HashMap::new()),
                 acr_refresh: Mutex::new(None),
                 counters: Counters::default(),
+                multiplexed: std::sync::atomic::AtomicBool::new(false),
                 trace: std::sync::Mutex::new(Vec::new()),
             }),
         }
@@ -490,6 +493,18 @@ impl RegistryClient {
     /// Who acts (for audit records).
     pub fn actor(&self) -> String {
         self.inner.cfg.credential.actor()
+    }
+
+    /// Whether requests in flight together share one connection (the registry has answered
+    /// over HTTP/2). Over HTTP/1.1 each concurrent request to the host needs a connection of
+    /// its own: a TCP and a TLS handshake, more round trips than waiting for the other request.
+    pub fn multiplexes(&self) -> bool {
+        self.inner.multiplexed.load(Ordering::Relaxed)
+    }
+
+    /// Whether `other` is this client (one connection pool).
+    pub(crate) fn is(&self, other: &RegistryClient) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     pub fn stats(&self) -> Stats {
@@ -562,8 +577,17 @@ impl RegistryClient {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(registry = %self.inner.cfg.name, %method, %url, "request");
+        if !self.multiplexes() {
+            // hyper puts an HTTP/1.1 connection back in its pool from a task of its own once
+            // the previous answer's body is read; a request made before that task ran starts
+            // a second connection (TCP and TLS handshakes) beside the one about to be free.
+            tokio::task::yield_now().await;
+        }
         match req.send().await {
             Ok(resp) => {
+                if resp.version() == reqwest::Version::HTTP_2 && kind == ExchangeKind::Registry {
+                    self.inner.multiplexed.store(true, Ordering::Relaxed);
+                }
                 if self.inner.cfg.trace {
                     self.record(Exchange {
                         kind,
