@@ -13,6 +13,7 @@
 //! - [`probe::probe`]: fetch one manifest with exactly given credentials and report precisely
 //!   what happened (the diagnosis engine's evidence).
 //! - [`cli`]: `berth registry repos|tags`, `berth retag`.
+//! - `tls`: whom the clients trust: `ca_file`, then the system store (read lazily, once).
 
 pub mod challenge;
 pub mod cli;
