@@ -163,7 +163,17 @@ fn main() -> ExitCode {
         Some(Command::Man { path }) => return man_page(path),
         _ => {}
     }
-    let runtime = match tokio::runtime::Runtime::new() {
+    // The headless registry commands make a few requests one after the other: one thread does
+    // them, without starting a worker per core.
+    let runtime = match &cli.command {
+        Some(Command::Registry(_) | Command::Retag(_)) => {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+        _ => tokio::runtime::Runtime::new(),
+    };
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("berth: cannot start the async runtime: {e}");

@@ -163,6 +163,8 @@ struct Inner {
     tokens: Mutex<HashMap<String, CachedToken>>,
     acr_refresh: Mutex<Option<CachedToken>>,
     counters: Counters,
+    /// The registry answered over HTTP/2: concurrent requests share one connection.
+    multiplexed: std::sync::atomic::AtomicBool,
     trace: std::sync::Mutex<Vec<Exchange>>,
 }
 
@@ -198,40 +200,51 @@ pub(crate) struct Call<'a> {
     pub object: &'a str,
 }
 
-/// Builds a reqwest client trusting the system roots plus `ca_file` (a PEM bundle).
+/// Builds a reqwest client trusting the system roots plus `ca_file` (a PEM bundle); the system
+/// store is read only if a server's certificate does not chain to `ca_file` (see
+/// [`super::tls`]).
 pub fn http_client(
     ca_file: Option<&Path>,
     registry: &str,
 ) -> Result<reqwest::Client, RegistryError> {
-    let mut b = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(60))
-        .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")));
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let config_error = |message: String| RegistryError::Config {
+        registry: registry.to_owned(),
+        message,
+    };
+    let mut roots = Vec::new();
     if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| RegistryError::Config {
-            registry: registry.to_owned(),
-            message: format!("cannot read ca_file {}: {e}", path.display()),
-        })?;
-        let certs =
-            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::Config {
-                registry: registry.to_owned(),
-                message: format!(
+        let pem = std::fs::read(path)
+            .map_err(|e| config_error(format!("cannot read ca_file {}: {e}", path.display())))?;
+        roots = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                config_error(format!(
                     "ca_file {} is not a PEM certificate bundle: {e}",
                     path.display()
-                ),
+                ))
             })?;
-        if certs.is_empty() {
-            return Err(RegistryError::Config {
-                registry: registry.to_owned(),
-                message: format!("ca_file {} holds no certificate", path.display()),
-            });
+        if roots.is_empty() {
+            return Err(config_error(format!(
+                "ca_file {} holds no certificate",
+                path.display()
+            )));
         }
-        b = b.tls_certs_merge(certs);
     }
-    b.build().map_err(|e| RegistryError::Config {
-        registry: registry.to_owned(),
-        message: format!("cannot build the HTTP client: {e}"),
-    })
+    let tls = super::tls::client_config(roots).map_err(|e| {
+        config_error(format!(
+            "ca_file {}: {e}",
+            ca_file.map(|p| p.display().to_string()).unwrap_or_default()
+        ))
+    })?;
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(60))
+        .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
+        .tls_backend_preconfigured(tls)
+        .build()
+        .map_err(|e| config_error(format!("cannot build the HTTP client: {e}")))
 }
 
 /// `Retry-After`: delta seconds or an HTTP date.
@@ -451,6 +464,7 @@ impl RegistryClient {
                 tokens: Mutex::new(HashMap::new()),
                 acr_refresh: Mutex::new(None),
                 counters: Counters::default(),
+                multiplexed: std::sync::atomic::AtomicBool::new(false),
                 trace: std::sync::Mutex::new(Vec::new()),
             }),
         }
@@ -479,6 +493,18 @@ impl RegistryClient {
     /// Who acts (for audit records).
     pub fn actor(&self) -> String {
         self.inner.cfg.credential.actor()
+    }
+
+    /// Whether requests in flight together share one connection (the registry has answered
+    /// over HTTP/2). Over HTTP/1.1 each concurrent request to the host needs a connection of
+    /// its own: a TCP and a TLS handshake, more round trips than waiting for the other request.
+    pub fn multiplexes(&self) -> bool {
+        self.inner.multiplexed.load(Ordering::Relaxed)
+    }
+
+    /// Whether `other` is this client (one connection pool).
+    pub(crate) fn is(&self, other: &RegistryClient) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     pub fn stats(&self) -> Stats {
@@ -551,8 +577,17 @@ impl RegistryClient {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(registry = %self.inner.cfg.name, %method, %url, "request");
+        if !self.multiplexes() {
+            // hyper puts an HTTP/1.1 connection back in its pool from a task of its own once
+            // the previous answer's body is read; a request made before that task ran starts
+            // a second connection (TCP and TLS handshakes) beside the one about to be free.
+            tokio::task::yield_now().await;
+        }
         match req.send().await {
             Ok(resp) => {
+                if resp.version() == reqwest::Version::HTTP_2 && kind == ExchangeKind::Registry {
+                    self.inner.multiplexed.store(true, Ordering::Relaxed);
+                }
                 if self.inner.cfg.trace {
                     self.record(Exchange {
                         kind,

@@ -12,7 +12,10 @@
 //!   import over ARM or streamed copy; never overwrites without force; audited.
 //! - [`probe::probe`]: fetch one manifest with exactly given credentials and report precisely
 //!   what happened (the diagnosis engine's evidence).
-//! - [`cli`]: `berth registry repos|tags`, `berth retag`.
+//! - [`cli`]: `berth registry repos|tags|diff|lock|unlock`, `berth retag`.
+//! - [`shipping`]: what differs between two images ("what am I shipping"), read through
+//!   [`content_cache`] (manifests and configs kept on disk by digest).
+//! - `tls`: whom the clients trust: `ca_file`, then the system store (read lazily, once).
 
 pub mod challenge;
 pub mod cli;
@@ -29,6 +32,7 @@ pub mod ops;
 pub mod probe;
 pub mod retag;
 pub mod shipping;
+mod tls;
 pub mod types;
 
 pub use client::{ClientConfig, RegistryClient, RetryPolicy, Stats};

@@ -234,7 +234,8 @@ fn outcome(
     }
 }
 
-/// The source manifest and the target's current digest, fetched concurrently.
+/// The source manifest and the target's current digest, fetched concurrently where that
+/// costs no extra connection.
 async fn source_and_target(
     src: &RegistryClient,
     source: &Reference,
@@ -246,7 +247,14 @@ async fn source_and_target(
 ) -> Result<(Manifest, Option<String>), RegistryError> {
     let get = src.get_manifest_scoped(source.repository(), source.manifest_ref(), src_scopes);
     let head = dst.head_manifest(repo, tag, dst_scopes);
-    let (m, h) = tokio::join!(get, head);
+    let (m, h) = if src.is(dst) && !dst.multiplexes() {
+        // One HTTP/1.1 connection to the host: the HEAD waits for it rather than paying a
+        // second connection's handshakes (and, measured on the local environment, ~50 ms).
+        let m = get.await?;
+        (Ok(m), head.await)
+    } else {
+        tokio::join!(get, head)
+    };
     let m = m?;
     let old = match h? {
         Some(h) => Some(match h.digest {
@@ -323,7 +331,8 @@ async fn children(
     Ok(images)
 }
 
-/// Same repository: 2 requests after the token (GET source ∥ HEAD target, then PUT).
+/// Same repository: 3 requests after the token (GET source, HEAD target, PUT; the first two
+/// concurrently over HTTP/2).
 async fn same_repository(
     client: &RegistryClient,
     source: &Reference,
