@@ -180,6 +180,7 @@ pub fn dialogs(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
             Dialog::Confirm(c) => confirm(state, theme, area, buf, c),
             Dialog::Diagnosis(p) => diagnosis(state, theme, area, buf, p),
             Dialog::Revisions(p) => revisions(state, theme, area, buf, p),
+            Dialog::Logs(v) => super::logs::draw(state, theme, area, buf, v),
         }
     }
 }
@@ -203,8 +204,13 @@ fn help(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
             .collect();
         (title, entries)
     };
+    let (front, front_layer) = if state.dialogs.iter().any(|d| matches!(d, Dialog::Logs(_))) {
+        ("logs view".to_owned(), Layer::Logs)
+    } else {
+        (format!("{} pane", state.focus.title()), state.focus.layer())
+    };
     let sections = [
-        section(format!("{} pane", state.focus.title()), state.focus.layer()),
+        section(front, front_layer),
         section("everywhere".to_owned(), Layer::Global),
     ];
     let render_section =
