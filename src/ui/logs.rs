@@ -7,6 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
+use super::text::fit;
 use super::theme::Theme;
 use crate::app::keymap::{Command, Layer};
 use crate::app::logs::{LogsView, find_all, render_line, wrap};
@@ -14,49 +15,67 @@ use crate::app::state::State;
 
 pub fn draw(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, v: &LogsView) {
     Clear.render(area, buf);
+    let counts = counts(v, theme);
+    let room = (area.width as usize).saturating_sub(counts.width() + 3);
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.dialog_border)
-        .title_top(title(v, theme))
-        .title_top(counts(v, theme).right_aligned())
-        .title_bottom(footer(state, v, theme));
+        .title_top(title(v, theme, room))
+        .title_top(counts.right_aligned())
+        .title_bottom(footer(
+            state,
+            v,
+            theme,
+            (area.width as usize).saturating_sub(2),
+        ));
     let inner = block.inner(area);
     block.render(area, buf);
     let rows = body(v, theme, inner.width as usize, inner.height as usize);
     Paragraph::new(rows).render(inner, buf);
 }
 
-fn title<'a>(v: &LogsView, theme: &Theme) -> Line<'a> {
-    let container = match &v.container {
-        Some(c) => format!("container {c}"),
-        None if v.containers.len() == 1 => format!("container {}", v.containers[0]),
-        None => "all containers".to_owned(),
-    };
-    let mut what = format!(" · {container} · {}", v.range.label());
-    if v.previous {
-        what.push_str(" · previous");
+/// Spans cut to `room` columns in all (the last one that does not fit is shortened).
+fn fitted<'a>(spans: Vec<Span<'a>>, room: usize) -> Line<'a> {
+    let mut out = Vec::new();
+    let mut used = 0;
+    for sp in spans {
+        let w = sp.width();
+        if used + w <= room {
+            used += w;
+            out.push(sp);
+        } else {
+            let rest = room.saturating_sub(used);
+            if rest > 1 {
+                out.push(Span::styled(fit(&sp.content, rest), sp.style));
+            }
+            break;
+        }
     }
-    let mode = if v.previous {
-        Span::styled(" complete ", theme.dim)
-    } else if v.following() {
-        Span::styled(" following ", theme.ok)
-    } else {
-        Span::styled(
-            format!(" paused · {} new below ({}) ", v.below(), end_key(v)),
-            theme.paused,
-        )
-    };
-    Line::from(vec![
-        Span::styled(" Logs ", theme.title_focused),
-        Span::styled(v.target.label(), theme.accent),
-        Span::styled(what, theme.text),
-        Span::raw(" "),
-        mode,
-    ])
+    Line::from(out)
 }
 
-fn end_key(_v: &LogsView) -> &'static str {
-    "G follows"
+fn title<'a>(v: &LogsView, theme: &Theme, room: usize) -> Line<'a> {
+    let container = match &v.container {
+        Some(c) => c.clone(),
+        None if v.containers.len() == 1 => v.containers[0].clone(),
+        None => "all containers".to_owned(),
+    };
+    let mode = if v.previous {
+        Span::styled("previous ", theme.paused)
+    } else if v.following() {
+        Span::styled("following ", theme.ok)
+    } else {
+        Span::styled(format!("paused, {} new (G) ", v.below()), theme.paused)
+    };
+    fitted(
+        vec![
+            Span::styled(" Logs ", theme.title_focused),
+            Span::styled(format!("{} ", v.target.label()), theme.accent),
+            mode,
+            Span::styled(format!("· {container} · {} ", v.range.label()), theme.text),
+        ],
+        room,
+    )
 }
 
 fn counts<'a>(v: &LogsView, theme: &Theme) -> Line<'a> {
@@ -78,20 +97,28 @@ fn counts<'a>(v: &LogsView, theme: &Theme) -> Line<'a> {
     Line::from(spans)
 }
 
-fn footer<'a>(state: &State, v: &LogsView, theme: &Theme) -> Line<'a> {
+fn footer<'a>(state: &State, v: &LogsView, theme: &Theme, room: usize) -> Line<'a> {
     if let Some(input) = &v.search_input {
-        return Line::from(vec![
-            Span::styled(" /", theme.accent),
-            Span::styled(format!("{}▏", input.text), theme.input),
-            Span::styled("  enter search · esc cancel ", theme.dim),
-        ]);
+        return fitted(
+            vec![
+                Span::styled(" /", theme.accent),
+                Span::styled(format!("{}▏", input.text), theme.input),
+                Span::styled("  enter search · esc cancel ", theme.dim),
+            ],
+            room,
+        );
     }
     let mut spans = Vec::new();
+    let mut used = 0;
     if let Some(n) = &v.note {
-        spans.push(Span::styled(format!(" {n} "), theme.warning));
+        let t = fit(&format!(" {n} "), room);
+        used += super::text::width(&t);
+        spans.push(Span::styled(t, theme.warning));
     }
     let km = &state.keymap;
+    // Hints in order of use; those that do not fit are left out (`?` lists every key).
     for (cmd, label) in [
+        (Command::Cancel, "close"),
         (Command::Search, "search"),
         (Command::SearchNext, "next"),
         (
@@ -105,11 +132,17 @@ fn footer<'a>(state: &State, v: &LogsView, theme: &Theme) -> Line<'a> {
         ),
         (Command::NextContainer, "container"),
         (Command::LogRange, "range"),
-        (Command::Cancel, "close"),
     ] {
         if let Some(k) = km.key_for(Layer::Logs, cmd) {
-            spans.push(Span::styled(format!(" {k} "), theme.key));
-            spans.push(Span::styled(format!(" {label} "), theme.text));
+            let key = format!(" {k} ");
+            let label = format!(" {label} ");
+            let w = super::text::width(&key) + super::text::width(&label);
+            if used + w > room {
+                continue;
+            }
+            used += w;
+            spans.push(Span::styled(key, theme.key));
+            spans.push(Span::styled(label, theme.text));
         }
     }
     Line::from(spans).right_aligned()
