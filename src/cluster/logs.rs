@@ -507,24 +507,15 @@ async fn run_in(client: &kube::Client, ns: &str, args: &LogsArgs) -> Result<i32,
     match resolved {
         Resolved::Pod(p) => {
             let row = super::convert::pod_row(&p);
-            let (specs, notes) = plan_streams(ns, 0, [&row], &opts, &open);
-            if let Some((k, _)) = notes.first() {
-                return Err((
-                    EXIT_NO_LOG,
-                    format!(
-                        "no previous container {:?} in pod {}: it has not restarted \
-                         (restartCount 0); drop --previous for the current one",
-                        k.container, row.name
-                    ),
-                ));
-            }
-            if specs.is_empty() {
-                // Not started yet: ask anyway, so the apiserver says why in its own words.
-                let specs = forced_specs(ns, &row, &opts);
-                start(specs, &mut tasks, &mut open);
+            let (specs, _) = plan_streams(ns, 0, [&row], &opts, &open);
+            // Nothing to read yet (not started; --previous of a container that never
+            // restarted): ask all the same, so the apiserver says why in its own words.
+            let specs = if specs.is_empty() {
+                forced_specs(ns, &row, &opts)
             } else {
-                start(specs, &mut tasks, &mut open);
-            }
+                specs
+            };
+            start(specs, &mut tasks, &mut open);
         }
         Resolved::Workload {
             label, selector, ..
@@ -668,6 +659,14 @@ async fn stream_to(
     let r = open(&client, &spec, timestamps)
         .await
         .map_err(|e| match e {
+            OpenError::Refused(m) if spec.previous => (
+                EXIT_NO_LOG,
+                format!(
+                    "{who}: the apiserver has no previous log: {m} (restartCount {}; without \
+                     --previous you get the current one)",
+                    spec.key.restarts
+                ),
+            ),
             OpenError::Refused(m) => (
                 EXIT_NO_LOG,
                 format!("{who}: the apiserver has no such log: {m}"),
