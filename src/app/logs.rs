@@ -143,6 +143,10 @@ pub fn clean_line(raw: &[u8], cut: usize) -> String {
                 }
                 None => {}
             },
+            '\n' => {
+                out.push(' ');
+                col += 1;
+            }
             '\t' => {
                 let n = 4 - col % 4;
                 out.extend(std::iter::repeat_n(' ', n));
@@ -531,7 +535,15 @@ pub fn plan_streams<'a>(
             if open.contains(&key) {
                 continue;
             }
+            let seen = open
+                .iter()
+                .any(|k| k.pod == key.pod && k.container == key.container);
             if opts.previous {
+                // The previous log is read once: a later restart makes another instance the
+                // previous one, but the view already shows the crash it was opened for.
+                if seen {
+                    continue;
+                }
                 if c.restarts == 0 {
                     notes.push((
                         key,
@@ -551,9 +563,7 @@ pub fn plan_streams<'a>(
             }
             // The first instance seen gets the range asked for; a later one (the container
             // restarted while the view is open) everything, since all of it is new.
-            let first = !open
-                .iter()
-                .any(|k| k.pod == key.pod && k.container == key.container);
+            let first = !seen;
             let (since_seconds, tail_lines) = match (first, opts.range) {
                 (false, _) | (true, LogRange::All) => (None, None),
                 (true, LogRange::Tail(n)) => (None, Some(n)),
@@ -713,12 +723,14 @@ impl LogsView {
         };
         let last = self.ring.end_seq() - 1;
         let lowest = (self.ring.first_seq() + self.page.max(1) as u64 - 1).min(last);
-        let target = if delta < 0 {
-            bottom.saturating_sub(delta.unsigned_abs()).max(lowest)
+        // Up always pauses, even with every line on screen (it freezes the view as it is);
+        // down at the newest line follows again.
+        self.anchor = if delta < 0 {
+            Some(bottom.saturating_sub(delta.unsigned_abs()).max(lowest))
         } else {
-            bottom.saturating_add(delta as u64)
+            let target = bottom.saturating_add(delta as u64);
+            (target < last).then_some(target)
         };
-        self.anchor = (target < last).then_some(target);
     }
 }
 
@@ -925,7 +937,8 @@ pub fn on_update(state: &mut State, u: LogsUpdate) {
             v.ended += 1;
             if let Some(e) = error {
                 let source = source_label(&stream.pod, &stream.container);
-                v.ring.push(LogLine::note(source, e));
+                v.ring
+                    .push(LogLine::note(source, clean_line(e.as_bytes(), 0)));
             }
         }
     }

@@ -152,7 +152,7 @@ pub struct LogsArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub since: Option<i64>,
     /// Only the last N lines of each container
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub tail: Option<i64>,
     /// Start each line with the apiserver's RFC 3339 timestamp
     #[arg(long)]
