@@ -985,13 +985,15 @@ fn jump(state: &mut State, from: u64, older: bool) {
         Some(seq) => {
             v.hit = Some(seq);
             let last = v.ring.end_seq() - 1;
-            // Keep the hit on screen: it becomes the bottom line unless the view shows it.
+            // The view pauses on the hit (new lines would scroll it away): where it is when it
+            // shows the hit, else with the hit in its middle.
             let bottom = v.bottom().unwrap_or(last);
             let top = bottom.saturating_sub(v.page.max(1) as u64 - 1);
-            if seq < top || seq > bottom {
-                let b = (seq + v.page.max(1) as u64 / 2).min(last);
-                v.anchor = (b < last).then_some(b);
-            }
+            v.anchor = Some(if seq < top || seq > bottom {
+                (seq + v.page.max(1) as u64 / 2).min(last)
+            } else {
+                bottom
+            });
         }
         None => {
             let which = if older { "above" } else { "below" };
@@ -1104,10 +1106,9 @@ mod tests {
             max_bytes in 200usize..20_000,
         ) {
             let mut r = LogRing::new(max_lines, max_bytes);
-            let mut pushed = 0u64;
-            for n in lens {
+            for (i, n) in lens.into_iter().enumerate() {
                 r.push(line(&"a".repeat(n)));
-                pushed += 1;
+                let pushed = i as u64 + 1;
                 prop_assert!(r.len() <= max_lines);
                 // One line alone may exceed the byte bound (it is capped at LINE_CAP where it
                 // is read); two never do.

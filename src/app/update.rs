@@ -58,11 +58,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Task> {
             });
         }
         Action::Cluster(u) => {
-            // Pods that appear (a rollout) or whose container restarted join an open logs view.
+            // Pods that appear (a rollout) or whose container restarted join an open logs view;
+            // a pod can arrive before the ReplicaSet that ties it to its workload, so a new
+            // revision is looked at too.
             let pods = match &u {
                 ClusterUpdate::Model(m) => match &m.event {
-                    ModelEvent::Upsert(Row::Pod(_)) => true,
-                    ModelEvent::Resynced { scope, .. } => scope.kind == Kind::Pod,
+                    ModelEvent::Upsert(Row::Pod(_) | Row::ReplicaSet(_) | Row::Workload(_)) => true,
+                    ModelEvent::Resynced { scope, .. } => {
+                        matches!(scope.kind, Kind::Pod | Kind::ReplicaSet)
+                    }
                     _ => false,
                 },
                 _ => false,
