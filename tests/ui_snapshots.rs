@@ -891,3 +891,19 @@ fn logs_search_highlights_hits() {
     let y = find(&buf, "/api/cart/52 ").unwrap().1;
     assert_eq!(buf[(x, y)].bg, theme.alarm.bg.unwrap());
 }
+
+/// `?` in the logs view lists its keys; `/` shows the search being typed at the bottom.
+#[test]
+fn logs_view_help_and_search_input() {
+    snap("logs_help", |w, h| {
+        let mut s = logs_state(w, h, 40);
+        press(&mut s, "?");
+        s
+    });
+    snap("logs_search_typing", |w, h| {
+        let mut s = logs_state(w, h, 40);
+        press(&mut s, "/");
+        type_text(&mut s, "cart/3");
+        s
+    });
+}

@@ -803,7 +803,9 @@ pub fn open(state: &mut State, fx: &mut Vec<Task>) {
         );
         return;
     };
+    // A session id from the task counter: never one an earlier view used.
     let session = state.next_task;
+    state.next_task += 1;
     let view = LogsView {
         target,
         containers,
@@ -881,6 +883,7 @@ pub fn pods_changed(state: &mut State, fx: &mut Vec<Task>) {
 /// Close the runner's streams of the view and start again with its new options.
 fn restart(state: &mut State, fx: &mut Vec<Task>) {
     let next = state.next_task;
+    state.next_task += 1;
     let Some(v) = logs_mut(state) else {
         return;
     };

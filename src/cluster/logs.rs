@@ -30,8 +30,8 @@ pub const EXIT_NO_LOG: i32 = 5;
 /// The cluster could not be reached or read.
 pub const EXIT_UNREACHABLE: i32 = 8;
 
-pub const EXIT_HELP: &str = "Exit status: 0 the logs were printed (with -f: every stream \
-ended), 1 a stream failed after it started, 2 bad input: also no such pod, workload or \
+pub const EXIT_HELP: &str = "Exit status: 0 the logs were printed (with -f on a pod: its \
+containers stopped; on a workload -f follows until interrupted), 1 a stream failed after it started, 2 bad input: also no such pod, workload or \
 container in the namespace (the message lists what there is), 5 the \
 apiserver has no such log (--previous of a container that never restarted, a container still \
 waiting to start: its words are quoted), 8 the cluster could not be reached or read.";

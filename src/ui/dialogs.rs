@@ -209,10 +209,20 @@ fn help(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
     } else {
         (format!("{} pane", state.focus.title()), state.focus.layer())
     };
-    let sections = [
-        section(front, front_layer),
-        section("everywhere".to_owned(), Layer::Global),
-    ];
+    let sections = if front_layer == Layer::Logs {
+        // Global keys do not reach the logs view: its own keys fill both columns.
+        let (title, mut moving) = section(front, front_layer);
+        let shows = moving.split_off(moving.len().min(8));
+        [
+            (title, moving),
+            ("search and what it shows".to_owned(), shows),
+        ]
+    } else {
+        [
+            section(front, front_layer),
+            section("everywhere".to_owned(), Layer::Global),
+        ]
+    };
     let render_section =
         |(title, entries): &HelpSection, col_w: usize, key_w: usize| -> Vec<Line<'static>> {
             let mut lines = vec![Line::from(Span::styled(title.clone(), theme.header))];
