@@ -306,3 +306,102 @@ fn berth_logs_mistakes_are_named() {
         assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
     }
 }
+
+/// `berth logs deploy/NAME -f`: a rollout's new pods join the output with their prefix.
+#[test]
+fn berth_logs_follow_a_workload_across_a_rollout() {
+    let _lock = apiserver_lock(false);
+    let ns = TestNamespace::new("cli-logs-roll");
+    create(
+        ns.name(),
+        &json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "roll"},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {"app": "roll"}},
+                "template": {
+                    "metadata": {"labels": {"app": "roll"}},
+                    "spec": {
+                        "terminationGracePeriodSeconds": 1,
+                        "containers": [{
+                            "name": "app",
+                            "image": "registry.berth.local/pause:1",
+                            "imagePullPolicy": "Never",
+                            "command": ["/bin/busybox", "sh", "-c",
+                                "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done"]
+                        }]
+                    }
+                }
+            }
+        }),
+    );
+    kubectl([
+        "-n",
+        ns.name(),
+        "rollout",
+        "status",
+        "deployment/roll",
+        "--timeout=180s",
+    ]);
+    let before = pods(ns.name(), "roll");
+    let b = Berth::new(ns.name());
+    let argv = b.command(&["logs", "-n", ns.name(), "deploy/roll", "-f", "--tail", "1"]);
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("berth logs -f");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines: Vec<String> = Vec::new();
+    let drain = |lines: &mut Vec<String>| lines.extend(rx.try_iter());
+    wait_for("both pods' lines", CLUSTER, || {
+        drain(&mut lines);
+        let ok = before.iter().all(|p| {
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("{p}/app line ")))
+        });
+        ok.then_some(()).ok_or(format!("{} lines", lines.len()))
+    });
+    kubectl(["-n", ns.name(), "rollout", "restart", "deployment/roll"]);
+    kubectl([
+        "-n",
+        ns.name(),
+        "rollout",
+        "status",
+        "deployment/roll",
+        "--timeout=180s",
+    ]);
+    let after: Vec<String> = pods(ns.name(), "roll")
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    assert!(!after.is_empty());
+    wait_for("the new pods' lines with their prefix", CLUSTER, || {
+        drain(&mut lines);
+        let missing: Vec<&String> = after
+            .iter()
+            .filter(|p| {
+                !lines
+                    .iter()
+                    .any(|l| l.starts_with(&format!("{p}/app line ")))
+            })
+            .collect();
+        missing
+            .is_empty()
+            .then_some(())
+            .ok_or(format!("no lines yet of {missing:?}"))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}
