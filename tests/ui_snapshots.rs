@@ -18,9 +18,15 @@ use support_ui::*;
 const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
 
 fn snap(name: &str, build: impl Fn(u16, u16) -> State) {
+    // Clock times are shown in local time ("stale since 10:00:00" in UTC): the fixtures' "now"
+    // is written as hh:mm:ss so the snapshots hold in every time zone.
+    let local_now = berth::app::fixtures::now()
+        .to_zoned(jiff::tz::TimeZone::system())
+        .strftime("%H:%M:%S")
+        .to_string();
     for (w, h) in SIZES {
         let state = build(w, h);
-        let screen = render(&state);
+        let screen = render(&state).replace(&local_now, "hh:mm:ss");
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
     }
 }
