@@ -18,15 +18,17 @@ use support_ui::*;
 const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
 
 fn snap(name: &str, build: impl Fn(u16, u16) -> State) {
-    // Clock times are shown in local time ("stale since 10:00:00" in UTC): the fixtures' "now"
-    // is written as hh:mm:ss so the snapshots hold in every time zone.
-    let local_now = berth::app::fixtures::now()
-        .to_zoned(jiff::tz::TimeZone::system())
-        .strftime("%H:%M:%S")
-        .to_string();
+    // "Stale since" is said in local time ("since 10:00:00" in UTC): the fixtures' "now" is
+    // written as hh:mm:ss there so the snapshots hold in every time zone.
+    let local_now = format!(
+        "since {}",
+        berth::app::fixtures::now()
+            .to_zoned(jiff::tz::TimeZone::system())
+            .strftime("%H:%M:%S")
+    );
     for (w, h) in SIZES {
         let state = build(w, h);
-        let screen = render(&state).replace(&local_now, "hh:mm:ss");
+        let screen = render(&state).replace(&local_now, "since hh:mm:ss");
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
     }
 }
