@@ -3,7 +3,6 @@
 
 pub mod dialogs;
 pub mod layout;
-pub mod logs;
 pub mod panes;
 pub mod status;
 pub mod table;
