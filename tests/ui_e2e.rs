@@ -746,7 +746,8 @@ fn owner_warnings_on_labelled_workloads_by_keys() {
         )?;
         line_with(s, &["argocd app actions run shop-web restart"]).map(|_| ())
     });
-    tui.keys(&["Escape", "j", "u"]);
+    tui.escape("Rollout restart · confirm");
+    tui.keys(&["j", "u"]);
     // flux-web has no earlier revision: undo says so; the owner still shows under the row.
     tui.wait_text(
         "the Flux owner under the selected row",
@@ -760,7 +761,8 @@ fn owner_warnings_on_labelled_workloads_by_keys() {
         )
         .map(|_| ())
     });
-    tui.keys(&["Escape", "j", "r"]);
+    tui.escape("Rollout restart · confirm");
+    tui.keys(&["j", "r"]);
     tui.wait("the Helm warning in the restart confirmation", |s| {
         line_with(s, &["⚠ deploy/helm-web is managed by Helm release shop"])?;
         line_with(s, &["instead:"]).map(|_| ())

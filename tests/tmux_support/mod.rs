@@ -88,6 +88,16 @@ impl Tmux {
         }
     }
 
+    /// Presses Escape and waits until `closes` has left the screen. A key sent before berth has
+    /// read the Escape arrives in the same read and is parsed as Alt+key (the terminal's own
+    /// encoding of Meta), so the next key must wait for the Escape to be handled.
+    pub fn escape(&self, closes: &str) {
+        self.keys(&["Escape"]);
+        self.wait(&format!("Escape to close {closes:?}"), |s| {
+            (!s.contains(closes)).then_some(())
+        });
+    }
+
     /// Types text literally.
     pub fn type_text(&self, text: &str) {
         let out = self.tmux(&["send-keys", "-t", "main", "-l", text]);
