@@ -52,6 +52,9 @@ enum Command {
     Secret(SecretArgs),
     /// Why a pod cannot pull its image, with the evidence and the fix.
     Diagnose(DiagnoseArgs),
+    /// The logs of a pod, or of every pod of a workload interleaved (-f follows, and a
+    /// rollout's new pods join).
+    Logs(berth::cluster::logs::LogsArgs),
     /// Can the AKS nodes pull from the registry with their kubelet identity? (the node pool,
     /// the role assignment, the network rules; --fix makes the fixes)
     CheckAcr(berth::diagnose::check_acr::CheckAcrArgs),
@@ -100,6 +103,7 @@ impl Command {
             },
             Command::CheckAcr(a) => (a.fix && !a.dry_run).then_some("check-acr --fix"),
             Command::Diagnose(_)
+            | Command::Logs(_)
             | Command::Demo
             | Command::Completions { .. }
             | Command::Man { .. } => None,
@@ -138,6 +142,9 @@ fn cli_command() -> clap::Command {
             })
         })
         .mut_subcommand("check-acr", with_audit_help)
+        .mut_subcommand("logs", |c| {
+            with_exit_help(c, berth::cluster::logs::EXIT_HELP)
+        })
         .mut_subcommand("rollout", |c| {
             with_audit_help(c).mut_subcommands(|s| match s.get_name() {
                 "status" => s,
@@ -259,6 +266,11 @@ async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
                 &config,
             )
             .await
+        }
+        Command::Logs(mut args) => {
+            args.kubeconfig = kubeconfig;
+            args.context = context;
+            exit_code(berth::cluster::logs::run(args).await)
         }
         Command::CheckAcr(args) => {
             berth::diagnose::check_acr::run(

@@ -662,3 +662,256 @@ fn ten_thousand_pods_paged() {
         s
     });
 }
+
+/// The logs view of the workload `web` with `n` lines from its three pods, interleaved.
+fn logs_state(w: u16, h: u16, n: usize) -> State {
+    use berth::app::logs::{Delivered, LogLine, LogsUpdate, source_label};
+    let mut s = demo_state(w, h);
+    select_deployment(&mut s, "web");
+    let tasks = press(&mut s, "l");
+    let session = match tasks.first().map(|t| &t.effect) {
+        Some(Effect::LogStream(spec)) => spec.session,
+        other => panic!("expected log streams: {other:?}"),
+    };
+    let pods = [
+        "web-7c9f8d6b5-2xkqp",
+        "web-7c9f8d6b5-8hzvm",
+        "web-7c9f8d6b5-tq4wd",
+    ];
+    let lines = (0..n)
+        .map(|i| {
+            let pod = pods[i % 3];
+            let level = if i % 7 == 3 { "ERROR" } else { "INFO" };
+            LogLine::log(
+                source_label(pod, "web"),
+                format!(
+                    "2026-12-02T05:{:02}:{:02}.000000000Z {level} GET /api/cart/{i} 200 {}ms",
+                    i / 60 % 60,
+                    i % 60,
+                    i * 7 % 300
+                ),
+            )
+        })
+        .collect();
+    update(
+        &mut s,
+        Action::Logs(LogsUpdate::Lines {
+            session,
+            lines,
+            dropped: 0,
+            delivered: Delivered::default(),
+        }),
+    );
+    s
+}
+
+/// `l` on a workload: every pod's lines interleaved with a `pod/container` prefix, following.
+#[test]
+fn logs_view_follows_a_workload() {
+    snap("logs_following", |w, h| logs_state(w, h, 60));
+}
+
+/// Scrolled up: paused, with the count of newer lines; a search highlights every hit and the
+/// current one; timestamps on, long lines wrapped; lines dropped for a lagging UI are counted.
+#[test]
+fn logs_view_paused_search_timestamps_wrap() {
+    use berth::app::logs::{Delivered, LogLine, LogsUpdate, source_label};
+    snap("logs_paused_search", |w, h| {
+        let mut s = logs_state(w, h, 60);
+        press(&mut s, "k k k k k /");
+        type_text(&mut s, "error");
+        press(&mut s, "enter");
+        s
+    });
+    snap("logs_timestamps_wrap_dropped", |w, h| {
+        let mut s = logs_state(w, h, 30);
+        let session = match s.dialogs.last() {
+            Some(berth::app::state::Dialog::Logs(v)) => v.session,
+            _ => panic!("logs view open"),
+        };
+        update(
+            &mut s,
+            Action::Logs(LogsUpdate::Lines {
+                session,
+                lines: vec![LogLine::log(
+                    source_label("web-7c9f8d6b5-2xkqp", "web"),
+                    format!("2026-12-02T06:00:00.000000000Z {}", "long line ".repeat(30)),
+                )],
+                dropped: 1234,
+                delivered: Delivered::default(),
+            }),
+        );
+        press(&mut s, "t w");
+        s
+    });
+}
+
+/// The logs view's streams: one per running container of the workload's pods; a pod that
+/// appears (a rollout) joins; lines of a closed view's session are ignored; esc closes the
+/// streams.
+#[test]
+fn logs_view_streams_follow_the_model() {
+    use berth::app::fixtures::model;
+    use berth::app::logs::{Delivered, LogLine, LogsUpdate, source_label};
+    use berth::cluster::model::{ContainerRow, ContainerState, ModelEvent, PodRow, Row};
+    let mut s = demo_state(120, 40);
+    select_deployment(&mut s, "web");
+    let tasks = press(&mut s, "l");
+    let mut pods: Vec<String> = tasks
+        .iter()
+        .filter_map(|t| match &t.effect {
+            Effect::LogStream(spec) => {
+                assert!(spec.follow && !spec.previous);
+                assert_eq!(spec.tail_lines, Some(berth::app::logs::DEFAULT_TAIL));
+                Some(spec.key.pod.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    pods.sort();
+    assert_eq!(
+        pods,
+        [
+            "web-7c9f8d6b5-2xkqp",
+            "web-7c9f8d6b5-8hzvm",
+            "web-7c9f8d6b5-tq4wd"
+        ]
+    );
+    let Effect::LogStream(first) = &tasks[0].effect else {
+        unreachable!()
+    };
+    let session = first.session;
+    // A new pod of the workload's ReplicaSet appears, first creating, then running.
+    let old = s
+        .cluster
+        .pod("shop", "web-7c9f8d6b5-2xkqp")
+        .unwrap()
+        .clone();
+    let mut new = PodRow {
+        name: "web-7c9f8d6b5-new01".into(),
+        uid: "uid-new01".into(),
+        containers: vec![ContainerRow {
+            name: "web".into(),
+            state: ContainerState::Waiting {
+                reason: "ContainerCreating".into(),
+                message: String::new(),
+            },
+            ..old.containers[0].clone()
+        }],
+        ..old.clone()
+    };
+    let t = update(&mut s, model(ModelEvent::Upsert(Row::Pod(new.clone()))));
+    assert!(t.is_empty(), "no stream before the container runs: {t:?}");
+    new.containers[0].state = ContainerState::Running { since: None };
+    let t = update(&mut s, model(ModelEvent::Upsert(Row::Pod(new.clone()))));
+    match t.as_slice() {
+        [task] => match &task.effect {
+            Effect::LogStream(spec) => {
+                assert_eq!(spec.key.pod, "web-7c9f8d6b5-new01");
+                assert_eq!(spec.session, session);
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("expected one new stream: {other:?}"),
+    }
+    // The same pod again opens nothing more.
+    assert!(update(&mut s, model(ModelEvent::Upsert(Row::Pod(new)))).is_empty());
+    // `p`: previous containers; only tq4wd's container restarted, the others get a note.
+    let t = press(&mut s, "p");
+    assert!(matches!(t[0].effect, Effect::StopLogs { session: old } if old == session));
+    let prev: Vec<_> = t
+        .iter()
+        .filter_map(|t| match &t.effect {
+            Effect::LogStream(spec) => Some((spec.key.pod.as_str(), spec.previous, spec.follow)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(prev, [("web-7c9f8d6b5-tq4wd", true, false)]);
+    // Lines of the old session are not shown.
+    update(
+        &mut s,
+        Action::Logs(LogsUpdate::Lines {
+            session,
+            lines: vec![LogLine::log(source_label("x", "y"), "stale line".into())],
+            dropped: 0,
+            delivered: Delivered::default(),
+        }),
+    );
+    assert!(!render(&s).contains("stale line"));
+    let t = press(&mut s, "esc");
+    assert!(matches!(t.as_slice(), [task] if matches!(task.effect, Effect::StopLogs { .. })));
+    assert!(s.dialogs.is_empty());
+}
+
+/// The batch token reaches the runner once `update` has taken the lines: the forwarder sends
+/// the next batch only then.
+#[test]
+fn a_batch_is_acknowledged_when_update_took_it() {
+    use berth::app::logs::{Delivered, LogsUpdate};
+    use std::sync::Arc;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let mut s = logs_state(120, 40, 1);
+    let session = match s.dialogs.last() {
+        Some(berth::app::state::Dialog::Logs(v)) => v.session,
+        _ => panic!("logs view open"),
+    };
+    let notify = Arc::new(tokio::sync::Notify::new());
+    update(
+        &mut s,
+        Action::Logs(LogsUpdate::Lines {
+            session,
+            lines: Vec::new(),
+            dropped: 0,
+            delivered: Delivered::new(Arc::clone(&notify)),
+        }),
+    );
+    rt.block_on(async {
+        tokio::time::timeout(std::time::Duration::from_secs(5), notify.notified())
+            .await
+            .expect("the token was released by update");
+    });
+}
+
+/// Every hit of a search is highlighted, the current one in the alarm style.
+#[test]
+fn logs_search_highlights_hits() {
+    let mut s = logs_state(120, 40, 60);
+    press(&mut s, "/");
+    type_text(&mut s, "error");
+    press(&mut s, "enter");
+    let buf = render_buffer(&s);
+    let theme = Theme::default();
+    let y_of = |needle: &str| find(&buf, needle).expect("line on screen").1;
+    let x = find(&buf, "ERROR GET /api/cart/59").expect("newest hit").0;
+    assert_eq!(buf[(x, y_of("/api/cart/59 "))].bg, theme.alarm.bg.unwrap());
+    let x = find(&buf, "ERROR GET /api/cart/52").expect("older hit").0;
+    assert_eq!(
+        buf[(x, y_of("/api/cart/52 "))].bg,
+        theme.selected.bg.unwrap()
+    );
+    // N goes to the older hit, which becomes the current one.
+    press(&mut s, "N");
+    let buf = render_buffer(&s);
+    let x = find(&buf, "ERROR GET /api/cart/52").expect("older hit").0;
+    let y = find(&buf, "/api/cart/52 ").unwrap().1;
+    assert_eq!(buf[(x, y)].bg, theme.alarm.bg.unwrap());
+}
+
+/// `?` in the logs view lists its keys; `/` shows the search being typed at the bottom.
+#[test]
+fn logs_view_help_and_search_input() {
+    snap("logs_help", |w, h| {
+        let mut s = logs_state(w, h, 40);
+        press(&mut s, "?");
+        s
+    });
+    snap("logs_search_typing", |w, h| {
+        let mut s = logs_state(w, h, 40);
+        press(&mut s, "/");
+        type_text(&mut s, "cart/3");
+        s
+    });
+}

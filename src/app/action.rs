@@ -39,6 +39,8 @@ pub enum Action {
         result: TaskResult,
     },
     Notice(Notice),
+    /// Lines for the logs view, and its streams' ends.
+    Logs(super::logs::LogsUpdate),
     /// The terminal was asked to close (SIGTERM, SIGHUP).
     Quit,
 }

@@ -88,8 +88,35 @@ fn outcome(effect: &Effect) -> TaskOutcome {
     }
 }
 
+/// The demo's logs: a few lines per stream, as a container would print them.
+fn demo_lines(spec: &super::logs::StreamSpec, actions: &UnboundedSender<Action>) {
+    use super::logs::{Delivered, LogLine, LogsUpdate, source_label};
+    let source = source_label(&spec.key.pod, &spec.key.container);
+    let now = jiff::Timestamp::now();
+    let lines = (0..20)
+        .map(|i| {
+            let at = now - jiff::SignedDuration::from_secs(20 - i);
+            let what = if spec.previous {
+                format!("(demo) previous run: panic: connection refused ({i})")
+            } else {
+                format!("(demo) GET /healthz 200 {}ms", 3 + i % 7)
+            };
+            LogLine::log(source.clone(), format!("{at} {what}"))
+        })
+        .collect();
+    let _ = actions.send(Action::Logs(LogsUpdate::Lines {
+        session: spec.session,
+        lines,
+        dropped: 0,
+        delivered: Delivered::default(),
+    }));
+}
+
 impl EffectRunner for DemoRunner {
     fn spawn(&mut self, task: Task, actions: UnboundedSender<Action>) {
+        if let Effect::LogStream(spec) = &task.effect {
+            demo_lines(spec, &actions);
+        }
         let delay = self.step;
         tokio::spawn(async move {
             for s in steps(&task.effect) {

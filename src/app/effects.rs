@@ -162,6 +162,11 @@ pub enum Effect {
     SwitchContext { context: String },
     /// Restart the namespaced watchers on another namespace.
     SwitchNamespace { namespace: String },
+    /// Stream one container's log into the logs view `spec.session` (following it, unless
+    /// `previous`); lines come back as `Action::Logs`, batched per frame.
+    LogStream(Box<super::logs::StreamSpec>),
+    /// Close every stream of a logs view.
+    StopLogs { session: u64 },
 }
 
 /// What kind of change a mutation makes; the key of the permission map and of read-only refusal.
@@ -221,7 +226,9 @@ impl Effect {
             | Self::LoadTags { .. }
             | Self::Diagnose { .. }
             | Self::SwitchContext { .. }
-            | Self::SwitchNamespace { .. } => return None,
+            | Self::SwitchNamespace { .. }
+            | Self::LogStream(_)
+            | Self::StopLogs { .. } => return None,
         })
     }
 
@@ -268,6 +275,7 @@ impl Effect {
                 service_account, ..
             } => Some(&service_account.namespace),
             Self::Diagnose { pod } => Some(&pod.namespace),
+            Self::LogStream(s) => Some(&s.namespace),
             _ => None,
         }
     }
@@ -357,6 +365,14 @@ impl Effect {
             Self::Diagnose { pod } => format!("diagnose {}/{}", pod.namespace, pod.name),
             Self::SwitchContext { context } => format!("switch to context {context}"),
             Self::SwitchNamespace { namespace } => format!("switch to namespace {namespace}"),
+            Self::LogStream(s) => format!(
+                "logs of {}/{}/{}{}",
+                s.namespace,
+                s.key.pod,
+                s.key.container,
+                if s.previous { " (previous)" } else { "" }
+            ),
+            Self::StopLogs { session } => format!("close logs view {session}"),
         };
         format!("{text}{dry}")
     }

@@ -38,6 +38,17 @@ pub enum Command {
     Refresh,
     /// The revision picker: undo to any revision.
     Revisions,
+    /// The logs of the selected pod or workload.
+    Logs,
+    // Logs layer.
+    ToggleTimestamps,
+    ToggleWrap,
+    TogglePrevious,
+    NextContainer,
+    LogRange,
+    Search,
+    SearchNext,
+    SearchPrev,
     // Dialog layer.
     Confirm,
     Cancel,
@@ -49,7 +60,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 31] = [
+    pub const ALL: [Command; 40] = [
         Self::Quit,
         Self::Help,
         Self::NextPane,
@@ -81,6 +92,15 @@ impl Command {
         Self::ToggleLock,
         Self::ApplyFix,
         Self::Revisions,
+        Self::Logs,
+        Self::ToggleTimestamps,
+        Self::ToggleWrap,
+        Self::TogglePrevious,
+        Self::NextContainer,
+        Self::LogRange,
+        Self::Search,
+        Self::SearchNext,
+        Self::SearchPrev,
     ];
 
     /// The name used in config.toml and the palette.
@@ -117,6 +137,15 @@ impl Command {
             Self::ToggleLock => "toggle-lock",
             Self::ApplyFix => "apply-fix",
             Self::Revisions => "revisions",
+            Self::Logs => "logs",
+            Self::ToggleTimestamps => "toggle-timestamps",
+            Self::ToggleWrap => "toggle-wrap",
+            Self::TogglePrevious => "toggle-previous",
+            Self::NextContainer => "next-container",
+            Self::LogRange => "log-range",
+            Self::Search => "search",
+            Self::SearchNext => "search-next",
+            Self::SearchPrev => "search-prev",
         }
     }
 
@@ -136,7 +165,7 @@ impl Command {
             Self::PageUp => "page up",
             Self::PageDown => "page down",
             Self::Top => "first row",
-            Self::Bottom => "last row (events: follow)",
+            Self::Bottom => "last row (events, logs: follow)",
             Self::Enter => "drill in",
             Self::Back => "back out",
             Self::Filter => "filter this list",
@@ -158,6 +187,15 @@ impl Command {
             Self::ToggleLock => "toggle locking the target tag after the retag (ACR)",
             Self::ApplyFix => "apply the fix",
             Self::Revisions => "revisions: pick one to roll back to",
+            Self::Logs => "logs of the selected pod or workload (following)",
+            Self::ToggleTimestamps => "show / hide timestamps",
+            Self::ToggleWrap => "wrap / cut long lines",
+            Self::TogglePrevious => "previous container's log (a crash loop) / the current one",
+            Self::NextContainer => "next container (all containers, then each one)",
+            Self::LogRange => "how much: last 500 lines, 5 minutes, 1 hour, everything",
+            Self::Search => "search (highlights every hit)",
+            Self::SearchNext => "next hit (newer)",
+            Self::SearchPrev => "previous hit (older)",
         }
     }
 
@@ -184,6 +222,13 @@ impl Command {
             Self::ToggleLock => "lock",
             Self::ApplyFix => "fix",
             Self::Revisions => "revisions",
+            Self::Logs => "logs",
+            Self::ToggleTimestamps => "time",
+            Self::ToggleWrap => "wrap",
+            Self::TogglePrevious => "previous",
+            Self::NextContainer => "container",
+            Self::LogRange => "range",
+            Self::Search => "search",
             Self::Enter => "open",
             Self::Back => "back",
             _ => self.name(),
@@ -217,10 +262,11 @@ pub enum Layer {
     Confirm,
     Diagnosis,
     Revisions,
+    Logs,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 9] = [
+    pub const ALL: [Layer; 10] = [
         Self::Global,
         Self::Repositories,
         Self::Tags,
@@ -230,6 +276,7 @@ impl Layer {
         Self::Confirm,
         Self::Diagnosis,
         Self::Revisions,
+        Self::Logs,
     ];
 
     pub fn name(self) -> &'static str {
@@ -243,6 +290,7 @@ impl Layer {
             Self::Confirm => "confirm",
             Self::Diagnosis => "diagnosis",
             Self::Revisions => "revisions",
+            Self::Logs => "logs",
         }
     }
 
@@ -252,7 +300,10 @@ impl Layer {
 
     /// Whether `Global` bindings also apply when this layer is in front.
     pub fn falls_through(self) -> bool {
-        !matches!(self, Self::Confirm | Self::Diagnosis | Self::Revisions)
+        !matches!(
+            self,
+            Self::Confirm | Self::Diagnosis | Self::Revisions | Self::Logs
+        )
     }
 }
 
@@ -469,6 +520,7 @@ pub const DEFAULTS: &[(Layer, Command, &[&str])] = &[
     (Layer::Deployments, Command::RotateSecret, &["s"]),
     (Layer::Deployments, Command::AttachSecret, &["a"]),
     (Layer::Deployments, Command::Diagnose, &["d"]),
+    (Layer::Deployments, Command::Logs, &["l"]),
     (Layer::Pods, Command::SetImage, &["i"]),
     (Layer::Pods, Command::Restart, &["r"]),
     (Layer::Pods, Command::Undo, &["u"]),
@@ -477,6 +529,7 @@ pub const DEFAULTS: &[(Layer, Command, &[&str])] = &[
     (Layer::Pods, Command::RotateSecret, &["s"]),
     (Layer::Pods, Command::AttachSecret, &["a"]),
     (Layer::Pods, Command::Diagnose, &["d"]),
+    (Layer::Pods, Command::Logs, &["l"]),
     (Layer::Confirm, Command::Confirm, &["y", "enter"]),
     (Layer::Confirm, Command::Cancel, &["n", "esc", "q"]),
     (Layer::Confirm, Command::ToggleDryRun, &["d"]),
@@ -491,6 +544,22 @@ pub const DEFAULTS: &[(Layer, Command, &[&str])] = &[
     (Layer::Revisions, Command::Cancel, &["esc", "q"]),
     (Layer::Revisions, Command::Up, &["k", "up"]),
     (Layer::Revisions, Command::Down, &["j", "down"]),
+    (Layer::Logs, Command::Cancel, &["esc", "q"]),
+    (Layer::Logs, Command::Help, &["?"]),
+    (Layer::Logs, Command::Up, &["k", "up"]),
+    (Layer::Logs, Command::Down, &["j", "down"]),
+    (Layer::Logs, Command::PageUp, &["pgup", "ctrl-b"]),
+    (Layer::Logs, Command::PageDown, &["pgdn", "ctrl-f", "space"]),
+    (Layer::Logs, Command::Top, &["g", "home"]),
+    (Layer::Logs, Command::Bottom, &["G", "end"]),
+    (Layer::Logs, Command::Search, &["/"]),
+    (Layer::Logs, Command::SearchNext, &["n"]),
+    (Layer::Logs, Command::SearchPrev, &["N"]),
+    (Layer::Logs, Command::ToggleTimestamps, &["t"]),
+    (Layer::Logs, Command::ToggleWrap, &["w"]),
+    (Layer::Logs, Command::TogglePrevious, &["p"]),
+    (Layer::Logs, Command::NextContainer, &["c"]),
+    (Layer::Logs, Command::LogRange, &["s"]),
 ];
 
 /// The `[keys]` section of config.toml: per layer, per command, the keys that replace the

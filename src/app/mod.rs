@@ -7,6 +7,7 @@ pub mod diagnosis;
 pub mod effects;
 pub mod fixtures;
 pub mod keymap;
+pub mod logs;
 pub mod refcheck;
 pub mod state;
 pub mod store;

@@ -255,6 +255,8 @@ pub enum Dialog {
     Diagnosis(Box<DiagnosisPanel>),
     /// The revisions of one workload, to undo to any of them.
     Revisions(Box<RevisionPicker>),
+    /// The logs of a pod or a workload, following.
+    Logs(Box<super::logs::LogsView>),
 }
 
 /// The revision picker's state: which workload, and the selected row (its rows are derived
@@ -423,6 +425,7 @@ impl State {
             Some(Dialog::Confirm(_)) => Layer::Confirm,
             Some(Dialog::Diagnosis(_)) => Layer::Diagnosis,
             Some(Dialog::Revisions(_)) => Layer::Revisions,
+            Some(Dialog::Logs(_)) => Layer::Logs,
             _ => self.focus.layer(),
         }
     }

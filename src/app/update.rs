@@ -40,6 +40,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Task> {
             for f in Focus::ORDER {
                 keep_visible(state, f);
             }
+            super::logs::resized(state);
         }
         Action::Tick(now) => {
             state.now = now;
@@ -56,7 +57,27 @@ pub fn update(state: &mut State, action: Action) -> Vec<Task> {
                 now.duration_since(n.at).as_secs() < secs
             });
         }
-        Action::Cluster(u) => on_cluster(state, u, &mut fx),
+        Action::Cluster(u) => {
+            // Pods that appear (a rollout) or whose container restarted join an open logs view;
+            // a pod can arrive before the ReplicaSet that ties it to its workload, so a new
+            // revision is looked at too.
+            let pods = match &u {
+                ClusterUpdate::Model(m) => match &m.event {
+                    ModelEvent::Upsert(Row::Pod(_) | Row::ReplicaSet(_) | Row::Workload(_)) => true,
+                    ModelEvent::Resynced { scope, .. } => {
+                        matches!(scope.kind, Kind::Pod | Kind::ReplicaSet)
+                    }
+                    _ => false,
+                },
+                _ => false,
+            };
+            on_cluster(state, u, &mut fx);
+            if pods && state.dialogs.iter().any(|d| matches!(d, Dialog::Logs(_))) {
+                let dirty = state.dirty;
+                super::logs::pods_changed(state, &mut fx);
+                state.dirty |= dirty;
+            }
+        }
         Action::Registry(u) => on_registry(state, u, &mut fx),
         Action::Permissions(list) => {
             for p in list {
@@ -75,6 +96,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Task> {
         }
         Action::TaskDone { id, result } => on_task_done(state, id, result),
         Action::Notice(n) => notify(state, n),
+        Action::Logs(u) => super::logs::on_update(state, u),
         Action::Quit => state.should_quit = true,
     }
     fx
@@ -90,6 +112,10 @@ fn on_key(state: &mut State, key: Key, fx: &mut Vec<Task>) {
         Some(Dialog::Filter { .. } | Dialog::Palette { .. } | Dialog::Prompt(_))
     ) {
         on_text_key(state, key, fx);
+        return;
+    }
+    if matches!(state.dialogs.last(), Some(Dialog::Logs(v)) if v.search_input.is_some()) {
+        super::logs::on_text_key(state, key);
         return;
     }
     if matches!(state.dialogs.last(), Some(Dialog::Help)) {
@@ -246,6 +272,7 @@ fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
         Some(Dialog::Confirm(_)) => return on_confirm_command(state, cmd, fx),
         Some(Dialog::Diagnosis(_)) => return on_diagnosis_command(state, cmd),
         Some(Dialog::Revisions(_)) => return on_revisions_command(state, cmd),
+        Some(Dialog::Logs(_)) => return super::logs::on_command(state, cmd, fx),
         Some(Dialog::Help) => {
             state.dialogs.pop();
             return;
@@ -319,13 +346,22 @@ fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
         Command::AttachSecret => open_attach(state),
         Command::Diagnose => start_diagnose(state, fx),
         Command::Refresh => refresh_registry(state, fx),
+        Command::Logs => super::logs::open(state, fx),
         Command::Confirm
         | Command::Cancel
         | Command::ToggleDryRun
         | Command::ToggleForce
         | Command::ToggleLock
         | Command::TogglePinDigest
-        | Command::ApplyFix => state.dirty = false,
+        | Command::ApplyFix
+        | Command::ToggleTimestamps
+        | Command::ToggleWrap
+        | Command::TogglePrevious
+        | Command::NextContainer
+        | Command::LogRange
+        | Command::Search
+        | Command::SearchNext
+        | Command::SearchPrev => state.dirty = false,
     }
 }
 

@@ -19,6 +19,7 @@
 //!   `CredentialSource`; [`acr_source`]: ACR admin/token and static sources (minimal ARM client).
 //! - [`owner`]: who owns a workload (Helm, Argo CD, Flux), from its labels and annotations.
 //! - [`connect`]: kubeconfig/context → client, and the kube identity.
+//! - [`logs`]: container log streams (capped lines) and `berth logs`.
 
 pub mod acr_source;
 pub mod actions;
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod connect;
 pub mod convert;
 pub mod liveness;
+pub mod logs;
 pub mod model;
 pub mod owner;
 pub mod pull_secret;

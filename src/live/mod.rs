@@ -8,11 +8,13 @@
 //! - [`registry_side`]: repositories, tags and retag from the configured registries;
 //! - [`rollout`], [`rotation`], [`diagnosis`]: the cluster mutations, pull-secret rotation, and
 //!   the diagnosis panel's view;
+//! - [`logs`]: the logs view's streams, one bounded queue per view, batches per frame;
 //! - [`runner`]: `EffectRunner` — one task per effect, progress, exactly one result;
 //! - [`outcome`]: results and errors as the user reads them.
 
 pub mod cluster_side;
 pub mod diagnosis;
+pub mod logs;
 pub mod outcome;
 pub mod permissions;
 pub mod registry_side;

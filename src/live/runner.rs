@@ -118,6 +118,7 @@ impl Drop for Switching {
 pub struct LiveRunner {
     shared: Arc<Shared>,
     switching: Arc<AtomicUsize>,
+    logs: super::logs::LogSessions,
 }
 
 impl LiveRunner {
@@ -125,6 +126,7 @@ impl LiveRunner {
         Self {
             shared,
             switching: Arc::default(),
+            logs: Default::default(),
         }
     }
 }
@@ -155,6 +157,19 @@ impl EffectRunner for LiveRunner {
     fn spawn(&mut self, task: Task, actions: UnboundedSender<Action>) {
         let Task { id, effect } = task;
         let reporter = Reporter::new(id, actions.clone());
+        // Log streams live as long as their view, not as a task: the view's session owns them.
+        match effect {
+            Effect::LogStream(spec) => {
+                let client = self.shared.cluster.now().target.client.clone();
+                self.logs.stream(client, *spec, &actions);
+                return reporter.done(done(String::new()));
+            }
+            Effect::StopLogs { session } => {
+                self.logs.stop(session);
+                return reporter.done(done(String::new()));
+            }
+            _ => {}
+        }
         let switching = self.switching.load(Ordering::SeqCst) > 0;
         if let Some(e) = refusal(&effect, self.shared.read_only, switching) {
             reporter.done(Err(e));
@@ -389,6 +404,11 @@ async fn execute(shared: &Shared, kube: &KubeNow, effect: &Effect, rep: &Reporte
         Effect::SwitchNamespace { namespace } => {
             shared.cluster.switch_namespace(namespace, &rep.tx).await
         }
+        Effect::LogStream(_) | Effect::StopLogs { .. } => Err(outcome::error(
+            &title,
+            "log streams are the logs view's, not tasks",
+            "a bug in berth",
+        )),
     }
 }
 

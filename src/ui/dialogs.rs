@@ -180,6 +180,7 @@ pub fn dialogs(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
             Dialog::Confirm(c) => confirm(state, theme, area, buf, c),
             Dialog::Diagnosis(p) => diagnosis(state, theme, area, buf, p),
             Dialog::Revisions(p) => revisions(state, theme, area, buf, p),
+            Dialog::Logs(v) => super::logs::draw(state, theme, area, buf, v),
         }
     }
 }
@@ -203,10 +204,25 @@ fn help(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
             .collect();
         (title, entries)
     };
-    let sections = [
-        section(format!("{} pane", state.focus.title()), state.focus.layer()),
-        section("everywhere".to_owned(), Layer::Global),
-    ];
+    let (front, front_layer) = if state.dialogs.iter().any(|d| matches!(d, Dialog::Logs(_))) {
+        ("logs view".to_owned(), Layer::Logs)
+    } else {
+        (format!("{} pane", state.focus.title()), state.focus.layer())
+    };
+    let sections = if front_layer == Layer::Logs {
+        // Global keys do not reach the logs view: its own keys fill both columns.
+        let (title, mut moving) = section(front, front_layer);
+        let shows = moving.split_off(moving.len().min(8));
+        [
+            (title, moving),
+            ("search and what it shows".to_owned(), shows),
+        ]
+    } else {
+        [
+            section(front, front_layer),
+            section("everywhere".to_owned(), Layer::Global),
+        ]
+    };
     let render_section =
         |(title, entries): &HelpSection, col_w: usize, key_w: usize| -> Vec<Line<'static>> {
             let mut lines = vec![Line::from(Span::styled(title.clone(), theme.header))];

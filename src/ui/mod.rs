@@ -3,6 +3,7 @@
 
 pub mod dialogs;
 pub mod layout;
+pub mod logs;
 pub mod panes;
 pub mod status;
 pub mod table;
