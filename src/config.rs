@@ -37,6 +37,43 @@ pub struct Config {
     /// `[keys.<layer>]` overrides of the default key map (assets/keys.default.toml lists them).
     #[serde(default)]
     pub keys: crate::app::keymap::KeysConfig,
+    #[serde(default)]
+    pub ui: UiSection,
+}
+
+/// `[ui]`: how the dashboard looks.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiSection {
+    /// `dark` (default), `light` or `mono`; `NO_COLOR` makes it `mono`.
+    pub theme: Option<ThemeName>,
+}
+
+/// The built-in themes (`ui::Theme::named` draws them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThemeName {
+    #[default]
+    Dark,
+    Light,
+    Mono,
+}
+
+impl ThemeName {
+    /// `NO_COLOR` (set and not empty, as no-color.org defines it) wins over the config: under
+    /// it crossterm drops every colour sequence and, with it, the attributes a coloured theme
+    /// relies on, so only `mono` stays readable.
+    pub fn effective(configured: Option<Self>, no_color: Option<&std::ffi::OsStr>) -> Self {
+        if no_color.is_some_and(|v| !v.is_empty()) {
+            Self::Mono
+        } else {
+            configured.unwrap_or_default()
+        }
+    }
+
+    pub fn from_env(configured: Option<Self>) -> Self {
+        Self::effective(configured, std::env::var_os("NO_COLOR").as_deref())
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -170,6 +207,36 @@ impl Config {
             Some(n) => self.registries.iter().find(|r| r.name == n),
             None => self.registries.first(),
         }
+    }
+}
+
+#[cfg(test)]
+mod theme_tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn no_color_means_mono_unless_empty() {
+        let light = Some(ThemeName::Light);
+        assert_eq!(
+            ThemeName::effective(light, Some(OsStr::new("1"))),
+            ThemeName::Mono
+        );
+        assert_eq!(
+            ThemeName::effective(light, Some(OsStr::new(""))),
+            ThemeName::Light
+        );
+        assert_eq!(ThemeName::effective(None, None), ThemeName::Dark);
+    }
+
+    #[test]
+    fn ui_theme_parses_and_a_wrong_name_is_named() {
+        let c = Config::parse("[ui]\ntheme = \"light\"\n", Path::new("c.toml")).unwrap();
+        assert_eq!(c.ui.theme, Some(ThemeName::Light));
+        let e = Config::parse("[ui]\ntheme = \"solarized\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("solarized") && e.contains("dark"), "{e}");
     }
 }
 

@@ -331,6 +331,7 @@ pub async fn run<R: EffectRunner>(
 pub async fn run_demo() -> io::Result<()> {
     let mut state = crate::app::fixtures::demo_state(120, 40);
     state.now = jiff::Timestamp::now();
+    state.theme = crate::config::ThemeName::from_env(None);
     let result = run(state, crate::app::demo::DemoRunner::new(), |_| {}).await;
     result.map(|_| ())
 }

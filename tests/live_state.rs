@@ -28,6 +28,7 @@ fn start(read_only: Option<&str>) -> Start {
         contexts: vec!["berth-admin".into(), "berth-readonly".into()],
         namespace: "shop".into(),
         read_only: read_only.map(str::to_owned),
+        theme: Default::default(),
     }
 }
 

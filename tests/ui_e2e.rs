@@ -19,7 +19,7 @@ use base64::Engine as _;
 use cluster_common::{admin_pull_secret, apiserver_lock, create, deployment_json};
 use serde_json::{Value, json};
 use support::{Env, TestNamespace, kubectl, unique_name, wait_for};
-use tmux_support::{Berth, SCREEN, line_with};
+use tmux_support::{Berth, SCREEN, colour_codes, line_with, sgr_at};
 
 /// skopeo with the admin credential in an auth file (never on argv) and the test CA.
 fn skopeo(args: &[&str]) -> Result<Vec<u8>, String> {
@@ -996,4 +996,59 @@ fn a_deployment_is_undone_to_a_chosen_revision_by_keys() {
             .any(|r| r["action"] == "rollout.undo" && r["outcome"]["status"] == "ok"),
         "{records:#?}"
     );
+}
+
+/// With `NO_COLOR` the dashboard draws in the monochrome theme: not one colour reaches the
+/// terminal, the selected row is reversed and bold, and a stuck rollout's alarm is reversed and
+/// underlined — read from tmux's own rendering of what berth wrote (`capture-pane -e`).
+#[test]
+fn no_color_keeps_the_selection_and_the_alarm_visible() {
+    let _lock = apiserver_lock(false);
+    let host = Env::get().acr_host();
+    let ns = TestNamespace::new("ui-e2e-mono");
+    let n = ns.name();
+    admin_pull_secret(n, "acr");
+    create(
+        n,
+        &deployment_json("a-web", &format!("{host}/web:1.0.3"), Some("acr"), 1),
+    );
+    create(
+        n,
+        &deployment_json(
+            "z-gone",
+            &format!("{host}/web:0.0.0-missing"),
+            Some("acr"),
+            1,
+        ),
+    );
+    let berth = Berth::new(n);
+    let tui = berth.start_with_env(&[], &[("NO_COLOR", "1".to_owned())]);
+    tui.wait("a-web complete and z-gone stuck", |s| {
+        line_with(s, &["a-web", "complete"])?;
+        line_with(s, &["z-gone", "stuck"]).map(|_| ())
+    });
+    let screen = tui.screen_with_escapes();
+    assert_eq!(colour_codes(&screen), Vec::<String>::new(), "{screen}");
+    // a-web sorts first: it is the selected row.
+    let selected = screen
+        .lines()
+        .find(|l| l.contains("a-web") && l.contains("complete"))
+        .expect("a-web's row");
+    let at = sgr_at(selected, "a-web").expect("a-web on its row");
+    assert!(
+        at.contains(&7) && at.contains(&1),
+        "selection {at:?}: {selected:?}"
+    );
+    let stuck = screen
+        .lines()
+        .find(|l| l.contains("z-gone") && l.contains("stuck"))
+        .expect("z-gone's row");
+    let at = sgr_at(stuck, "stuck").expect("stuck on its row");
+    assert!(
+        at.contains(&7) && at.contains(&4),
+        "alarm {at:?}: {stuck:?}"
+    );
+    // And z-gone, not selected, is not reversed.
+    let at = sgr_at(stuck, "z-gone").expect("z-gone on its row");
+    assert!(!at.contains(&7), "{at:?}: {stuck:?}");
 }

@@ -64,6 +64,42 @@ fn failing_pod_status_is_alarm_coloured() {
     assert_eq!(buf[(x, y)].fg, theme.warning.fg.unwrap());
 }
 
+/// The monochrome theme (`NO_COLOR`): no cell carries a colour, the selected row is reversed
+/// and bold, the failing pod's status and the stuck rollout reversed and underlined, and the
+/// text is the one the colour theme shows.
+#[test]
+fn mono_theme_marks_selection_and_alarms_without_colour() {
+    use ratatui::style::{Color, Modifier};
+    let mut s = demo_state(120, 40);
+    select_deployment(&mut s, "api");
+    let coloured = render(&s);
+    s.theme = berth::config::ThemeName::Mono;
+    assert_eq!(render(&s), coloured, "the theme changed the text");
+    let buf = render_buffer(&s);
+    for cell in buf.content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+    }
+    let (x, y) = find(&buf, "ImagePullBackOff").expect("status on screen");
+    let alarm = Modifier::REVERSED | Modifier::UNDERLINED | Modifier::BOLD;
+    assert!(buf[(x, y)].modifier.contains(alarm), "{:?}", buf[(x, y)]);
+    let (x, y) = find(&buf, "stuck").expect("rollout state on screen");
+    assert!(buf[(x, y)].modifier.contains(alarm), "{:?}", buf[(x, y)]);
+    // The selected deployment's name cell: reversed and bold (the selection), in every theme
+    // a cell the eye finds without colour.
+    let row = row_text(&buf, y);
+    let x = row[..row.find("││api ").expect("api's row")]
+        .chars()
+        .count() as u16
+        + 2;
+    assert!(
+        buf[(x, y)]
+            .modifier
+            .contains(Modifier::REVERSED | Modifier::BOLD),
+        "{:?}",
+        buf[(x, y)]
+    );
+}
+
 #[test]
 fn namespace_timeline_when_nothing_is_selected() {
     snap("events_namespace", |w, h| {

@@ -723,10 +723,16 @@ impl LogsView {
         };
         let last = self.ring.end_seq() - 1;
         let lowest = (self.ring.first_seq() + self.page.max(1) as u64 - 1).min(last);
-        // Up always pauses, even with every line on screen (it freezes the view as it is);
-        // down at the newest line follows again.
+        // Up always pauses, even with every line on screen (it freezes the view as it is),
+        // and never moves the view down: once frozen with fewer lines than a page, the lines
+        // that came since are below it, not above. Down at the newest line follows again.
         self.anchor = if delta < 0 {
-            Some(bottom.saturating_sub(delta.unsigned_abs()).max(lowest))
+            Some(
+                bottom
+                    .saturating_sub(delta.unsigned_abs())
+                    .max(lowest)
+                    .min(bottom),
+            )
         } else {
             let target = bottom.saturating_add(delta as u64);
             (target < last).then_some(target)
@@ -1268,6 +1274,75 @@ mod tests {
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].0.container, "proxy");
         assert!(notes[0].1.contains("has not restarted"));
+    }
+
+    fn view_of(lines: u64, page: usize) -> LogsView {
+        let mut ring = LogRing::default();
+        for i in 0..lines {
+            ring.push(line(&format!("line {i}")));
+        }
+        LogsView {
+            target: LogTarget::Pod {
+                namespace: "shop".into(),
+                name: "web-1".into(),
+            },
+            containers: vec!["web".into()],
+            container: None,
+            previous: false,
+            range: LogRange::Tail(DEFAULT_TAIL),
+            timestamps: false,
+            wrap: false,
+            session: 1,
+            open: BTreeSet::new(),
+            ended: 0,
+            ring,
+            dropped: 0,
+            anchor: None,
+            search: String::new(),
+            search_input: None,
+            hit: None,
+            page,
+            note: None,
+        }
+    }
+
+    /// What CI's screen showed: frozen with fewer lines than a page, then more lines came,
+    /// then more `k`: the view must stay where it froze, not jump down to the new lines.
+    #[test]
+    fn up_freezes_a_short_view_and_never_moves_it_down() {
+        let mut v = view_of(15, 40);
+        v.scroll(-1);
+        assert_eq!(
+            v.bottom(),
+            Some(14),
+            "the first up freezes at the newest line"
+        );
+        for i in 15..100 {
+            v.ring.push(line(&format!("line {i}")));
+        }
+        v.scroll(-1);
+        v.scroll(-1);
+        assert_eq!(v.bottom(), Some(14));
+        assert_eq!(v.below(), 85);
+        // Down moves towards the new lines and, at the newest, follows again.
+        v.scroll(1);
+        assert_eq!(v.bottom(), Some(15));
+        v.scroll(1_000);
+        assert!(v.following());
+    }
+
+    #[test]
+    fn up_in_a_long_view_moves_one_line_and_stops_at_the_first_page() {
+        let mut v = view_of(100, 10);
+        v.scroll(-1);
+        v.scroll(-1);
+        assert_eq!(v.bottom(), Some(97));
+        v.scroll(i64::MIN / 2);
+        assert_eq!(
+            v.bottom(),
+            Some(9),
+            "the top page, not blank rows above line 0"
+        );
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub struct Start {
     pub namespace: String,
     /// Why mutations are off, when they are.
     pub read_only: Option<String>,
+    pub theme: crate::config::ThemeName,
 }
 
 /// The namespace shown at start: the first configured one, else the context's.
@@ -82,6 +83,7 @@ pub fn initial_state(start: &Start, keys: &KeysConfig, now: jiff::Timestamp) -> 
     let mut s = State::new(now);
     let (keymap, warnings) = Keymap::with_overrides(keys);
     s.keymap = keymap;
+    s.theme = start.theme;
     for w in warnings {
         crate::app::update::notify(&mut s, Notice::warning(format!("config.toml {w}")));
     }
@@ -117,6 +119,7 @@ pub async fn run(
         contexts,
         namespace: namespace.clone(),
         read_only: read_only_reason(read_only, config.general.read_only),
+        theme: crate::config::ThemeName::from_env(config.ui.theme),
     };
     let state = initial_state(&start, &config.keys, jiff::Timestamp::now());
 

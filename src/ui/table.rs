@@ -204,7 +204,8 @@ pub fn draw(
         }
         let line = Rect::new(area.x, y, area.width, 1);
         // The selected row takes the selection style, except badges (cells with their own
-        // background): an ImagePullBackOff stays red under the cursor.
+        // background, or reversed in the mono theme): an ImagePullBackOff stays red, or
+        // underlined, under the cursor.
         let sel = selected.filter(|(s, _)| *s == i).map(|(_, st)| st);
         if let Some(st) = sel {
             buf.set_style(line, st);
@@ -215,13 +216,17 @@ pub fn draw(
                 continue;
             }
             match sel {
-                Some(st) if cell.1.bg.is_none() => put(buf, x, y, *cw, c, &(cell.0.clone(), st)),
+                Some(st) if !is_badge(cell.1) => put(buf, x, y, *cw, c, &(cell.0.clone(), st)),
                 _ => put(buf, x, y, *cw, c, cell),
             }
             x += cw + 1;
         }
         y += 1;
     }
+}
+
+fn is_badge(style: Style) -> bool {
+    style.bg.is_some() || style.add_modifier.contains(ratatui::style::Modifier::REVERSED)
 }
 
 /// First visible row for a list of `len` rows in `height` lines with the cursor at `selected`,

@@ -79,6 +79,12 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The screen with its attributes and colours as SGR escape sequences (`capture-pane -e`).
+    pub fn screen_with_escapes(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-e", "-t", "main"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Presses keys by tmux name (`j`, `Enter`, `C-u`), one call each so that none is read as
     /// part of an escape sequence.
     pub fn keys(&self, keys: &[&str]) {
@@ -121,6 +127,69 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
     }
+}
+
+/// The SGR parameters in force where `needle` starts on `line` (of
+/// [`Tmux::screen_with_escapes`]): attributes switched on since the last reset.
+pub fn sgr_at(line: &str, needle: &str) -> Option<std::collections::BTreeSet<u16>> {
+    let mut active = std::collections::BTreeSet::new();
+    let mut rest = line;
+    loop {
+        if rest.starts_with(needle) {
+            return Some(active);
+        }
+        if let Some(seq) = rest.strip_prefix("\x1b[") {
+            let end = seq.find(|c: char| c.is_ascii_alphabetic())?;
+            if seq.as_bytes()[end] == b'm' {
+                for p in seq[..end].split(';') {
+                    match p.parse::<u16>().unwrap_or(0) {
+                        0 => active.clear(),
+                        // 22 ends bold and dim, 2x ends the attribute x.
+                        22 => {
+                            active.remove(&1);
+                            active.remove(&2);
+                        }
+                        n @ 23..=29 => {
+                            active.remove(&(n - 20));
+                        }
+                        n => {
+                            active.insert(n);
+                        }
+                    }
+                }
+            }
+            rest = &seq[end + 1..];
+            continue;
+        }
+        let mut chars = rest.chars();
+        chars.next()?;
+        rest = chars.as_str();
+    }
+}
+
+/// SGR colour parameters anywhere on the screen (30–38, 40–48, 90–97, 100–107; the defaults
+/// 39 and 49 are not colours).
+pub fn colour_codes(screen: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = screen;
+    while let Some(at) = rest.find("\x1b[") {
+        let seq = &rest[at + 2..];
+        let Some(end) = seq.find(|c: char| c.is_ascii_alphabetic()) else {
+            break;
+        };
+        if seq.as_bytes()[end] == b'm'
+            && seq[..end].split(';').any(|p| {
+                matches!(
+                    p.parse::<u16>(),
+                    Ok(30..=38 | 40..=48 | 90..=97 | 100..=107)
+                )
+            })
+        {
+            found.push(seq[..end].to_owned());
+        }
+        rest = &seq[end..];
+    }
+    found
 }
 
 /// A line of the screen that holds every one of `parts`.
@@ -274,6 +343,13 @@ ca_file = "{ca}"
 
     pub fn start(&self, extra: &[&str]) -> Tmux {
         Tmux::start(self.dir.path(), &self.command(extra), &self.env)
+    }
+
+    /// Like [`Berth::start`], with more variables in berth's environment (`NO_COLOR`).
+    pub fn start_with_env(&self, extra: &[&str], more: &[(&'static str, String)]) -> Tmux {
+        let mut env = self.env.clone();
+        env.extend(more.iter().cloned());
+        Tmux::start(self.dir.path(), &self.command(extra), &env)
     }
 
     /// The records that end each action (the intents before writes are left out).
