@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use cluster_common::{apiserver_lock, create};
+use cluster_common::{apiserver_lock, create, pod_names};
 use serde_json::json;
 use support::{TestNamespace, kubectl, wait_for};
 use tmux_support::Berth;
@@ -58,24 +58,6 @@ fn counted(ns: &str, name: &str, replicas: i32, count: u32) {
     ]);
 }
 
-fn pods(ns: &str, app: &str) -> Vec<String> {
-    let mut v: Vec<String> = kubectl([
-        "-n",
-        ns,
-        "get",
-        "pods",
-        "-l",
-        &format!("app={app}"),
-        "-o",
-        "jsonpath={range .items[*]}{.metadata.name}{\"\\n\"}{end}",
-    ])
-    .lines()
-    .map(str::to_owned)
-    .collect();
-    v.sort();
-    v
-}
-
 /// Every pod has printed all its lines (kubectl sees the last one).
 fn wait_printed(ns: &str, pod: &str, count: u32) {
     wait_for("the pod printed every line", CLUSTER, || {
@@ -109,7 +91,7 @@ fn berth_logs_of_a_pod_match_kubectl() {
     let _lock = apiserver_lock(false);
     let ns = TestNamespace::new("cli-logs-pod");
     counted(ns.name(), "solo", 1, 300);
-    let pod = pods(ns.name(), "solo").remove(0);
+    let pod = pod_names(ns.name(), "solo").remove(0);
     wait_printed(ns.name(), &pod, 300);
     let b = Berth::new(ns.name());
     for extra in [
@@ -158,7 +140,7 @@ fn berth_logs_of_a_workload_interleave_its_pods_with_a_prefix() {
     let _lock = apiserver_lock(false);
     let ns = TestNamespace::new("cli-logs-duo");
     counted(ns.name(), "duo", 2, 50);
-    let names = pods(ns.name(), "duo");
+    let names = pod_names(ns.name(), "duo");
     assert_eq!(names.len(), 2);
     for p in &names {
         wait_printed(ns.name(), p, 50);
@@ -264,7 +246,7 @@ fn berth_logs_mistakes_are_named() {
     let _lock = apiserver_lock(false);
     let ns = TestNamespace::new("cli-logs-bad");
     counted(ns.name(), "one", 1, 3);
-    let pod = pods(ns.name(), "one").remove(0);
+    let pod = pod_names(ns.name(), "one").remove(0);
     let b = Berth::new(ns.name());
     let out = berth(&b, &["logs", "-n", ns.name(), "nosuch"]);
     assert_eq!(out.status.code(), Some(2));
@@ -344,7 +326,7 @@ fn berth_logs_follow_a_workload_across_a_rollout() {
         "deployment/roll",
         "--timeout=180s",
     ]);
-    let before = pods(ns.name(), "roll");
+    let before = pod_names(ns.name(), "roll");
     let b = Berth::new(ns.name());
     let argv = b.command(&["logs", "-n", ns.name(), "deploy/roll", "-f", "--tail", "1"]);
     let mut child = Command::new(&argv[0])
@@ -382,7 +364,7 @@ fn berth_logs_follow_a_workload_across_a_rollout() {
         "deployment/roll",
         "--timeout=180s",
     ]);
-    let after: Vec<String> = pods(ns.name(), "roll")
+    let after: Vec<String> = pod_names(ns.name(), "roll")
         .into_iter()
         .filter(|p| !before.contains(p))
         .collect();

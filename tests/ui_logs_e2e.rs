@@ -7,7 +7,7 @@ mod cluster_common;
 mod support;
 mod tmux_support;
 
-use cluster_common::{apiserver_lock, create};
+use cluster_common::{apiserver_lock, create, pod_names};
 use serde_json::{Value, json};
 use support::{TestNamespace, kubectl, wait_for};
 use tmux_support::{Berth, line_with};
@@ -42,22 +42,6 @@ const CLUSTER: std::time::Duration = std::time::Duration::from_secs(180);
 
 const COUNTER: &str = "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done";
 
-fn pods_of(ns: &str, app: &str) -> Vec<String> {
-    kubectl([
-        "-n",
-        ns,
-        "get",
-        "pods",
-        "-l",
-        &format!("app={app}"),
-        "-o",
-        "jsonpath={range .items[*]}{.metadata.name}{\"\\n\"}{end}",
-    ])
-    .lines()
-    .map(str::to_owned)
-    .collect()
-}
-
 /// The largest `line N` on the screen (of `prefix`'s lines, when given).
 fn last_line(screen: &str, prefix: &str) -> Option<u64> {
     screen
@@ -87,7 +71,7 @@ fn logs_follow_a_pod_that_prints() {
         "deployment/talk",
         "--timeout=120s",
     ]);
-    let pod = pods_of(ns.name(), "talk").remove(0);
+    let pod = pod_names(ns.name(), "talk").remove(0);
     let berth = Berth::new(ns.name());
     let tui = berth.start(&[]);
     tui.wait("talk complete", |s| {
@@ -168,7 +152,7 @@ fn logs_interleave_a_two_pod_workload_across_a_rollout() {
         "deployment/duo",
         "--timeout=120s",
     ]);
-    let before = pods_of(ns.name(), "duo");
+    let before = pod_names(ns.name(), "duo");
     assert_eq!(before.len(), 2, "{before:?}");
     let berth = Berth::new(ns.name());
     let tui = berth.start(&[]);
@@ -195,7 +179,7 @@ fn logs_interleave_a_two_pod_workload_across_a_rollout() {
         "--timeout=180s",
     ]);
     let after: Vec<String> = wait_for("the new pods alone", CLUSTER, || {
-        let now = pods_of(ns.name(), "duo");
+        let now = pod_names(ns.name(), "duo");
         let new: Vec<String> = now.into_iter().filter(|p| !before.contains(p)).collect();
         if new.len() == 2 {
             Ok(new)
@@ -224,7 +208,7 @@ fn logs_previous_of_a_restarted_container() {
     let script = "echo run of $(cat /proc/sys/kernel/random/uuid); echo about to fail; exit 1";
     create(ns.name(), &printer("crash", 1, script));
     let pod: String = wait_for("a pod in a crash loop with a previous log", CLUSTER, || {
-        let pods = pods_of(ns.name(), "crash");
+        let pods = pod_names(ns.name(), "crash");
         let Some(p) = pods.first() else {
             return Err("no pod yet".to_owned());
         };

@@ -235,6 +235,37 @@ fn known(names: Vec<String>) -> String {
     }
 }
 
+/// A workload's selector (as a label selector string) and its pod template's containers, or
+/// `None` when no workload of kind `K` has that name.
+async fn template_of<K>(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    parts: fn(
+        K,
+    ) -> Option<(
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+        k8s_openapi::api::core::v1::PodTemplateSpec,
+    )>,
+) -> Result<Option<(String, Vec<String>)>, kube::Error>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    Ok(Api::<K>::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await?
+        .and_then(parts)
+        .map(|(selector, template)| {
+            (
+                selector_of(&selector),
+                containers_of(template.spec.as_ref()),
+            )
+        }))
+}
+
 fn selector_of(sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector) -> String {
     let mut parts: Vec<String> = sel
         .match_labels
@@ -319,40 +350,26 @@ async fn resolve(client: &kube::Client, ns: &str, target: &str) -> Result<Resolv
     };
     for k in &kinds {
         let found = match k {
-            WorkloadKind::Deployment => Api::<Deployment>::namespaced(client.clone(), ns)
-                .get_opt(name)
+            WorkloadKind::Deployment => {
+                template_of::<Deployment>(client, ns, name, |d| {
+                    d.spec.map(|s| (s.selector, s.template))
+                })
                 .await
-                .map_err(read)?
-                .and_then(|d| d.spec)
-                .map(|s| {
-                    (
-                        selector_of(&s.selector),
-                        containers_of(s.template.spec.as_ref()),
-                    )
-                }),
-            WorkloadKind::StatefulSet => Api::<StatefulSet>::namespaced(client.clone(), ns)
-                .get_opt(name)
+            }
+            WorkloadKind::StatefulSet => {
+                template_of::<StatefulSet>(client, ns, name, |d| {
+                    d.spec.map(|s| (s.selector, s.template))
+                })
                 .await
-                .map_err(read)?
-                .and_then(|d| d.spec)
-                .map(|s| {
-                    (
-                        selector_of(&s.selector),
-                        containers_of(s.template.spec.as_ref()),
-                    )
-                }),
-            WorkloadKind::DaemonSet => Api::<DaemonSet>::namespaced(client.clone(), ns)
-                .get_opt(name)
+            }
+            WorkloadKind::DaemonSet => {
+                template_of::<DaemonSet>(client, ns, name, |d| {
+                    d.spec.map(|s| (s.selector, s.template))
+                })
                 .await
-                .map_err(read)?
-                .and_then(|d| d.spec)
-                .map(|s| {
-                    (
-                        selector_of(&s.selector),
-                        containers_of(s.template.spec.as_ref()),
-                    )
-                }),
-        };
+            }
+        }
+        .map_err(read)?;
         if let Some((selector, containers)) = found {
             return Ok(Resolved::Workload {
                 label: format!("{}/{name}", k.short()),

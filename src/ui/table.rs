@@ -226,7 +226,10 @@ pub fn draw(
 }
 
 fn is_badge(style: Style) -> bool {
-    style.bg.is_some() || style.add_modifier.contains(ratatui::style::Modifier::REVERSED)
+    style.bg.is_some()
+        || style
+            .add_modifier
+            .contains(ratatui::style::Modifier::REVERSED)
 }
 
 /// First visible row for a list of `len` rows in `height` lines with the cursor at `selected`,

@@ -221,3 +221,22 @@ pub fn apiserver_lock(exclusive: bool) -> File {
         .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
     f
 }
+
+/// The names of the pods labelled `app=APP` in `ns`, sorted (kubectl's view).
+pub fn pod_names(ns: &str, app: &str) -> Vec<String> {
+    let mut v: Vec<String> = crate::support::kubectl([
+        "-n",
+        ns,
+        "get",
+        "pods",
+        "-l",
+        &format!("app={app}"),
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.name}{\"\\n\"}{end}",
+    ])
+    .lines()
+    .map(str::to_owned)
+    .collect();
+    v.sort();
+    v
+}
