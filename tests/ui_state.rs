@@ -1034,3 +1034,47 @@ fn changes_out_of_view_draw_no_frame_unless_the_registry_pane_shows_them() {
     // The same row again: nothing changed, no frame.
     assert!(!apply(&mut s, here));
 }
+
+/// `o` in the tags pane switches between newest first and highest version first; the title
+/// names the version order and the cursor stays on its tag.
+#[test]
+fn tags_sort_by_version_keeps_the_cursor_on_its_tag() {
+    use berth::app::action::RegistryUpdate;
+    use berth::app::store::TagOrder;
+    let mut s = demo_state(120, 40);
+    // An old line's patch, pushed last: newest first puts it on top, by version near the end.
+    let mut patch = view::tags(&s)
+        .iter()
+        .find(|t| t.name == "1.0.3")
+        .map(|t| (*t).clone())
+        .expect("web:1.0.3 in the fixtures");
+    patch.name = "0.9.1".into();
+    patch.updated = Some(s.now);
+    update(&mut s, Action::Registry(RegistryUpdate::Tag(patch)));
+    let names =
+        |s: &State| -> Vec<String> { view::tags(s).iter().map(|t| t.name.clone()).collect() };
+    assert_eq!(names(&s)[0], "0.9.1");
+    select_tag(&mut s, "1.0.20");
+    press(&mut s, "o");
+    assert_eq!(s.registry.order, TagOrder::Version);
+    let by_version = names(&s);
+    assert_eq!(&by_version[..3], ["1.0.29", "1.0.28", "1.0.27"]);
+    assert_eq!(
+        &by_version[by_version.len() - 3..],
+        ["1.0.0", "0.9.1", "latest"]
+    );
+    assert_eq!(
+        view::selected_tag(&s).map(|t| t.name.as_str()),
+        Some("1.0.20")
+    );
+    assert!(render(&s).contains("Tags web by version"), "{}", render(&s));
+    // A tag that arrives now is sorted in the order in use.
+    let mut hot = view::selected_tag(&s).expect("a tag").clone();
+    hot.name = "1.0.30-rc.1".into();
+    update(&mut s, Action::Registry(RegistryUpdate::Tag(hot)));
+    assert_eq!(names(&s)[0], "1.0.30-rc.1");
+    press(&mut s, "o");
+    assert_eq!(s.registry.order, TagOrder::Newest);
+    assert_eq!(names(&s)[0], "0.9.1");
+    assert!(!render(&s).contains("by version"));
+}

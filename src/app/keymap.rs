@@ -40,6 +40,8 @@ pub enum Command {
     Revisions,
     /// The logs of the selected pod or workload.
     Logs,
+    /// The tags pane's order: newest first, or highest version first.
+    SortTags,
     // Logs layer.
     ToggleTimestamps,
     ToggleWrap,
@@ -60,7 +62,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 40] = [
+    pub const ALL: [Command; 41] = [
         Self::Quit,
         Self::Help,
         Self::NextPane,
@@ -93,6 +95,7 @@ impl Command {
         Self::ApplyFix,
         Self::Revisions,
         Self::Logs,
+        Self::SortTags,
         Self::ToggleTimestamps,
         Self::ToggleWrap,
         Self::TogglePrevious,
@@ -138,6 +141,7 @@ impl Command {
             Self::ApplyFix => "apply-fix",
             Self::Revisions => "revisions",
             Self::Logs => "logs",
+            Self::SortTags => "sort",
             Self::ToggleTimestamps => "toggle-timestamps",
             Self::ToggleWrap => "toggle-wrap",
             Self::TogglePrevious => "toggle-previous",
@@ -188,6 +192,7 @@ impl Command {
             Self::ApplyFix => "apply the fix",
             Self::Revisions => "revisions: pick one to roll back to",
             Self::Logs => "logs of the selected pod or workload (following)",
+            Self::SortTags => "sort tags: newest first / highest version first",
             Self::ToggleTimestamps => "show / hide timestamps",
             Self::ToggleWrap => "wrap / cut long lines",
             Self::TogglePrevious => "previous container's log (a crash loop) / the current one",
@@ -512,6 +517,7 @@ pub const DEFAULTS: &[(Layer, Command, &[&str])] = &[
     (Layer::Global, Command::Quit, &["q", "ctrl-c"]),
     (Layer::Tags, Command::Retag, &["t"]),
     (Layer::Tags, Command::SetImage, &["i"]),
+    (Layer::Tags, Command::SortTags, &["o"]),
     (Layer::Deployments, Command::SetImage, &["i"]),
     (Layer::Deployments, Command::Restart, &["r"]),
     (Layer::Deployments, Command::Undo, &["u"]),

@@ -2,6 +2,7 @@
 //! (The cluster side has no UI copy: the TUI reads [`crate::cluster::store::ClusterModel`],
 //! the same model `berth rollout status` and the tests use.)
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use super::action::RegistryUpdate;
@@ -12,18 +13,122 @@ pub struct RegistryStore {
     /// Login server host of the registry in use.
     pub registry: String,
     pub repositories: Vec<RepositoryRow>,
-    /// Tags per repository, newest first; absent until loaded.
+    /// Tags per repository in `order`; absent until loaded.
     pub tags: HashMap<String, Vec<TagRow>>,
+    pub order: TagOrder,
 }
 
-/// Newest first: by `updated` (or `created`), then by name descending so that `1.0.10` and
-/// `1.0.9` pushed in the same second still come out in a stable order.
-pub fn sort_tags(tags: &mut [TagRow]) {
+/// How the tags pane sorts (`o` switches).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TagOrder {
+    /// By `updated` (or `created`), newest first.
+    #[default]
+    Newest,
+    /// By version, highest first (see [`version_cmp`]); tags that are no version last.
+    Version,
+}
+
+impl TagOrder {
+    pub fn next(self) -> Self {
+        match self {
+            Self::Newest => Self::Version,
+            Self::Version => Self::Newest,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Newest => "newest first",
+            Self::Version => "by version",
+        }
+    }
+}
+
+/// Sorts `tags` in `order`. Ties (two tags pushed in the same second, or `1.0` and `v1.0`)
+/// fall back to the name, descending, so the order is stable across reloads.
+pub fn sort_tags(tags: &mut [TagRow], order: TagOrder) {
     tags.sort_by(|a, b| {
-        let ta = a.updated.or(a.created);
-        let tb = b.updated.or(b.created);
-        tb.cmp(&ta).then_with(|| b.name.cmp(&a.name))
+        let first = match order {
+            TagOrder::Newest => {
+                let ta = a.updated.or(a.created);
+                let tb = b.updated.or(b.created);
+                tb.cmp(&ta)
+            }
+            TagOrder::Version => version_cmp(&b.name, &a.name),
+        };
+        first.then_with(|| b.name.cmp(&a.name))
     });
+}
+
+/// A tag read as a version: an optional `v`, dot-separated numbers, and an optional
+/// `-pre-release` (SemVer's shape, also with one, two or four numbers as registries hold them).
+fn version_parts(tag: &str) -> Option<(Vec<u64>, Option<&str>)> {
+    let t = tag.strip_prefix(['v', 'V']).unwrap_or(tag);
+    // SemVer build metadata (`+…`; in a tag usually written `_…`, since `+` is not allowed)
+    // does not order versions.
+    let t = t.split(['+', '_']).next().unwrap_or(t);
+    let (core, pre) = match t.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (t, None),
+    };
+    let numbers = core
+        .split('.')
+        .map(|n| {
+            (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| n.parse::<u64>().ok())
+                .flatten()
+        })
+        .collect::<Option<Vec<u64>>>()?;
+    Some((numbers, pre))
+}
+
+/// Versions in SemVer's order (`1.0.9 < 1.0.10`, `1.0.0-rc.1 < 1.0.0`, missing numbers count
+/// as 0); any version above a tag that is none (`latest`, `main`), which compare by name.
+pub fn version_cmp(a: &str, b: &str) -> Ordering {
+    match (version_parts(a), version_parts(b)) {
+        (Some((na, pa)), Some((nb, pb))) => {
+            let len = na.len().max(nb.len());
+            let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
+            (0..len)
+                .map(|i| at(&na, i).cmp(&at(&nb, i)))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+                .then_with(|| match (pa, pb) {
+                    (None, None) => Ordering::Equal,
+                    (None, Some(_)) => Ordering::Greater,
+                    (Some(_), None) => Ordering::Less,
+                    (Some(x), Some(y)) => pre_release_cmp(x, y),
+                })
+        }
+        (Some(_), None) => Ordering::Greater,
+        (None, Some(_)) => Ordering::Less,
+        (None, None) => a.cmp(b),
+    }
+}
+
+/// SemVer §11: dot-separated identifiers, numeric ones numerically and below alphanumeric
+/// ones, a longer list above its prefix.
+fn pre_release_cmp(a: &str, b: &str) -> Ordering {
+    let mut ia = a.split('.');
+    let mut ib = b.split('.');
+    loop {
+        match (ia.next(), ib.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) => {
+                let o = match (x.parse::<u64>(), y.parse::<u64>()) {
+                    (Ok(n), Ok(m)) => n.cmp(&m),
+                    (Ok(_), Err(_)) => Ordering::Less,
+                    (Err(_), Ok(_)) => Ordering::Greater,
+                    (Err(_), Err(_)) => x.cmp(y),
+                };
+                if o.is_ne() {
+                    return o;
+                }
+            }
+        }
+    }
 }
 
 impl RegistryStore {
@@ -44,7 +149,7 @@ impl RegistryStore {
                 repository,
                 mut tags,
             } => {
-                sort_tags(&mut tags);
+                sort_tags(&mut tags, self.order);
                 self.tags.insert(repository, tags);
             }
             RegistryUpdate::Tag(tag) => {
@@ -53,7 +158,7 @@ impl RegistryStore {
                     Some(t) => *t = tag,
                     None => list.push(tag),
                 }
-                sort_tags(list);
+                sort_tags(list, self.order);
             }
             RegistryUpdate::TagDeleted { repository, tag } => {
                 if let Some(list) = self.tags.get_mut(&repository) {
@@ -64,7 +169,75 @@ impl RegistryStore {
         }
     }
 
+    /// Sorts every repository's tags in `order` from now on.
+    pub fn set_order(&mut self, order: TagOrder) {
+        self.order = order;
+        for list in self.tags.values_mut() {
+            sort_tags(list, order);
+        }
+    }
+
     pub fn tags_of(&self, repository: &str) -> Option<&[TagRow]> {
         self.tags.get(repository).map(Vec::as_slice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn versions_sort_as_semver_and_names_last() {
+        let mut v = vec![
+            "latest",
+            "1.0.9",
+            "v1.0.10",
+            "1.0.10-rc.2",
+            "1.0.10-rc.10",
+            "1.0.10-beta",
+            "1.1",
+            "main",
+            "2",
+            "1.0.10-rc.2.1",
+            "0.9.99",
+        ];
+        v.sort_by(|a, b| version_cmp(b, a));
+        assert_eq!(
+            v,
+            [
+                "2",
+                "1.1",
+                "v1.0.10",
+                "1.0.10-rc.10",
+                "1.0.10-rc.2.1",
+                "1.0.10-rc.2",
+                "1.0.10-beta",
+                "1.0.9",
+                "0.9.99",
+                "main",
+                "latest"
+            ]
+        );
+    }
+
+    proptest! {
+        /// A total order: antisymmetric and consistent with equality of the parts, so a sort
+        /// never panics or shuffles (Rust's sort requires a total order).
+        #[test]
+        fn version_cmp_is_antisymmetric(a in "[v0-9.a-z-]{0,12}", b in "[v0-9.a-z-]{0,12}") {
+            prop_assert_eq!(version_cmp(&a, &b), version_cmp(&b, &a).reverse());
+        }
+
+        #[test]
+        fn version_cmp_is_transitive(
+            a in "[0-9.]{1,6}(-[a-z0-9.]{1,4})?",
+            b in "[0-9.]{1,6}(-[a-z0-9.]{1,4})?",
+            c in "[0-9.]{1,6}(-[a-z0-9.]{1,4})?",
+        ) {
+            if version_cmp(&a, &b).is_le() && version_cmp(&b, &c).is_le() {
+                prop_assert!(version_cmp(&a, &c).is_le());
+            }
+        }
     }
 }

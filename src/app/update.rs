@@ -337,6 +337,7 @@ fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
             selected: 0,
         }),
         Command::Retag => open_retag(state),
+        Command::SortTags => switch_tag_order(state),
         Command::SetImage => open_set_image(state),
         Command::Restart => open_restart(state),
         Command::Undo => open_undo(state),
@@ -888,6 +889,18 @@ fn registry_host(state: &State) -> String {
 }
 
 use crate::reference::short_digest;
+
+/// The other tag order; the cursor stays on the tag it was on.
+fn switch_tag_order(state: &mut State) {
+    let on = view::selected_tag(state).map(|t| t.name.clone());
+    let order = state.registry.order.next();
+    state.registry.set_order(order);
+    if let Some(name) = on
+        && let Some(i) = view::tags(state).iter().position(|t| t.name == name)
+    {
+        state.nav.tags.selected = i;
+    }
+}
 
 fn open_retag(state: &mut State) {
     if refuse(state, Command::Retag) {

@@ -13,6 +13,7 @@ use super::text::{age, fit, short_digest, short_image};
 use super::theme::Theme;
 use crate::app::action::{ConnState, Level};
 use crate::app::state::{Focus, State};
+use crate::app::store::TagOrder;
 use crate::app::view::{self, TimelineItem};
 use crate::cluster::model::{DeploymentRow, PodRow, RolloutState};
 use crate::registry::types::TagRow;
@@ -208,13 +209,20 @@ fn tags(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
     let nav = &state.nav.tags;
     let repo = view::selected_repository(state);
     let list = view::tags(state);
-    let title = match repo {
+    let mut title = match repo {
         Some(r) => vec![
             Span::raw(" Tags "),
             Span::styled(format!("{} ", r.name), theme.accent),
         ],
         None => vec![Span::raw(" Tags ")],
     };
+    // Newest first goes without saying; the other order is named.
+    if state.registry.order != TagOrder::Newest {
+        title.push(Span::styled(
+            format!("{} ", state.registry.order.label()),
+            theme.dim,
+        ));
+    }
     let selected_tag = list.get(nav.selected).copied();
     let bottom = selected_tag.and_then(|t| {
         let w = where_label(state, t.digest.as_deref());
