@@ -652,8 +652,13 @@ fn on_registry(state: &mut State, u: RegistryUpdate, fx: &mut Vec<Task>) {
 
 /// A refreshed or changed tag list keeps the cursor on the same tag.
 fn apply_tags_keep_cursor(state: &mut State, u: RegistryUpdate) {
+    keep_tag_cursor(state, |s| s.registry.apply(u));
+}
+
+/// `change` reorders or replaces the tags; the cursor stays on the tag it was on.
+fn keep_tag_cursor(state: &mut State, change: impl FnOnce(&mut State)) {
     let before = view::selected_tag(state).map(|t| t.name.clone());
-    state.registry.apply(u);
+    change(state);
     if let Some(name) = before
         && let Some(i) = view::tags(state).iter().position(|t| t.name == name)
     {
@@ -892,14 +897,10 @@ use crate::reference::short_digest;
 
 /// The other tag order; the cursor stays on the tag it was on.
 fn switch_tag_order(state: &mut State) {
-    let on = view::selected_tag(state).map(|t| t.name.clone());
-    let order = state.registry.order.next();
-    state.registry.set_order(order);
-    if let Some(name) = on
-        && let Some(i) = view::tags(state).iter().position(|t| t.name == name)
-    {
-        state.nav.tags.selected = i;
-    }
+    keep_tag_cursor(state, |s| {
+        let order = s.registry.order.next();
+        s.registry.set_order(order);
+    });
 }
 
 fn open_retag(state: &mut State) {
