@@ -29,6 +29,7 @@ fn start(read_only: Option<&str>) -> Start {
         namespace: "shop".into(),
         read_only: read_only.map(str::to_owned),
         theme: Default::default(),
+        registries: vec!["prod".into(), "mirror".into()],
     }
 }
 
@@ -318,4 +319,52 @@ fn a_partial_rotation_shows_per_namespace_steps_and_fails_with_the_way_out() {
     );
     let last: &Notice = &s.notices.last().unwrap().notice;
     assert!(last.text.contains("old slot stays valid"), "{}", last.text);
+}
+
+/// `:reg NAME` with two configured registries: the pane's rows go at once, the runner is asked
+/// for the other registry, the title names it; an unknown name changes nothing and says which
+/// names exist.
+#[test]
+fn reg_switches_the_browsed_registry_and_refuses_an_unknown_name() {
+    let mut s = live(None, &KeysConfig::default());
+    assert_eq!(s.registry_name, "prod");
+    assert!(render(&s).contains("Registry prod 1/2"), "{}", render(&s));
+    assert!(!s.registry.repositories.is_empty());
+
+    press(&mut s, ":");
+    type_text(&mut s, "reg nope");
+    let fx = press(&mut s, "enter");
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(s.registry_name, "prod");
+    assert!(
+        !s.registry.repositories.is_empty(),
+        "an unknown name cleared the pane"
+    );
+    let text = s
+        .notices
+        .last()
+        .map(|n| n.notice.text.clone())
+        .unwrap_or_default();
+    assert!(
+        text.contains("\"nope\"") && text.contains("prod, mirror"),
+        "{text}"
+    );
+
+    press(&mut s, ":");
+    type_text(&mut s, "reg mirror");
+    let fx = press(&mut s, "enter");
+    assert!(
+        fx.iter().any(|t| t.effect
+            == berth::app::effects::Effect::SwitchRegistry {
+                name: "mirror".into()
+            }),
+        "{fx:?}"
+    );
+    assert_eq!(s.registry_name, "mirror");
+    assert!(s.registry.repositories.is_empty() && s.registry.tags.is_empty());
+    assert!(render(&s).contains("Registry mirror 2/2"), "{}", render(&s));
+    // The same name again asks for nothing.
+    press(&mut s, ":");
+    type_text(&mut s, "reg mirror");
+    assert!(press(&mut s, "enter").is_empty());
 }

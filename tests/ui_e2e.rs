@@ -1052,3 +1052,110 @@ fn no_color_keeps_the_selection_and_the_alarm_visible() {
     let at = sgr_at(stuck, "z-gone").expect("z-gone on its row");
     assert!(!at.contains(&7), "{at:?}: {stuck:?}");
 }
+
+/// Two `[[registry]]` entries: the pane names which one it browses, `:reg plain` switches to the
+/// second (a plain distribution registry with htpasswd) and lists its repositories and tags as
+/// skopeo copied them there, `:reg e2e` goes back; an unknown name is refused with the known ones.
+#[test]
+fn reg_switches_to_the_second_registry_and_back() {
+    let _lock = apiserver_lock(false);
+    let env = Env::get();
+    let (acr, plain) = (env.acr_host(), env.plain_registry_host());
+    let ns = TestNamespace::new("ui-e2e-reg");
+    let berth = Berth::new(ns.name());
+    // One auth file for skopeo and for berth's docker-config credential of the plain registry.
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let admin = format!(
+        "{}:{}",
+        env.var("BERTH_ACR_ADMIN_USER"),
+        env.secret("BERTH_ACR_ADMIN_PASSWORD").expose()
+    );
+    let plain_auth = format!(
+        "{}:{}",
+        env.var("BERTH_PLAIN_USER"),
+        env.var("BERTH_PLAIN_PASSWORD")
+    );
+    let auth_file = berth.dir.path().join("auth.json");
+    let doc = json!({"auths": {
+        acr: {"auth": b64.encode(admin)},
+        plain: {"auth": b64.encode(plain_auth)},
+    }});
+    std::fs::write(&auth_file, doc.to_string()).expect("write auth file");
+    let repo = unique_name("berth-reg");
+    let certs = env.cert_dir();
+    let copied = Command::new("skopeo")
+        .args(["copy", "--authfile"])
+        .arg(&auth_file)
+        .arg("--src-cert-dir")
+        .arg(&certs)
+        .arg("--dest-cert-dir")
+        .arg(&certs)
+        .arg(format!("docker://{acr}/web:1.0.3"))
+        .arg(format!("docker://{plain}/{repo}:2.0.0"))
+        .output()
+        .expect("run skopeo");
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    let digest = Command::new("skopeo")
+        .args(["inspect", "--format", "{{.Digest}}", "--authfile"])
+        .arg(&auth_file)
+        .arg("--cert-dir")
+        .arg(&certs)
+        .arg(format!("docker://{plain}/{repo}:2.0.0"))
+        .output()
+        .expect("run skopeo");
+    let digest = String::from_utf8_lossy(&digest.stdout).trim().to_owned();
+    assert!(digest.starts_with("sha256:"), "skopeo inspect: {digest:?}");
+    let config = berth.dir.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).expect("read config.toml");
+    text.push_str(&format!(
+        "\n[[registry]]\nname = \"plain\"\nhost = \"{plain}\"\nca_file = \"{}\"\n\
+         credential = {{ type = \"docker-config\", path = \"{}\" }}\n",
+        env.ca_file().display(),
+        auth_file.display()
+    ));
+    std::fs::write(&config, text).expect("write config.toml");
+
+    let tui = berth.start(&[]);
+    tui.wait("the first registry named, its repositories listed", |s| {
+        line_with(s, &["Registry e2e 1/2", acr])?;
+        line_with(s, &["│api "]).map(|_| ())
+    });
+    tui.keys(&[":"]);
+    tui.type_text("reg nope");
+    tui.keys(&["Enter"]);
+    // Refused in a notice (the palette closes), naming the known entries.
+    tui.wait("the unknown name refused", |s| {
+        line_with(s, &["no [[registry]] named \"nope\""])?;
+        s.contains("e2e, plain").then_some(())
+    });
+    tui.keys(&[":"]);
+    tui.type_text("reg plain");
+    tui.keys(&["Enter"]);
+    tui.wait("the plain registry and its repository", |s| {
+        line_with(s, &["Registry plain 2/2", plain])?;
+        line_with(s, &[&repo]).map(|_| ())
+    });
+    let screen = tui.screen();
+    assert!(
+        line_with(&screen, &["│api "]).is_none(),
+        "the first registry's repositories are still shown:\n{screen}"
+    );
+    tui.keys(&[":"]);
+    tui.type_text(&format!("repo {repo}"));
+    tui.keys(&["Enter"]);
+    tui.wait("the copied tag with skopeo's digest", |s| {
+        line_with(s, &["2.0.0", &digest[7..19]]).map(|_| ())
+    });
+    tui.keys(&[":"]);
+    tui.type_text("reg e2e");
+    tui.keys(&["Enter"]);
+    tui.wait("back on the first registry", |s| {
+        line_with(s, &["Registry e2e 1/2", acr])?;
+        line_with(s, &["│api "])?;
+        line_with(s, &[&repo]).is_none().then_some(())
+    });
+}

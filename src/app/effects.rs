@@ -162,6 +162,8 @@ pub enum Effect {
     SwitchContext { context: String },
     /// Restart the namespaced watchers on another namespace.
     SwitchNamespace { namespace: String },
+    /// Browse another `[[registry]]` (by its config name): its repositories replace the pane's.
+    SwitchRegistry { name: String },
     /// Stream one container's log into the logs view `spec.session` (following it, unless
     /// `previous`); lines come back as `Action::Logs`, batched per frame.
     LogStream(Box<super::logs::StreamSpec>),
@@ -227,6 +229,7 @@ impl Effect {
             | Self::Diagnose { .. }
             | Self::SwitchContext { .. }
             | Self::SwitchNamespace { .. }
+            | Self::SwitchRegistry { .. }
             | Self::LogStream(_)
             | Self::StopLogs { .. } => return None,
         })
@@ -365,6 +368,7 @@ impl Effect {
             Self::Diagnose { pod } => format!("diagnose {}/{}", pod.namespace, pod.name),
             Self::SwitchContext { context } => format!("switch to context {context}"),
             Self::SwitchNamespace { namespace } => format!("switch to namespace {namespace}"),
+            Self::SwitchRegistry { name } => format!("switch to registry {name}"),
             Self::LogStream(s) => format!(
                 "logs of {}/{}/{}{}",
                 s.namespace,

@@ -342,6 +342,9 @@ pub struct State {
     /// watcher epoch and every watch's connection state.
     pub cluster: ClusterModel,
     pub registry: RegistryStore,
+    /// The `[[registry]]` names of config.toml, in order, and the one the pane browses.
+    pub registries: Vec<String>,
+    pub registry_name: String,
     pub context: String,
     pub contexts: Vec<String>,
     pub namespace: String,
@@ -400,6 +403,8 @@ impl State {
             permissions: BTreeMap::new(),
             cluster: ClusterModel::default(),
             registry: RegistryStore::default(),
+            registries: Vec::new(),
+            registry_name: String::new(),
             context: String::new(),
             contexts: Vec::new(),
             namespace: "default".to_owned(),

@@ -1967,6 +1967,11 @@ pub fn palette_suggestions(state: &State, typed: &str) -> Vec<Suggestion> {
         &mut state.contexts.iter().map(String::as_str),
     );
     names(
+        "reg",
+        "browse registry",
+        &mut state.registries.iter().map(String::as_str),
+    );
+    names(
         "repo",
         "open repository",
         &mut state.registry.repositories.iter().map(|r| r.name.as_str()),
@@ -2050,6 +2055,46 @@ fn run_palette(state: &mut State, typed: &str, fx: &mut Vec<Task>) -> Result<(),
                     None,
                 ));
             }
+            Ok(())
+        }
+        "reg" | "registry" => {
+            if arg.is_empty() {
+                return Err(format!(
+                    ":reg needs a [[registry]] name, e.g. :reg {}",
+                    state.registries.first().map_or("prod", String::as_str)
+                ));
+            }
+            if !state.registries.iter().any(|r| r == arg) {
+                return Err(if state.registries.is_empty() {
+                    "no [[registry]] is configured: add one to config.toml".to_owned()
+                } else {
+                    format!(
+                        "no [[registry]] named {arg:?} in config.toml (known: {})",
+                        known(state.registries.iter())
+                    )
+                });
+            }
+            if arg != state.registry_name {
+                state.registry_name = arg.to_owned();
+                // The old registry's rows go at once; the new one's arrive from the runner.
+                let order = state.registry.order;
+                state.registry = super::store::RegistryStore {
+                    order,
+                    ..Default::default()
+                };
+                state.registry_conn = super::action::ConnState::Connecting;
+                state.selected_repository = None;
+                state.nav.repositories = Default::default();
+                state.nav.tags = Default::default();
+                fx.push(spawn(
+                    state,
+                    Effect::SwitchRegistry {
+                        name: arg.to_owned(),
+                    },
+                    None,
+                ));
+            }
+            state.focus = Focus::Repositories;
             Ok(())
         }
         "repo" | "repository" => {

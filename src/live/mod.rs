@@ -56,6 +56,8 @@ pub struct Start {
     /// Why mutations are off, when they are.
     pub read_only: Option<String>,
     pub theme: crate::config::ThemeName,
+    /// The `[[registry]]` names; the first is browsed at start.
+    pub registries: Vec<String>,
 }
 
 /// The namespace shown at start: the first configured one, else the context's.
@@ -84,6 +86,8 @@ pub fn initial_state(start: &Start, keys: &KeysConfig, now: jiff::Timestamp) -> 
     let (keymap, warnings) = Keymap::with_overrides(keys);
     s.keymap = keymap;
     s.theme = start.theme;
+    s.registries = start.registries.clone();
+    s.registry_name = start.registries.first().cloned().unwrap_or_default();
     for w in warnings {
         crate::app::update::notify(&mut s, Notice::warning(format!("config.toml {w}")));
     }
@@ -120,6 +124,7 @@ pub async fn run(
         namespace: namespace.clone(),
         read_only: read_only_reason(read_only, config.general.read_only),
         theme: crate::config::ThemeName::from_env(config.ui.theme),
+        registries: config.registries.iter().map(|r| r.name.clone()).collect(),
     };
     let state = initial_state(&start, &config.keys, jiff::Timestamp::now());
 

@@ -1,7 +1,9 @@
 //! The registry pane's data and the retag action, from the configured `[[registry]]` entries:
-//! the first one is the one browsed; a retag may name any configured host.
+//! the first one is browsed until `:reg NAME` picks another; a retag may name any configured
+//! host.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
@@ -28,6 +30,8 @@ pub const DETAIL_LIMIT: usize = 100;
 pub struct Registries {
     configs: Vec<RegistryConfig>,
     connected: tokio::sync::Mutex<HashMap<String, Registry>>,
+    /// The index in `configs` of the one the pane browses.
+    browsed: AtomicUsize,
 }
 
 impl Registries {
@@ -35,12 +39,28 @@ impl Registries {
         Self {
             configs,
             connected: Default::default(),
+            browsed: AtomicUsize::new(0),
         }
     }
 
-    /// The registry the pane browses: the first `[[registry]]`.
+    /// The registry the pane browses: the first `[[registry]]`, or the one `:reg` picked.
     pub fn browsed(&self) -> Option<&RegistryConfig> {
-        self.configs.first()
+        self.configs.get(self.browsed.load(Ordering::Acquire))
+    }
+
+    /// Browse the entry named `name` from now on; `false` when there is none.
+    pub fn select(&self, name: &str) -> bool {
+        match self.configs.iter().position(|c| c.name == name) {
+            Some(i) => {
+                self.browsed.store(i, Ordering::Release);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn is_browsed(&self, cfg: &RegistryConfig) -> bool {
+        self.browsed().is_some_and(|b| b.name == cfg.name)
     }
 
     pub fn for_host(&self, host: &str) -> Option<&RegistryConfig> {
@@ -111,6 +131,9 @@ pub async fn load_repositories(regs: &Registries, tx: &UnboundedSender<Action>) 
         reg.client.list_repositories().await
     }
     .await;
+    if !regs.is_browsed(cfg) {
+        return done(format!("{} is no longer browsed", cfg.name));
+    }
     match listed {
         Ok(repositories) => {
             let n = repositories.len();
@@ -151,6 +174,11 @@ pub async fn load_tags(
         .await
         .map_err(|e| registry_error(&what, &e))?;
     sort_newest_first(&mut rows);
+    // After `:reg` the pane shows another registry, perhaps with a repository of this name:
+    // what this load read belongs to the old one and is dropped.
+    if !regs.is_browsed(cfg) {
+        return Ok(0);
+    }
     send(
         tx,
         RegistryUpdate::Tags {
@@ -167,6 +195,7 @@ pub async fn load_tags(
     let mut details = reg.client.tag_details_stream(wanted);
     while let Some((_, r)) = details.next().await {
         match r {
+            Ok(_) if !regs.is_browsed(cfg) => break,
             Ok(row) => send(tx, RegistryUpdate::Tag(row)),
             Err(e) => {
                 failed += 1;

@@ -404,6 +404,16 @@ async fn execute(shared: &Shared, kube: &KubeNow, effect: &Effect, rep: &Reporte
         Effect::SwitchNamespace { namespace } => {
             shared.cluster.switch_namespace(namespace, &rep.tx).await
         }
+        Effect::SwitchRegistry { name } => {
+            if !shared.registries.select(name) {
+                return Err(outcome::error(
+                    &title,
+                    format!("no [[registry]] named {name:?} in config.toml"),
+                    "use one of the names :reg suggests; nothing was changed",
+                ));
+            }
+            registry_side::load_repositories(&shared.registries, &rep.tx).await
+        }
         Effect::LogStream(_) | Effect::StopLogs { .. } => Err(outcome::error(
             &title,
             "log streams are the logs view's, not tasks",

@@ -107,10 +107,20 @@ fn repositories(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
     let right = count_label(list.len(), &nav.filter, "");
     // The host gives way to the count when the box is narrow, visibly cut.
     let room = (outer.width as usize).saturating_sub(super::text::width(&right) + 16);
-    let title = vec![
-        Span::raw(" Registry "),
-        Span::styled(format!("{} ", fit(&host, room)), theme.dim),
-    ];
+    let mut title = vec![Span::raw(" Registry ")];
+    // With more than one [[registry]], which one this is (`:reg NAME` switches).
+    if state.registries.len() > 1 {
+        let at = state
+            .registries
+            .iter()
+            .position(|n| *n == state.registry_name)
+            .map_or(0, |i| i + 1);
+        title.push(Span::styled(
+            format!("{} {at}/{} ", state.registry_name, state.registries.len()),
+            theme.accent,
+        ));
+    }
+    title.push(Span::styled(format!("{} ", fit(&host, room)), theme.dim));
     let block = pane_box(
         theme,
         state.focus == Focus::Repositories,
