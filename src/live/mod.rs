@@ -129,7 +129,7 @@ pub async fn run(
     let state = initial_state(&start, &config.keys, jiff::Timestamp::now());
 
     let registries = Registries::new(config.registries.clone());
-    let rotation = rotation::availability(registries.browsed(), rotation::env_var_set);
+    let rotation = rotation::availability(registries.primary(), rotation::env_var_set);
     let mut gather = GatherOptions::from_config(config);
     // As `berth diagnose` does: a CA for registries that have no ca_file of their own.
     gather.default_ca_file = std::env::var_os("BERTH_CA_FILE").map(PathBuf::from);

@@ -48,6 +48,12 @@ impl Registries {
         self.configs.get(self.browsed.load(Ordering::Acquire))
     }
 
+    /// The first `[[registry]]`: the one rotation mints credentials from (checked once at
+    /// start), whichever the pane browses.
+    pub fn primary(&self) -> Option<&RegistryConfig> {
+        self.configs.first()
+    }
+
     /// Browse the entry named `name` from now on; `false` when there is none.
     pub fn select(&self, name: &str) -> bool {
         match self.configs.iter().position(|c| c.name == name) {

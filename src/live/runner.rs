@@ -59,7 +59,7 @@ impl Shared {
         if self.read_only || self.cluster.rotation.is_err() {
             return None;
         }
-        let registry = self.registries.browsed()?.host.clone();
+        let registry = self.registries.primary()?.host.clone();
         let slot = self
             .slot_in_use()
             .map_or(PasswordSlot::Password2, PasswordSlot::other);
