@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use cluster_common::{apiserver_lock, create, pod_names};
+use cluster_common::{apiserver_lock, busybox_deployment, create, pod_names};
 use serde_json::json;
 use support::{TestNamespace, kubectl, wait_for};
 use tmux_support::Berth;
@@ -25,29 +25,7 @@ fn counted(ns: &str, name: &str, replicas: i32, count: u32) {
         "i=0; while [ $i -lt {count} ]; do echo $HOSTNAME says line $i; i=$((i+1)); done; \
          sleep 3600"
     );
-    create(
-        ns,
-        &json!({
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name},
-            "spec": {
-                "replicas": replicas,
-                "selector": {"matchLabels": {"app": name}},
-                "template": {
-                    "metadata": {"labels": {"app": name}},
-                    "spec": {
-                        "terminationGracePeriodSeconds": 1,
-                        "containers": [{
-                            "name": "app",
-                            "image": "registry.berth.local/pause:1",
-                            "imagePullPolicy": "Never",
-                            "command": ["/bin/busybox", "sh", "-c", script]
-                        }]
-                    }
-                }
-            }
-        }),
-    );
+    create(ns, &busybox_deployment(name, replicas, &script));
     kubectl([
         "-n",
         ns,
@@ -296,27 +274,11 @@ fn berth_logs_follow_a_workload_across_a_rollout() {
     let ns = TestNamespace::new("cli-logs-roll");
     create(
         ns.name(),
-        &json!({
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "roll"},
-            "spec": {
-                "replicas": 2,
-                "selector": {"matchLabels": {"app": "roll"}},
-                "template": {
-                    "metadata": {"labels": {"app": "roll"}},
-                    "spec": {
-                        "terminationGracePeriodSeconds": 1,
-                        "containers": [{
-                            "name": "app",
-                            "image": "registry.berth.local/pause:1",
-                            "imagePullPolicy": "Never",
-                            "command": ["/bin/busybox", "sh", "-c",
-                                "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done"]
-                        }]
-                    }
-                }
-            }
-        }),
+        &busybox_deployment(
+            "roll",
+            2,
+            "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done",
+        ),
     );
     kubectl([
         "-n",

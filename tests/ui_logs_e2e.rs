@@ -7,35 +7,9 @@ mod cluster_common;
 mod support;
 mod tmux_support;
 
-use cluster_common::{apiserver_lock, create, pod_names};
-use serde_json::{Value, json};
+use cluster_common::{apiserver_lock, busybox_deployment, create, pod_names};
 use support::{TestNamespace, kubectl, wait_for};
 use tmux_support::{Berth, line_with};
-
-/// The local image is busybox: a Deployment whose one container runs `script`.
-fn printer(name: &str, replicas: i32, script: &str) -> Value {
-    json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "terminationGracePeriodSeconds": 1,
-                    "containers": [{
-                        "name": "app",
-                        "image": "registry.berth.local/pause:1",
-                        "imagePullPolicy": "Never",
-                        "command": ["/bin/busybox", "sh", "-c", script]
-                    }]
-                }
-            }
-        }
-    })
-}
 
 /// Pods starting, restarting and rolling on a loaded machine: generous.
 const CLUSTER: std::time::Duration = std::time::Duration::from_secs(180);
@@ -62,7 +36,7 @@ fn last_line(screen: &str, prefix: &str) -> Option<u64> {
 fn logs_follow_a_pod_that_prints() {
     let _lock = apiserver_lock(false);
     let ns = TestNamespace::new("ui-logs-pod");
-    create(ns.name(), &printer("talk", 1, COUNTER));
+    create(ns.name(), &busybox_deployment("talk", 1, COUNTER));
     kubectl([
         "-n",
         ns.name(),
@@ -143,7 +117,7 @@ fn logs_follow_a_pod_that_prints() {
 fn logs_interleave_a_two_pod_workload_across_a_rollout() {
     let _lock = apiserver_lock(false);
     let ns = TestNamespace::new("ui-logs-duo");
-    create(ns.name(), &printer("duo", 2, COUNTER));
+    create(ns.name(), &busybox_deployment("duo", 2, COUNTER));
     kubectl([
         "-n",
         ns.name(),
@@ -206,7 +180,7 @@ fn logs_previous_of_a_restarted_container() {
     // ran for a while leaves an empty log behind when the next one starts, so this one crashes
     // at once and is read while it waits in CrashLoopBackOff (kubectl agrees, checked below).
     let script = "echo run of $(cat /proc/sys/kernel/random/uuid); echo about to fail; exit 1";
-    create(ns.name(), &printer("crash", 1, script));
+    create(ns.name(), &busybox_deployment("crash", 1, script));
     let pod: String = wait_for("a pod in a crash loop with a previous log", CLUSTER, || {
         let pods = pod_names(ns.name(), "crash");
         let Some(p) = pods.first() else {

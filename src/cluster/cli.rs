@@ -175,7 +175,7 @@ fn is_object_name(s: &str) -> bool {
         })
 }
 
-fn parse_namespace(s: &str) -> Result<String, String> {
+pub(crate) fn parse_namespace(s: &str) -> Result<String, String> {
     if crate::config::is_dns1123_label(s) {
         Ok(s.to_owned())
     } else {

@@ -132,7 +132,7 @@ pub struct LogsArgs {
     #[arg(skip)]
     pub context: Option<String>,
     /// Namespace (default: the context's namespace, else `default`)
-    #[arg(short = 'n', long, value_parser = parse_namespace)]
+    #[arg(short = 'n', long, value_parser = super::cli::parse_namespace)]
     pub namespace: Option<String>,
     /// A pod (`NAME`, `pod/NAME`) or a workload (`deploy/NAME`, `sts/NAME`, `ds/NAME`; a plain
     /// NAME that is no pod is looked up as a Deployment, StatefulSet, DaemonSet). A workload's
@@ -157,17 +157,6 @@ pub struct LogsArgs {
     /// Start each line with the apiserver's RFC 3339 timestamp
     #[arg(long)]
     pub timestamps: bool,
-}
-
-fn parse_namespace(s: &str) -> Result<String, String> {
-    if crate::config::is_dns1123_label(s) {
-        Ok(s.to_owned())
-    } else {
-        Err(format!(
-            "{s:?} is not a valid namespace name (lowercase letters, digits and '-', starting \
-             and ending with a letter or digit, at most 63 characters)"
-        ))
-    }
 }
 
 /// `30s`, `5m`, `2h`, `1h30m` → seconds.

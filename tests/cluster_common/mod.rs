@@ -240,3 +240,29 @@ pub fn pod_names(ns: &str, app: &str) -> Vec<String> {
     v.sort();
     v
 }
+
+/// A Deployment of `replicas` pods of the local busybox image (never pulled) whose one
+/// container `app` runs `script`; rolls one new pod at a time, old ones kept until it is ready.
+pub fn busybox_deployment(name: &str, replicas: i32, script: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "terminationGracePeriodSeconds": 1,
+                    "containers": [{
+                        "name": "app",
+                        "image": "registry.berth.local/pause:1",
+                        "imagePullPolicy": "Never",
+                        "command": ["/bin/busybox", "sh", "-c", script]
+                    }]
+                }
+            }
+        }
+    })
+}
