@@ -951,3 +951,170 @@ fn logs_view_help_and_search_input() {
         s
     });
 }
+
+/// The object view on the failing `api` pod, answered with the pod as the apiserver returns
+/// it (managedFields included: the view hides them).
+fn object_state(w: u16, h: u16) -> State {
+    use berth::cluster::manifest::{KindInfo, Manifest};
+    let mut s = demo_state(w, h);
+    select_deployment(&mut s, "api");
+    press(&mut s, "enter");
+    let pod = view::selected_pod(&s).unwrap().clone();
+    let tasks = press(&mut s, "y");
+    let value = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": pod.name,
+            "namespace": "shop",
+            "uid": pod.uid,
+            "resourceVersion": "48121",
+            "creationTimestamp": "2026-12-02T04:58:01Z",
+            "labels": {"app": "api", "pod-template-hash": "5f7d9c8b6"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "api-5f7d9c8b6",
+                "uid": "uid-rs-shop-api-5f7d9c8b6", "controller": true, "blockOwnerDeletion": true}],
+            "managedFields": [{"manager": "kube-controller-manager", "operation": "Update",
+                "apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {}}}}]
+        },
+        "spec": {
+            "containers": [{"name": "api", "image": pod.containers[0].image,
+                "imagePullPolicy": "IfNotPresent",
+                "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                "resources": {}}],
+            "imagePullSecrets": [{"name": "acr-pull"}],
+            "nodeName": "aks-nodepool1-31718369-vmss000000",
+            "restartPolicy": "Always",
+            "serviceAccountName": "default"
+        },
+        "status": {
+            "phase": "Pending",
+            "containerStatuses": [{"name": "api", "image": pod.containers[0].image, "imageID": "",
+                "ready": false, "restartCount": 0, "started": false,
+                "state": {"waiting": {"reason": "ImagePullBackOff",
+                    "message": "Back-off pulling image \"berthacr.azurecr.io/api:2.3.0\""}}}]
+        }
+    });
+    let manifest = Manifest::from_value(KindInfo::find("pod").unwrap(), value);
+    update(
+        &mut s,
+        Action::TaskDone {
+            id: tasks[0].id,
+            result: Ok(TaskOutcome::Object(Box::new(manifest))),
+        },
+    );
+    s
+}
+
+/// `y` on a pod: its YAML, keys marked; a search's hits; `e`: its events as kubectl
+/// describe lists them; a Secret: keys and sizes, never the data.
+#[test]
+fn object_view_yaml_events_and_a_secret() {
+    snap("object_yaml", object_state);
+    snap("object_yaml_search", |w, h| {
+        let mut s = object_state(w, h);
+        press(&mut s, "/");
+        type_text(&mut s, "image");
+        press(&mut s, "enter n");
+        s
+    });
+    snap("object_events", |w, h| {
+        let mut s = object_state(w, h);
+        press(&mut s, "e");
+        s
+    });
+    snap("object_secret", |w, h| {
+        use berth::cluster::manifest::{KindInfo, Manifest};
+        let mut s = demo_state(w, h);
+        press(&mut s, ":");
+        type_text(&mut s, "yaml secret/acr-pull");
+        let tasks = press(&mut s, "enter");
+        let value = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/dockerconfigjson",
+            "metadata": {"name": "acr-pull", "namespace": "shop", "uid": "uid-secret-acr-pull",
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration":
+                    "{\"data\":{\".dockerconfigjson\":\"eyJhdXRocyI6e319\"}}"}},
+            "data": {".dockerconfigjson": "eyJhdXRocyI6e319"}
+        });
+        let m = Manifest::from_value(KindInfo::find("secret").unwrap(), value);
+        update(
+            &mut s,
+            Action::TaskDone {
+                id: tasks[0].id,
+                result: Ok(TaskOutcome::Object(Box::new(m))),
+            },
+        );
+        let screen = render(&s);
+        assert!(!screen.contains("eyJhdXRocyI6e319"), "{screen}");
+        assert!(screen.contains("<hidden: 12 bytes>"), "{screen}");
+        s
+    });
+}
+
+/// Every full-screen view and dialog in the monochrome theme: the same text as in colour, no
+/// cell coloured, and something in it marked without colour (a selection, a hit, a title).
+#[test]
+fn mono_theme_draws_every_view_without_colour() {
+    use ratatui::style::{Color, Modifier};
+    type Build = Box<dyn Fn(u16, u16) -> State>;
+    let views: Vec<(&str, Build)> = vec![
+        ("object yaml", Box::new(object_state)),
+        (
+            "object search",
+            Box::new(|w, h| {
+                let mut s = object_state(w, h);
+                press(&mut s, "/");
+                type_text(&mut s, "image");
+                press(&mut s, "enter");
+                s
+            }),
+        ),
+        ("logs", Box::new(|w, h| logs_state(w, h, 60))),
+        (
+            "revisions",
+            Box::new(|w, h| {
+                let mut s = demo_state(w, h);
+                select_deployment(&mut s, "web");
+                press(&mut s, "U");
+                s
+            }),
+        ),
+        (
+            "help",
+            Box::new(|w, h| {
+                let mut s = demo_state(w, h);
+                press(&mut s, "?");
+                s
+            }),
+        ),
+    ];
+    for (name, build) in views {
+        for (w, h) in SIZES {
+            let mut s = build(w, h);
+            let coloured = render(&s);
+            s.theme = berth::config::ThemeName::Mono;
+            assert_eq!(
+                render(&s),
+                coloured,
+                "{name} {w}x{h}: the theme changed the text"
+            );
+            let buf = render_buffer(&s);
+            let mut marked = 0;
+            for cell in buf.content() {
+                assert_eq!(
+                    (cell.fg, cell.bg),
+                    (Color::Reset, Color::Reset),
+                    "{name} {w}x{h}: {cell:?}"
+                );
+                if cell
+                    .modifier
+                    .intersects(Modifier::REVERSED | Modifier::BOLD | Modifier::UNDERLINED)
+                {
+                    marked += 1;
+                }
+            }
+            assert!(marked > 0, "{name} {w}x{h}: nothing marked");
+        }
+    }
+}

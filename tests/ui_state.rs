@@ -1078,3 +1078,238 @@ fn tags_sort_by_version_keeps_the_cursor_on_its_tag() {
     assert_eq!(names(&s)[0], "0.9.1");
     assert!(!render(&s).contains("by version"));
 }
+
+/// A pod as the apiserver returns it, with managedFields (the YAML view hides them).
+fn pod_manifest(name: &str, uid: &str, restarts: i32) -> berth::cluster::manifest::Manifest {
+    let kind = berth::cluster::manifest::KindInfo::find("pod").unwrap();
+    berth::cluster::manifest::Manifest::from_value(
+        kind,
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": name,
+                "namespace": "shop",
+                "uid": uid,
+                "managedFields": [{"manager": "kube-controller-manager", "operation": "Update"}]
+            },
+            "spec": {"containers": [{"name": "api", "image": "berthacr.azurecr.io/api:2.3.0"}]},
+            "status": {"containerStatuses": [{"name": "api", "restartCount": restarts}]}
+        }),
+    )
+}
+
+fn object_view(state: &State) -> &berth::app::object_view::ObjectView {
+    match top(state) {
+        Dialog::Object(v) => v,
+        other => panic!("expected the object view, found {other:?}"),
+    }
+}
+
+fn object_lines(state: &State) -> Vec<String> {
+    berth::app::object_view::lines(state, object_view(state))
+}
+
+fn one_read(tasks: &[berth::app::effects::Task]) -> berth::app::effects::TaskId {
+    match tasks {
+        [t] => match &t.effect {
+            Effect::FetchObject(_) => t.id,
+            other => panic!("expected a read, found {other:?}"),
+        },
+        other => panic!("expected one read, found {other:?}"),
+    }
+}
+
+/// `y` on a pod: one read of that pod (no progress task), its YAML without managedFields
+/// until `m`; a watch event for the pod reads it again (one read at a time, one more after a
+/// change during a read); its deletion is shown; `e` lists its events from the model.
+#[test]
+fn yaml_view_reads_the_selected_pod_and_follows_its_changes() {
+    use berth::app::fixtures::model;
+    let mut s = demo_state(120, 40);
+    select_deployment(&mut s, "api");
+    press(&mut s, "enter");
+    let pod = view::selected_pod(&s).unwrap().clone();
+    let tasks = press(&mut s, "y");
+    let id = one_read(&tasks);
+    let Effect::FetchObject(t) = &tasks[0].effect else {
+        unreachable!()
+    };
+    assert_eq!(
+        (t.kind.kind, t.namespace.as_str(), t.name.as_str()),
+        ("Pod", "shop", pod.name.as_str())
+    );
+    assert!(!s.tasks.contains_key(&id), "a read is not a progress task");
+    assert_eq!(object_lines(&s), [format!("reading pod/{}…", pod.name)]);
+
+    let answer = |id, restarts| Action::TaskDone {
+        id,
+        result: Ok(TaskOutcome::Object(Box::new(pod_manifest(
+            &pod.name, &pod.uid, restarts,
+        )))),
+    };
+    assert!(update(&mut s, answer(id, 0)).is_empty());
+    let yaml = object_lines(&s);
+    assert_eq!(yaml[0], "apiVersion: v1");
+    assert!(yaml.iter().any(|l| l == "kind: Pod"), "{yaml:?}");
+    assert!(
+        yaml.iter().any(|l| l.contains("restartCount: 0")),
+        "{yaml:?}"
+    );
+    assert!(
+        !yaml.iter().any(|l| l.contains("managedFields")),
+        "{yaml:?}"
+    );
+    press(&mut s, "m");
+    assert!(
+        object_lines(&s)
+            .iter()
+            .any(|l| l.contains("managedFields:"))
+    );
+    press(&mut s, "m");
+
+    // The pod changes: read again; another change during that read waits for it.
+    let mut row = pod.clone();
+    row.containers[0].restarts += 1;
+    let id2 = one_read(&update(
+        &mut s,
+        model(ModelEvent::Upsert(Row::Pod(row.clone()))),
+    ));
+    assert!(update(&mut s, model(ModelEvent::Upsert(Row::Pod(row.clone())))).is_empty());
+    let id3 = one_read(&update(&mut s, answer(id2, 1)));
+    assert!(update(&mut s, answer(id3, 1)).is_empty());
+    assert!(
+        object_lines(&s)
+            .iter()
+            .any(|l| l.contains("restartCount: 1"))
+    );
+    // Another pod's change reads nothing.
+    let mut other = pod.clone();
+    other.name = "api-other".into();
+    assert!(update(&mut s, model(ModelEvent::Upsert(Row::Pod(other)))).is_empty());
+
+    // A stale answer (of an earlier read) changes nothing.
+    assert!(update(&mut s, answer(id, 7)).is_empty());
+    assert!(
+        !object_lines(&s)
+            .iter()
+            .any(|l| l.contains("restartCount: 7"))
+    );
+
+    // Search: the hit line, n finds none below.
+    press(&mut s, "/");
+    type_text(&mut s, "image:");
+    press(&mut s, "enter");
+    let hit = object_view(&s).hit.expect("a hit");
+    assert!(
+        object_lines(&s)[hit].contains("image: "),
+        "{:?}",
+        object_lines(&s)[hit]
+    );
+    assert!(object_view(&s).note.is_none());
+    press(&mut s, "/");
+    type_text(&mut s, "nowhere-at-all");
+    press(&mut s, "enter");
+    assert!(
+        object_view(&s)
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("below"),
+        "{:?}",
+        object_view(&s).note
+    );
+
+    // e: the pod's own events, from the model, as kubectl describe lists them.
+    press(&mut s, "e");
+    let events = object_lines(&s);
+    assert!(events[0].starts_with("Type "), "{events:?}");
+    let own = s.cluster.events_of(&pod.uid);
+    assert!(!own.is_empty(), "the fixture has events for {}", pod.name);
+    assert_eq!(events.len(), own.len() + 2, "{events:?}");
+    for e in own {
+        assert!(events.iter().any(|l| l.contains(&e.message)), "{events:?}");
+    }
+
+    // Deleted: the last YAML stays, the title says so.
+    update(
+        &mut s,
+        model(ModelEvent::Delete(berth::cluster::model::RowKey::Pod(obj(
+            "shop", &pod.name,
+        )))),
+    );
+    assert!(object_view(&s).deleted);
+    press(&mut s, "esc");
+    assert!(s.dialogs.is_empty());
+}
+
+/// `:yaml KIND/NAME` reads any object of the namespace in view; a kind berth does not know,
+/// or a missing name, is refused with what to write; a failed read shows the apiserver's
+/// words; `y` on a registry row says why not.
+#[test]
+fn yaml_by_name_and_its_errors() {
+    let mut s = demo_state(120, 40);
+    press(&mut s, ":");
+    type_text(&mut s, "yaml secret/acr-pull");
+    let tasks = press(&mut s, "enter");
+    let id = one_read(&tasks);
+    let Effect::FetchObject(t) = &tasks[0].effect else {
+        unreachable!()
+    };
+    assert_eq!((t.kind.kind, t.namespace.as_str()), ("Secret", "shop"));
+    update(
+        &mut s,
+        Action::TaskDone {
+            id,
+            result: Err(TaskError {
+                what: "read secret/acr-pull".into(),
+                why: "secrets \"acr-pull\" not found".into(),
+                hint: "it may have been deleted".into(),
+                sticky: false,
+            }),
+        },
+    );
+    assert!(object_lines(&s)[0].contains("secrets \"acr-pull\" not found"));
+    press(&mut s, "q");
+    assert!(s.dialogs.is_empty());
+
+    for (typed, says) in [
+        ("yaml widget/x", "does not know the kind \"widget\""),
+        ("yaml nosuchthing", "KIND/NAME"),
+    ] {
+        press(&mut s, ":");
+        type_text(&mut s, typed);
+        assert!(press(&mut s, "enter").is_empty(), "{typed}");
+        assert!(
+            last_notice(&s).contains(says),
+            "{typed}: {}",
+            last_notice(&s)
+        );
+        assert!(s.dialogs.is_empty());
+    }
+
+    // A name alone takes the suggestion: the workload of that name.
+    press(&mut s, ":");
+    type_text(&mut s, "yaml web");
+    let tasks = press(&mut s, "enter");
+    match &tasks[..] {
+        [t] => match &t.effect {
+            Effect::FetchObject(t) => {
+                assert_eq!((t.kind.kind, t.name.as_str()), ("Deployment", "web"))
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    press(&mut s, "esc");
+
+    s.focus = Focus::Tags;
+    press(&mut s, ":");
+    type_text(&mut s, "yaml");
+    assert!(press(&mut s, "enter").is_empty());
+    assert!(
+        last_notice(&s).contains("not Kubernetes objects"),
+        "{}",
+        last_notice(&s)
+    );
+}

@@ -162,6 +162,8 @@ pub enum TaskOutcome {
         summary: String,
     },
     Diagnosis(Box<DiagnosisView>),
+    /// An object read for the YAML view (Secret data already hidden).
+    Object(Box<crate::cluster::manifest::Manifest>),
 }
 
 /// A failure as the user reads it: what failed, why, what to do.

@@ -43,6 +43,18 @@ fn steps(effect: &Effect) -> Vec<String> {
 }
 
 fn outcome(effect: &Effect) -> TaskOutcome {
+    if let Effect::FetchObject(t) = effect {
+        // The demo has no apiserver: the object as far as the demo's rows know it.
+        let value = serde_json::json!({
+            "apiVersion": t.kind.api_version(),
+            "kind": t.kind.kind,
+            "metadata": {"name": t.name, "namespace": t.namespace, "uid": format!("demo-{}", t.name)},
+            "spec": {"note": "(demo) berth --demo reads no cluster; this is a stand-in object"},
+        });
+        return TaskOutcome::Object(Box::new(crate::cluster::manifest::Manifest::from_value(
+            t.kind, value,
+        )));
+    }
     if let Effect::Diagnose { pod } = effect {
         let deployment = crate::cluster::model::ObjectRef {
             namespace: pod.namespace.clone(),

@@ -169,6 +169,8 @@ pub enum Effect {
     LogStream(Box<super::logs::StreamSpec>),
     /// Close every stream of a logs view.
     StopLogs { session: u64 },
+    /// Read one object for the YAML view; answer with `TaskOutcome::Object`.
+    FetchObject(crate::cluster::manifest::ObjectTarget),
 }
 
 /// What kind of change a mutation makes; the key of the permission map and of read-only refusal.
@@ -231,7 +233,8 @@ impl Effect {
             | Self::SwitchNamespace { .. }
             | Self::SwitchRegistry { .. }
             | Self::LogStream(_)
-            | Self::StopLogs { .. } => return None,
+            | Self::StopLogs { .. }
+            | Self::FetchObject(_) => return None,
         })
     }
 
@@ -279,6 +282,7 @@ impl Effect {
             } => Some(&service_account.namespace),
             Self::Diagnose { pod } => Some(&pod.namespace),
             Self::LogStream(s) => Some(&s.namespace),
+            Self::FetchObject(t) if !t.namespace.is_empty() => Some(&t.namespace),
             _ => None,
         }
     }
@@ -377,6 +381,7 @@ impl Effect {
                 if s.previous { " (previous)" } else { "" }
             ),
             Self::StopLogs { session } => format!("close logs view {session}"),
+            Self::FetchObject(t) => format!("read {}", t.label()),
         };
         format!("{text}{dry}")
     }

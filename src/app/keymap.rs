@@ -42,6 +42,10 @@ pub enum Command {
     Logs,
     /// The tags pane's order: newest first, or highest version first.
     SortTags,
+    /// The selected object's YAML.
+    Yaml,
+    /// The selected object's events.
+    Events,
     // Logs layer.
     ToggleTimestamps,
     ToggleWrap,
@@ -51,6 +55,8 @@ pub enum Command {
     Search,
     SearchNext,
     SearchPrev,
+    // Object layer.
+    ToggleManagedFields,
     // Dialog layer.
     Confirm,
     Cancel,
@@ -62,7 +68,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 41] = [
+    pub const ALL: [Command; 44] = [
         Self::Quit,
         Self::Help,
         Self::NextPane,
@@ -104,6 +110,9 @@ impl Command {
         Self::Search,
         Self::SearchNext,
         Self::SearchPrev,
+        Self::Yaml,
+        Self::Events,
+        Self::ToggleManagedFields,
     ];
 
     /// The name used in config.toml and the palette.
@@ -150,6 +159,9 @@ impl Command {
             Self::Search => "search",
             Self::SearchNext => "search-next",
             Self::SearchPrev => "search-prev",
+            Self::Yaml => "yaml",
+            Self::Events => "events",
+            Self::ToggleManagedFields => "toggle-managed-fields",
         }
     }
 
@@ -174,7 +186,9 @@ impl Command {
             Self::Back => "back out",
             Self::Filter => "filter this list",
             Self::Palette => "command palette (:ns, :ctx, :repo)",
-            Self::Refresh => "reload repositories and the selected repository's tags",
+            Self::Refresh => {
+                "reload repositories and the selected repository's tags (object view: the object)"
+            }
             Self::Retag => "retag / promote the selected tag",
             Self::SetImage => "set the deployment's image to the selected tag",
             Self::Restart => "rollout restart",
@@ -201,6 +215,9 @@ impl Command {
             Self::Search => "search (highlights every hit)",
             Self::SearchNext => "next hit (newer)",
             Self::SearchPrev => "previous hit (older)",
+            Self::Yaml => "YAML of the selected object (Secrets: keys and sizes only)",
+            Self::Events => "events of the selected object",
+            Self::ToggleManagedFields => "show / hide metadata.managedFields",
         }
     }
 
@@ -228,6 +245,9 @@ impl Command {
             Self::ApplyFix => "fix",
             Self::Revisions => "revisions",
             Self::Logs => "logs",
+            Self::Yaml => "yaml",
+            Self::Events => "events",
+            Self::ToggleManagedFields => "managed fields",
             Self::ToggleTimestamps => "time",
             Self::ToggleWrap => "wrap",
             Self::TogglePrevious => "previous",
@@ -268,10 +288,11 @@ pub enum Layer {
     Diagnosis,
     Revisions,
     Logs,
+    Object,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 10] = [
+    pub const ALL: [Layer; 11] = [
         Self::Global,
         Self::Repositories,
         Self::Tags,
@@ -282,6 +303,7 @@ impl Layer {
         Self::Diagnosis,
         Self::Revisions,
         Self::Logs,
+        Self::Object,
     ];
 
     pub fn name(self) -> &'static str {
@@ -296,6 +318,7 @@ impl Layer {
             Self::Diagnosis => "diagnosis",
             Self::Revisions => "revisions",
             Self::Logs => "logs",
+            Self::Object => "object",
         }
     }
 
@@ -307,7 +330,7 @@ impl Layer {
     pub fn falls_through(self) -> bool {
         !matches!(
             self,
-            Self::Confirm | Self::Diagnosis | Self::Revisions | Self::Logs
+            Self::Confirm | Self::Diagnosis | Self::Revisions | Self::Logs | Self::Object
         )
     }
 }
@@ -527,6 +550,8 @@ pub const DEFAULTS: &[(Layer, Command, &[&str])] = &[
     (Layer::Deployments, Command::AttachSecret, &["a"]),
     (Layer::Deployments, Command::Diagnose, &["d"]),
     (Layer::Deployments, Command::Logs, &["l"]),
+    (Layer::Deployments, Command::Yaml, &["y"]),
+    (Layer::Deployments, Command::Events, &["e"]),
     (Layer::Pods, Command::SetImage, &["i"]),
     (Layer::Pods, Command::Restart, &["r"]),
     (Layer::Pods, Command::Undo, &["u"]),
@@ -536,6 +561,10 @@ pub const DEFAULTS: &[(Layer, Command, &[&str])] = &[
     (Layer::Pods, Command::AttachSecret, &["a"]),
     (Layer::Pods, Command::Diagnose, &["d"]),
     (Layer::Pods, Command::Logs, &["l"]),
+    (Layer::Pods, Command::Yaml, &["y"]),
+    (Layer::Pods, Command::Events, &["e"]),
+    (Layer::Events, Command::Yaml, &["y"]),
+    (Layer::Events, Command::Events, &["e"]),
     (Layer::Confirm, Command::Confirm, &["y", "enter"]),
     (Layer::Confirm, Command::Cancel, &["n", "esc", "q"]),
     (Layer::Confirm, Command::ToggleDryRun, &["d"]),
@@ -566,6 +595,26 @@ pub const DEFAULTS: &[(Layer, Command, &[&str])] = &[
     (Layer::Logs, Command::TogglePrevious, &["p"]),
     (Layer::Logs, Command::NextContainer, &["c"]),
     (Layer::Logs, Command::LogRange, &["s"]),
+    (Layer::Object, Command::Cancel, &["esc", "q"]),
+    (Layer::Object, Command::Help, &["?"]),
+    (Layer::Object, Command::Up, &["k", "up"]),
+    (Layer::Object, Command::Down, &["j", "down"]),
+    (Layer::Object, Command::PageUp, &["pgup", "ctrl-b"]),
+    (
+        Layer::Object,
+        Command::PageDown,
+        &["pgdn", "ctrl-f", "space"],
+    ),
+    (Layer::Object, Command::Top, &["g", "home"]),
+    (Layer::Object, Command::Bottom, &["G", "end"]),
+    (Layer::Object, Command::Search, &["/"]),
+    (Layer::Object, Command::SearchNext, &["n"]),
+    (Layer::Object, Command::SearchPrev, &["N"]),
+    (Layer::Object, Command::Yaml, &["y"]),
+    (Layer::Object, Command::Events, &["e"]),
+    (Layer::Object, Command::ToggleManagedFields, &["m"]),
+    (Layer::Object, Command::ToggleWrap, &["w"]),
+    (Layer::Object, Command::Refresh, &["ctrl-r"]),
 ];
 
 /// The `[keys]` section of config.toml: per layer, per command, the keys that replace the

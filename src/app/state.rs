@@ -257,6 +257,8 @@ pub enum Dialog {
     Revisions(Box<RevisionPicker>),
     /// The logs of a pod or a workload, following.
     Logs(Box<super::logs::LogsView>),
+    /// One object's YAML or events.
+    Object(Box<super::object_view::ObjectView>),
 }
 
 /// The revision picker's state: which workload, and the selected row (its rows are derived
@@ -434,6 +436,7 @@ impl State {
             Some(Dialog::Diagnosis(_)) => Layer::Diagnosis,
             Some(Dialog::Revisions(_)) => Layer::Revisions,
             Some(Dialog::Logs(_)) => Layer::Logs,
+            Some(Dialog::Object(_)) => Layer::Object,
             _ => self.focus.layer(),
         }
     }

@@ -8,6 +8,7 @@ use super::action::{
 };
 use super::effects::{Effect, ImageLocation, PasswordSlot, Task, TaskId};
 use super::keymap::{Command, Key, KeyCodeOrd, Layer};
+use super::object_view::ObjectTab;
 use super::refcheck::parse_target;
 use super::state::{
     Change, Confirm, DiagnosisPanel, Dialog, Focus, JournalEntry, PinChoice, Prompt, PromptKind,
@@ -41,6 +42,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Task> {
                 keep_visible(state, f);
             }
             super::logs::resized(state);
+            super::object_view::resized(state);
         }
         Action::Tick(now) => {
             state.now = now;
@@ -71,7 +73,23 @@ pub fn update(state: &mut State, action: Action) -> Vec<Task> {
                 },
                 _ => false,
             };
+            let object = match &u {
+                // One row's change (a relist's rows are not cloned: the view reads again on the
+                // next change of its object).
+                ClusterUpdate::Model(m)
+                    if matches!(m.event, ModelEvent::Upsert(_) | ModelEvent::Delete(_))
+                        && state.dialogs.iter().any(|d| matches!(d, Dialog::Object(_))) =>
+                {
+                    Some(m.event.clone())
+                }
+                _ => None,
+            };
             on_cluster(state, u, &mut fx);
+            if let Some(event) = object {
+                let dirty = state.dirty;
+                super::object_view::model_changed(state, &event, &mut fx);
+                state.dirty |= dirty;
+            }
             if pods && state.dialogs.iter().any(|d| matches!(d, Dialog::Logs(_))) {
                 let dirty = state.dirty;
                 super::logs::pods_changed(state, &mut fx);
@@ -94,7 +112,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Task> {
                 }
             }
         }
-        Action::TaskDone { id, result } => on_task_done(state, id, result),
+        Action::TaskDone { id, result } => {
+            // The object view's reads are not progress tasks: it takes its own.
+            if !state.tasks.contains_key(&id) {
+                let dirty = super::object_view::fetched(state, id, result, &mut fx);
+                state.dirty = dirty;
+            } else {
+                on_task_done(state, id, result);
+            }
+        }
         Action::Notice(n) => notify(state, n),
         Action::Logs(u) => super::logs::on_update(state, u),
         Action::Quit => state.should_quit = true,
@@ -116,6 +142,10 @@ fn on_key(state: &mut State, key: Key, fx: &mut Vec<Task>) {
     }
     if matches!(state.dialogs.last(), Some(Dialog::Logs(v)) if v.search_input.is_some()) {
         super::logs::on_text_key(state, key);
+        return;
+    }
+    if matches!(state.dialogs.last(), Some(Dialog::Object(v)) if v.search_input.is_some()) {
+        super::object_view::on_text_key(state, key);
         return;
     }
     if matches!(state.dialogs.last(), Some(Dialog::Help)) {
@@ -273,6 +303,7 @@ fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
         Some(Dialog::Diagnosis(_)) => return on_diagnosis_command(state, cmd),
         Some(Dialog::Revisions(_)) => return on_revisions_command(state, cmd),
         Some(Dialog::Logs(_)) => return super::logs::on_command(state, cmd, fx),
+        Some(Dialog::Object(_)) => return super::object_view::on_command(state, cmd, fx),
         Some(Dialog::Help) => {
             state.dialogs.pop();
             return;
@@ -348,6 +379,8 @@ fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
         Command::Diagnose => start_diagnose(state, fx),
         Command::Refresh => refresh_registry(state, fx),
         Command::Logs => super::logs::open(state, fx),
+        Command::Yaml => super::object_view::open_selected(state, ObjectTab::Yaml, fx),
+        Command::Events => super::object_view::open_selected(state, ObjectTab::Events, fx),
         Command::Confirm
         | Command::Cancel
         | Command::ToggleDryRun
@@ -362,7 +395,8 @@ fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
         | Command::LogRange
         | Command::Search
         | Command::SearchNext
-        | Command::SearchPrev => state.dirty = false,
+        | Command::SearchPrev
+        | Command::ToggleManagedFields => state.dirty = false,
     }
 }
 
@@ -709,6 +743,7 @@ fn on_task_done(state: &mut State, id: TaskId, result: TaskResult) {
     task.state = match &result {
         Ok(TaskOutcome::Done { summary }) => TaskState::Done(summary.clone()),
         Ok(TaskOutcome::Diagnosis(v)) => TaskState::Done(v.cause.clone()),
+        Ok(TaskOutcome::Object(m)) => TaskState::Done(format!("read {}", m.uid)),
         Err(e) => TaskState::Failed(e.clone()),
     };
 
@@ -719,12 +754,14 @@ fn on_task_done(state: &mut State, id: TaskId, result: TaskResult) {
         });
         let view = match result {
             Ok(TaskOutcome::Diagnosis(v)) => Ok(*v),
-            Ok(TaskOutcome::Done { summary }) => Err(super::action::TaskError {
-                what: format!("diagnosis of {}/{}", pod.namespace, pod.name),
-                why: format!("the runner answered without a diagnosis ({summary})"),
-                hint: "this is a bug in berth; please report it".to_owned(),
-                sticky: false,
-            }),
+            Ok(other @ (TaskOutcome::Done { .. } | TaskOutcome::Object(_))) => {
+                Err(super::action::TaskError {
+                    what: format!("diagnosis of {}/{}", pod.namespace, pod.name),
+                    why: format!("the runner answered without a diagnosis ({other:?})"),
+                    hint: "this is a bug in berth; please report it".to_owned(),
+                    sticky: false,
+                })
+            }
             Err(e) => Err(e),
         };
         match panel {
@@ -751,6 +788,7 @@ fn on_task_done(state: &mut State, id: TaskId, result: TaskResult) {
             (Notice::success(text), Level::Success)
         }
         Ok(TaskOutcome::Diagnosis(v)) => (Notice::info(v.cause.clone()), Level::Info),
+        Ok(TaskOutcome::Object(_)) => (Notice::info(format!("done: {title}")), Level::Info),
         Err(e) => (Notice::error(e.to_string()), Level::Error),
     };
     let sticky = matches!(&result, Err(e) if e.sticky);
@@ -1971,6 +2009,40 @@ pub fn palette_suggestions(state: &State, typed: &str) -> Vec<Suggestion> {
         "browse registry",
         &mut state.registries.iter().map(String::as_str),
     );
+    // What berth knows of the namespace in view: its workloads, pods, service accounts and
+    // pull secrets (the model holds no other kinds; any KIND/NAME can still be typed).
+    let ns = state.namespace.as_str();
+    let mut objects: Vec<String> = Vec::new();
+    if word == "yaml" {
+        objects.extend(
+            view::deployments(state)
+                .iter()
+                .map(|d| format!("{}/{}", d.kind.short(), d.name)),
+        );
+        objects.extend(
+            state
+                .cluster
+                .service_accounts()
+                .filter(|a| a.namespace == ns)
+                .map(|a| format!("sa/{}", a.name)),
+        );
+        objects.extend(
+            state
+                .cluster
+                .secrets()
+                .filter(|s| s.namespace == ns)
+                .map(|s| format!("secret/{}", s.name)),
+        );
+        objects.extend(
+            state
+                .cluster
+                .pods()
+                .filter(|p| p.namespace == ns)
+                .take(200)
+                .map(|p| format!("pod/{}", p.name)),
+        );
+    }
+    names("yaml", "YAML of", &mut objects.iter().map(String::as_str));
     names(
         "repo",
         "open repository",
@@ -2097,6 +2169,7 @@ fn run_palette(state: &mut State, typed: &str, fx: &mut Vec<Task>) -> Result<(),
             state.focus = Focus::Repositories;
             Ok(())
         }
+        "yaml" | "get" => super::object_view::open_named(state, arg, fx),
         "repo" | "repository" => {
             if arg.is_empty() {
                 return Err(":repo needs a repository name, e.g. :repo web".into());

@@ -10,6 +10,21 @@ use crate::cluster::model::{
 };
 use crate::registry::types::{RepositoryRow, TagRow};
 
+/// kubectl-style age: `42s`, `5m`, `3h`, `12d`, `2y`; `-` when unknown.
+pub fn age(now: Timestamp, then: Option<Timestamp>) -> String {
+    let Some(then) = then else {
+        return "-".to_owned();
+    };
+    let secs = now.duration_since(then).as_secs().max(0);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 48 * 3600 => format!("{}h", s / 3600),
+        s if s < 730 * 86400 => format!("{}d", s / 86400),
+        s => format!("{}y", s / (365 * 86400)),
+    }
+}
+
 /// Case-insensitive substring match; an empty filter matches everything.
 pub fn matches(filter: &str, text: &str) -> bool {
     if filter.is_empty() {

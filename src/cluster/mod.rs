@@ -20,6 +20,7 @@
 //! - [`owner`]: who owns a workload (Helm, Argo CD, Flux), from its labels and annotations.
 //! - [`connect`]: kubeconfig/context → client, and the kube identity.
 //! - [`logs`]: container log streams (capped lines) and `berth logs`.
+//! - [`manifest`]: one object as YAML (Secret data hidden), the kinds berth can name.
 
 pub mod acr_source;
 pub mod actions;
@@ -28,6 +29,7 @@ pub mod connect;
 pub mod convert;
 pub mod liveness;
 pub mod logs;
+pub mod manifest;
 pub mod model;
 pub mod owner;
 pub mod pull_secret;

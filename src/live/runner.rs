@@ -414,6 +414,12 @@ async fn execute(shared: &Shared, kube: &KubeNow, effect: &Effect, rep: &Reporte
             }
             registry_side::load_repositories(&shared.registries, &rep.tx).await
         }
+        Effect::FetchObject(target) => {
+            match crate::cluster::manifest::fetch(&kube.target.client, target).await {
+                Ok(m) => Ok(TaskOutcome::Object(Box::new(m))),
+                Err(e) => Err(outcome::error(&title, e.to_string(), e.hint())),
+            }
+        }
         Effect::LogStream(_) | Effect::StopLogs { .. } => Err(outcome::error(
             &title,
             "log streams are the logs view's, not tasks",

@@ -181,6 +181,7 @@ pub fn dialogs(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
             Dialog::Diagnosis(p) => diagnosis(state, theme, area, buf, p),
             Dialog::Revisions(p) => revisions(state, theme, area, buf, p),
             Dialog::Logs(v) => super::logs::draw(state, theme, area, buf, v),
+            Dialog::Object(v) => super::object_view::draw(state, theme, area, buf, v),
         }
     }
 }
@@ -204,13 +205,18 @@ fn help(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
             .collect();
         (title, entries)
     };
-    let (front, front_layer) = if state.dialogs.iter().any(|d| matches!(d, Dialog::Logs(_))) {
-        ("logs view".to_owned(), Layer::Logs)
+    let full_screen = state.dialogs.iter().rev().find_map(|d| match d {
+        Dialog::Logs(_) => Some(("logs view", Layer::Logs)),
+        Dialog::Object(_) => Some(("object view", Layer::Object)),
+        _ => None,
+    });
+    let (front, front_layer) = if let Some((title, layer)) = full_screen {
+        (title.to_owned(), layer)
     } else {
         (format!("{} pane", state.focus.title()), state.focus.layer())
     };
-    let sections = if front_layer == Layer::Logs {
-        // Global keys do not reach the logs view: its own keys fill both columns.
+    let sections = if full_screen.is_some() {
+        // Global keys do not reach a full-screen view: its own keys fill both columns.
         let (title, mut moving) = section(front, front_layer);
         let shows = moving.split_off(moving.len().min(8));
         [
@@ -245,7 +251,7 @@ fn help(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
             }
             lines
         };
-    let footer = "palette: :ns NAME · :ctx NAME · :repo NAME · any command name";
+    let footer = "palette: :ns · :ctx · :reg · :repo NAME · :yaml KIND/NAME · a command name";
     let one_col: usize = sections.iter().map(|(_, e)| e.len() + 2).sum::<usize>() + 1;
     let max_h = area.height.saturating_sub(2) as usize;
     let w = area.width.saturating_sub(4).min(76);

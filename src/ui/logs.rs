@@ -35,7 +35,7 @@ pub fn draw(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, v: &Logs
 }
 
 /// Spans cut to `room` columns in all (the last one that does not fit is shortened).
-fn fitted<'a>(spans: Vec<Span<'a>>, room: usize) -> Line<'a> {
+pub(super) fn fitted<'a>(spans: Vec<Span<'a>>, room: usize) -> Line<'a> {
     let mut out = Vec::new();
     let mut used = 0;
     for sp in spans {
@@ -236,7 +236,7 @@ fn body<'a>(v: &LogsView, theme: &Theme, width: usize, height: usize) -> Vec<Lin
 
 /// `text[a..b]` as spans: the prefix in `prefix_style`, search hits in `hit`, the rest `base`.
 #[allow(clippy::too_many_arguments)]
-fn styled<'a>(
+pub(super) fn styled<'a>(
     text: &str,
     a: usize,
     b: usize,

@@ -4,6 +4,7 @@
 pub mod dialogs;
 pub mod layout;
 pub mod logs;
+pub mod object_view;
 pub mod panes;
 pub mod status;
 pub mod table;

@@ -60,6 +60,7 @@ fn hinted(layer: Layer) -> &'static [Command] {
         Layer::Diagnosis => &[Command::ApplyFix, Command::Cancel],
         Layer::Revisions => &[Command::Confirm, Command::Cancel],
         Layer::Logs => &[Command::Search, Command::Cancel],
+        Layer::Object => &[Command::Search, Command::Cancel],
         Layer::Global => &[],
     }
 }

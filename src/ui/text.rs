@@ -1,6 +1,5 @@
 //! Text fitting and formatting: display widths, truncation with `…`, ages, short digests.
 
-use jiff::Timestamp;
 use unicode_width::UnicodeWidthChar;
 
 pub fn width(s: &str) -> usize {
@@ -132,20 +131,7 @@ pub fn wrap_rows(text: &str, max: usize, rows: usize) -> Vec<String> {
     lines
 }
 
-/// kubectl-style age: `42s`, `5m`, `3h`, `12d`, `2y`; `-` when unknown.
-pub fn age(now: Timestamp, then: Option<Timestamp>) -> String {
-    let Some(then) = then else {
-        return "-".to_owned();
-    };
-    let secs = now.duration_since(then).as_secs().max(0);
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 2 * 3600 => format!("{}m", s / 60),
-        s if s < 48 * 3600 => format!("{}h", s / 3600),
-        s if s < 730 * 86400 => format!("{}d", s / 86400),
-        s => format!("{}y", s / (365 * 86400)),
-    }
-}
+pub use crate::app::view::age;
 
 /// `sha256:0123456789ab…` → `0123456789ab` (12 hex digits, as `docker images` shows).
 pub use crate::reference::short_hex as short_digest;
@@ -183,7 +169,7 @@ mod tests {
 
     #[test]
     fn ages() {
-        let now: Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
+        let now: jiff::Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
         let ago = |s: i64| Some(now - jiff::SignedDuration::from_secs(s));
         assert_eq!(age(now, ago(5)), "5s");
         assert_eq!(age(now, ago(600)), "10m");
