@@ -1,23 +1,24 @@
 //! Colours and styles in one place, so panes never hard-code a colour. The shipped themes use
-//! named ANSI colours only: they follow the user's terminal palette instead of fighting it. Three built in: `dark` (the
-//! default), `light` (no yellow or gray text, which a light background washes out) and `mono`
-//! (attributes only), which `NO_COLOR` selects.
+//! named ANSI colours only: they follow the user's terminal palette instead of fighting it.
+//! Three built in: `dark` (the default), `light` (no yellow or gray text, which a light
+//! background washes out) and `mono` (attributes only), which `NO_COLOR` selects.
 //!
 //! `dark` and `light` are theme files (assets/themes/, compiled in), read by the same code as a
-//! user's: the format is described at the top of assets/themes/dark.toml. `mono` is code: it is
-//! what berth falls back to when colour cannot be trusted, so nothing may fail to load it, and
-//! built from `Style::new()` and modifiers alone it cannot carry a colour by accident.
+//! user's theme file (`[ui] theme`, found by `config.rs`); the format is described at the top of
+//! assets/themes/dark.toml. `mono` is code: it is what berth falls back to when colour cannot be
+//! trusted, so nothing may fail to load it, and built from `Style::new()` and modifiers alone it
+//! cannot carry a colour by accident.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::app::action::Level;
-use crate::config::ThemeName;
 
 /// Defines [`Theme`] from one list of its styles, so a theme file's style names are the field
 /// names by construction and no second list can miss a style.
@@ -81,6 +82,40 @@ theme_styles! {
     input,
 }
 
+/// The themes berth ships, by the names `[ui] theme` and a theme file's `extends` give them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BuiltinTheme {
+    #[default]
+    Dark,
+    Light,
+    Mono,
+}
+
+impl BuiltinTheme {
+    const ALL: [(&str, Self); 3] = [
+        ("dark", Self::Dark),
+        ("light", Self::Light),
+        ("mono", Self::Mono),
+    ];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    }
+
+    /// "dark, light, mono", for messages.
+    pub fn names() -> String {
+        Self::ALL.map(|(n, _)| n).join(", ")
+    }
+
+    pub fn theme(self) -> Theme {
+        match self {
+            Self::Dark => Theme::default(),
+            Self::Light => Theme::light(),
+            Self::Mono => Theme::mono(),
+        }
+    }
+}
+
 const DARK_FILE: &str = include_str!("../../assets/themes/dark.toml");
 const LIGHT_FILE: &str = include_str!("../../assets/themes/light.toml");
 
@@ -102,12 +137,19 @@ impl Default for Theme {
 }
 
 impl Theme {
-    pub fn named(name: ThemeName) -> Self {
-        match name {
-            ThemeName::Dark => Self::default(),
-            ThemeName::Light => Self::light(),
-            ThemeName::Mono => Self::mono(),
+    /// `NO_COLOR` (set and not empty, as no-color.org defines it) wins over the config: under
+    /// it crossterm drops every colour sequence and, with it, the attributes a coloured theme
+    /// relies on, so only `mono` stays readable.
+    pub fn effective(configured: Arc<Self>, no_color: Option<&OsStr>) -> Arc<Self> {
+        if no_color.is_some_and(|v| !v.is_empty()) {
+            Arc::new(Self::mono())
+        } else {
+            configured
         }
+    }
+
+    pub fn from_env(configured: Arc<Self>) -> Arc<Self> {
+        Self::effective(configured, std::env::var_os("NO_COLOR").as_deref())
     }
 
     /// For light backgrounds (assets/themes/light.toml).
@@ -119,8 +161,18 @@ impl Theme {
     /// and where, in words for the user who wrote the file.
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let file = ThemeFile::parse(text)?;
-        let base = Self::named(file.extends.unwrap_or_default());
-        file.lay_on(base)
+        let base = match &file.extends {
+            None => BuiltinTheme::default(),
+            Some(name) => BuiltinTheme::from_name(name.get_ref()).ok_or_else(|| {
+                format!(
+                    "line {}: extends = {:?} is not a built-in theme; it takes {}",
+                    file.line(name.span().start),
+                    name.get_ref(),
+                    BuiltinTheme::names()
+                )
+            })?,
+        };
+        file.lay_on(base.theme())
     }
 
     /// No colour at all (`NO_COLOR`, or terminals without it): the selection, alarms and
@@ -180,7 +232,7 @@ impl Theme {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ThemeFile {
-    extends: Option<ThemeName>,
+    extends: Option<Spanned<String>>,
     #[serde(default)]
     styles: BTreeMap<String, Spanned<StyleSpec>>,
     /// The file's text, for the line numbers in messages.
@@ -434,7 +486,7 @@ mod tests {
     #[test]
     fn shipped_dark_names_every_style_and_extends_nothing() {
         let file = ThemeFile::parse(DARK_FILE).unwrap();
-        assert_eq!(file.extends, None);
+        assert!(file.extends.is_none());
         let named: Vec<&str> = file.styles.keys().map(String::as_str).collect();
         let mut all = Theme::STYLE_NAMES.to_vec();
         all.sort_unstable();
@@ -517,8 +569,10 @@ mod tests {
     #[test]
     fn an_unknown_extends_or_attribute_is_named_with_what_is_accepted() {
         let e = error_of("extends = \"solarized\"\n");
-        assert!(e.contains("line 1") && e.contains("solarized"), "{e}");
-        assert!(e.contains("`dark`, `light`, `mono`"), "{e}");
+        assert_eq!(
+            e,
+            "line 1: extends = \"solarized\" is not a built-in theme; it takes dark, light, mono"
+        );
         let e = error_of("[styles]\nkey = { fg = \"red\", bolt = true }\n");
         assert!(e.contains("line 2") && e.contains("bolt"), "{e}");
         assert!(e.contains("crossed_out"), "{e}");
@@ -530,6 +584,16 @@ mod tests {
     fn toml_syntax_errors_say_where() {
         let e = error_of("[styles]\nborder = { fg = \"red\"\n");
         assert!(e.contains("line 2"), "{e}");
+    }
+
+    /// `NO_COLOR` wins over any configured theme, a user's file included.
+    #[test]
+    fn no_color_means_mono_unless_empty() {
+        let mine = Arc::new(Theme::from_toml("extends = \"light\"\n").unwrap());
+        let mono = Theme::effective(mine.clone(), Some(OsStr::new("1")));
+        assert_eq!(*mono, Theme::mono());
+        assert_eq!(Theme::effective(mine.clone(), Some(OsStr::new(""))), mine);
+        assert_eq!(Theme::effective(mine.clone(), None), mine);
     }
 
     #[test]
