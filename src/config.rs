@@ -3,10 +3,15 @@
 //! Location: `--config FILE`, else `$BERTH_CONFIG`, else the platform config dir
 //! (`~/.config/berth/config.toml` on Linux). A missing default file is fine (built-in defaults);
 //! a file that exists but does not parse is an error that names the file, the line and the key.
+//! A theme file `[ui] theme` names is read and checked with it, so a bad theme stops berth the
+//! way a bad config does, before anything is drawn.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+
+use crate::ui::theme::{BuiltinTheme, Theme};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -21,6 +26,15 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("config file {path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error(
+        "theme file {path} (ui.theme in {config}) is not valid: {message}\n  \
+         (assets/themes/dark.toml in berth's repository shows the format and every style)"
+    )]
+    Theme {
+        path: PathBuf,
+        config: PathBuf,
+        message: String,
+    },
 }
 
 /// The whole file. Every section is optional.
@@ -39,41 +53,101 @@ pub struct Config {
     pub keys: crate::app::keymap::KeysConfig,
     #[serde(default)]
     pub ui: UiSection,
+    /// `[ui] theme`, loaded with the file so that a bad theme stops berth before it starts
+    /// (`Theme::from_env` still lets `NO_COLOR` replace it).
+    #[serde(skip)]
+    pub theme: Arc<Theme>,
 }
 
 /// `[ui]`: how the dashboard looks.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UiSection {
-    /// `dark` (default), `light` or `mono`; `NO_COLOR` makes it `mono`.
-    pub theme: Option<ThemeName>,
+    /// `dark` (default), `light`, `mono`, a theme file's path (absolute, `~/…`, or relative to
+    /// this file's directory), or `NAME` for `<config dir>/berth/themes/NAME.toml`.
+    pub theme: Option<String>,
 }
 
-/// The built-in themes (`ui::Theme::named` draws them).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ThemeName {
-    #[default]
-    Dark,
-    Light,
-    Mono,
+/// Where `[ui] theme` looks for the file it names.
+#[derive(Clone, Debug)]
+struct ThemePlaces {
+    /// What a relative path is relative to: the config file's directory.
+    config_dir: PathBuf,
+    /// What `~/` stands for.
+    home: Option<PathBuf>,
+    /// Where a bare `NAME` is `NAME.toml`.
+    themes_dir: Option<PathBuf>,
 }
 
-impl ThemeName {
-    /// `NO_COLOR` (set and not empty, as no-color.org defines it) wins over the config: under
-    /// it crossterm drops every colour sequence and, with it, the attributes a coloured theme
-    /// relies on, so only `mono` stays readable.
-    pub fn effective(configured: Option<Self>, no_color: Option<&std::ffi::OsStr>) -> Self {
-        if no_color.is_some_and(|v| !v.is_empty()) {
-            Self::Mono
-        } else {
-            configured.unwrap_or_default()
+impl ThemePlaces {
+    fn of_config(path: &Path) -> Self {
+        Self {
+            config_dir: path.parent().map(Path::to_owned).unwrap_or_default(),
+            home: directories::BaseDirs::new().map(|d| d.home_dir().to_owned()),
+            themes_dir: platform_config_dir().map(|d| d.join("themes")),
         }
     }
 
-    pub fn from_env(configured: Option<Self>) -> Self {
-        Self::effective(configured, std::env::var_os("NO_COLOR").as_deref())
+    /// The theme `setting` names, read and laid on what it extends; every mistake an error
+    /// that says which file berth looked at and what to write instead.
+    fn load(&self, setting: &str, config: &Path) -> Result<Theme, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: config.to_owned(),
+            message: format!("ui.theme = {setting:?}: {message}"),
+        };
+        if let Some(builtin) = BuiltinTheme::from_name(setting) {
+            return Ok(builtin.theme());
+        }
+        let builtins = BuiltinTheme::names();
+        if setting.trim().is_empty() {
+            return Err(invalid(format!(
+                "write a built-in theme ({builtins}) or a theme file's path"
+            )));
+        }
+        let bare_name =
+            !setting.ends_with(".toml") && !setting.chars().any(std::path::is_separator);
+        // `note` tells where the path came from when that may surprise.
+        let (path, note) = if let Some(rest) = setting.strip_prefix("~/") {
+            let home = self.home.as_ref().ok_or_else(|| {
+                invalid("there is no home directory to find ~/ in; write the path in full".into())
+            })?;
+            (home.join(rest), "")
+        } else if bare_name {
+            let dir = self.themes_dir.as_ref().ok_or_else(|| {
+                invalid(format!(
+                    "not a built-in theme ({builtins}), and this system has no config directory \
+                     to look for themes/{setting}.toml in; write the theme file's path"
+                ))
+            })?;
+            (dir.join(format!("{setting}.toml")), "")
+        } else if Path::new(setting).is_relative() {
+            let note = " (a relative path starts at the config file's directory)";
+            (self.config_dir.join(setting), note)
+        } else {
+            (PathBuf::from(setting), "")
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            let shown = path.display();
+            invalid(if bare_name && e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "not a built-in theme ({builtins}), and there is no theme file {shown}; put \
+                     the file there, or write its path"
+                )
+            } else {
+                format!("cannot read the theme file {shown}{note}: {e}")
+            })
+        })?;
+        Theme::from_toml(&text).map_err(|message| ConfigError::Theme {
+            path,
+            config: config.to_owned(),
+            message,
+        })
     }
+}
+
+/// berth's directory in the platform's config dir (`~/.config/berth` on Linux).
+fn platform_config_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "berth").map(|d| d.config_dir().to_owned())
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -144,7 +218,7 @@ impl Config {
         if let Some(p) = std::env::var_os("BERTH_CONFIG") {
             return Some(PathBuf::from(p));
         }
-        directories::ProjectDirs::from("", "", "berth").map(|d| d.config_dir().join("config.toml"))
+        platform_config_dir().map(|d| d.join("config.toml"))
     }
 
     /// Loads `explicit` (must exist) or the default path (may be absent).
@@ -167,11 +241,18 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        Self::parse_with(text, path, &ThemePlaces::of_config(path))
+    }
+
+    fn parse_with(text: &str, path: &Path, places: &ThemePlaces) -> Result<Self, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
         config.validate(path)?;
+        if let Some(setting) = &config.ui.theme {
+            config.theme = Arc::new(places.load(setting, path)?);
+        }
         Ok(config)
     }
 
@@ -213,30 +294,185 @@ impl Config {
 #[cfg(test)]
 mod theme_tests {
     use super::*;
-    use std::ffi::OsStr;
+    use ratatui::style::{Color, Modifier, Style};
+
+    /// A config dir holding config.toml with `[ui] theme = setting`, and the places for it
+    /// with the home and the platform's themes dir inside the same temporary directory.
+    struct Setup {
+        dir: tempfile::TempDir,
+        places: ThemePlaces,
+    }
+
+    impl Setup {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            for sub in ["etc", "home", "themes"] {
+                std::fs::create_dir(dir.path().join(sub)).unwrap();
+            }
+            let places = ThemePlaces {
+                config_dir: dir.path().join("etc"),
+                home: Some(dir.path().join("home")),
+                themes_dir: Some(dir.path().join("themes")),
+            };
+            Self { dir, places }
+        }
+
+        fn file(&self, path: &str, text: &str) -> PathBuf {
+            let path = self.dir.path().join(path);
+            std::fs::write(&path, text).unwrap();
+            path
+        }
+
+        fn config(&self) -> PathBuf {
+            self.dir.path().join("etc/config.toml")
+        }
+
+        fn load(&self, setting: &str) -> Result<Config, ConfigError> {
+            let text = format!("[ui]\ntheme = {setting:?}\n");
+            Config::parse_with(&text, &self.config(), &self.places)
+        }
+
+        fn error(&self, setting: &str) -> String {
+            self.load(setting).expect_err(setting).to_string()
+        }
+    }
+
+    const LIGHT_TWO_CHANGED: &str = "extends = \"light\"\n\
+        [styles]\n\
+        ok = { fg = \"#00ff00\" }\n\
+        alarm = { fg = \"white\", bg = \"magenta\", bold = true }\n";
+
+    fn light_two_changed() -> Theme {
+        Theme {
+            ok: Style::new().fg(Color::Rgb(0, 0xff, 0)),
+            alarm: Style::new()
+                .fg(Color::White)
+                .bg(Color::Magenta)
+                .add_modifier(Modifier::BOLD),
+            ..Theme::light()
+        }
+    }
 
     #[test]
-    fn no_color_means_mono_unless_empty() {
-        let light = Some(ThemeName::Light);
+    fn built_in_names_and_no_setting() {
+        let c = Config::parse("[ui]\ntheme = \"light\"\n", Path::new("c.toml")).unwrap();
+        assert_eq!(*c.theme, Theme::light());
+        let c = Config::parse("[ui]\ntheme = \"mono\"\n", Path::new("c.toml")).unwrap();
+        assert_eq!(*c.theme, Theme::mono());
         assert_eq!(
-            ThemeName::effective(light, Some(OsStr::new("1"))),
-            ThemeName::Mono
+            *Config::parse("", Path::new("c.toml")).unwrap().theme,
+            Theme::default()
         );
-        assert_eq!(
-            ThemeName::effective(light, Some(OsStr::new(""))),
-            ThemeName::Light
-        );
-        assert_eq!(ThemeName::effective(None, None), ThemeName::Dark);
+        assert_eq!(*Config::default().theme, Theme::default());
     }
 
     #[test]
     fn ui_theme_parses_and_a_wrong_name_is_named() {
-        let c = Config::parse("[ui]\ntheme = \"light\"\n", Path::new("c.toml")).unwrap();
-        assert_eq!(c.ui.theme, Some(ThemeName::Light));
         let e = Config::parse("[ui]\ntheme = \"solarized\"\n", Path::new("c.toml"))
             .unwrap_err()
             .to_string();
         assert!(e.contains("solarized") && e.contains("dark"), "{e}");
+    }
+
+    /// `./mine.toml` is beside config.toml, wherever berth runs from.
+    #[test]
+    fn a_relative_path_is_relative_to_the_config_dir() {
+        let setup = Setup::new();
+        setup.file("etc/mine.toml", LIGHT_TWO_CHANGED);
+        let config = setup.file("etc/config.toml", "[ui]\ntheme = \"./mine.toml\"\n");
+        assert!(!Path::new("mine.toml").exists());
+        let c = Config::from_file(&config).unwrap();
+        assert_eq!(*c.theme, light_two_changed());
+        let c = setup.load("mine.toml").unwrap();
+        assert_eq!(*c.theme, light_two_changed());
+    }
+
+    #[test]
+    fn absolute_home_and_named_theme_files() {
+        let setup = Setup::new();
+        let absolute = setup.file("abs.toml", LIGHT_TWO_CHANGED);
+        assert_eq!(
+            *setup.load(absolute.to_str().unwrap()).unwrap().theme,
+            light_two_changed()
+        );
+        setup.file("home/sea.toml", LIGHT_TWO_CHANGED);
+        assert_eq!(
+            *setup.load("~/sea.toml").unwrap().theme,
+            light_two_changed()
+        );
+        setup.file("themes/sea.toml", LIGHT_TWO_CHANGED);
+        assert_eq!(*setup.load("sea").unwrap().theme, light_two_changed());
+    }
+
+    #[test]
+    fn a_missing_file_names_the_paths_looked_at() {
+        let setup = Setup::new();
+        let config = setup.config();
+        let e = setup.error("sea");
+        let looked_at = setup.dir.path().join("themes/sea.toml");
+        assert_eq!(
+            e,
+            format!(
+                "config file {}: ui.theme = \"sea\": not a built-in theme (dark, light, mono), and \
+                 there is no theme file {}; put the file there, or write its path",
+                config.display(),
+                looked_at.display()
+            )
+        );
+        let e = setup.error("./sea.toml");
+        let looked_at = setup.dir.path().join("etc/./sea.toml");
+        let hint = "(a relative path starts at the config file's directory)";
+        assert!(
+            e.contains(&format!(
+                "cannot read the theme file {} {hint}",
+                looked_at.display()
+            )),
+            "{e}"
+        );
+        let e = setup.error("~/sea.toml");
+        let looked_at = setup.dir.path().join("home/sea.toml");
+        assert!(e.contains(&looked_at.display().to_string()), "{e}");
+        let e = setup.error("");
+        assert!(e.contains("dark, light, mono") && e.contains("path"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_theme_file_is_named_with_the_config_that_chose_it() {
+        let setup = Setup::new();
+        let theme = setup.file("etc/mine.toml", "[styles]\nborder = { fg = \"red\" \n");
+        let e = setup.error("mine.toml");
+        let head = format!(
+            "theme file {} (ui.theme in {}) is not valid: ",
+            theme.display(),
+            setup.config().display()
+        );
+        assert!(e.starts_with(&head), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+        setup.file("etc/mine.toml", "[styles]\nbordr = { fg = \"red\" }\n");
+        let e = setup.error("mine.toml");
+        assert!(e.starts_with(&head), "{e}");
+        assert!(e.contains("styles.bordr is not a style berth draws"), "{e}");
+        setup.file("etc/mine.toml", "[styles]\nborder = { fg = \"rouge\" }\n");
+        let e = setup.error("mine.toml");
+        assert!(
+            e.contains("styles.border.fg = \"rouge\" is not a colour"),
+            "{e}"
+        );
+        setup.file("etc/mine.toml", "extends = \"solarized\"\n");
+        let e = setup.error("mine.toml");
+        assert!(
+            e.contains("extends = \"solarized\" is not a built-in theme"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn no_color_wins_over_a_theme_file() {
+        let setup = Setup::new();
+        setup.file("etc/mine.toml", LIGHT_TWO_CHANGED);
+        let c = setup.load("./mine.toml").unwrap();
+        let drawn = Theme::effective(c.theme.clone(), Some(std::ffi::OsStr::new("1")));
+        assert_eq!(*drawn, Theme::mono());
     }
 }
 

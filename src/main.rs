@@ -283,7 +283,7 @@ async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
             .await
         }
         Command::Demo => {
-            berth::tui::run_demo().await?;
+            berth::tui::run_demo(config.theme.clone()).await?;
             ExitCode::from(berth::tui::exit_status())
         }
         Command::Completions { .. } | Command::Man { .. } => unreachable!("handled in main"),

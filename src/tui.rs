@@ -327,11 +327,11 @@ pub async fn run<R: EffectRunner>(
 }
 
 /// Open the UI on the demo fixtures with [`crate::app::demo::DemoRunner`] answering every
-/// action: for trying berth (and its keys) without a cluster or registry.
-pub async fn run_demo() -> io::Result<()> {
+/// action: for trying berth (its keys, a theme) without a cluster or registry.
+pub async fn run_demo(theme: std::sync::Arc<crate::ui::Theme>) -> io::Result<()> {
     let mut state = crate::app::fixtures::demo_state(120, 40);
     state.now = jiff::Timestamp::now();
-    state.theme = crate::config::ThemeName::from_env(None);
+    state.theme = crate::ui::Theme::from_env(theme);
     let result = run(state, crate::app::demo::DemoRunner::new(), |_| {}).await;
     result.map(|_| ())
 }

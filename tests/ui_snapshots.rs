@@ -73,7 +73,7 @@ fn mono_theme_marks_selection_and_alarms_without_colour() {
     let mut s = demo_state(120, 40);
     select_deployment(&mut s, "api");
     let coloured = render(&s);
-    s.theme = berth::config::ThemeName::Mono;
+    s.theme = Theme::mono().into();
     assert_eq!(render(&s), coloured, "the theme changed the text");
     let buf = render_buffer(&s);
     for cell in buf.content() {

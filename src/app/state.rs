@@ -334,8 +334,8 @@ pub struct State {
     pub width: u16,
     pub height: u16,
     pub keymap: Keymap,
-    /// Which built-in theme draws the screen (`[ui] theme`, `NO_COLOR`).
-    pub theme: crate::config::ThemeName,
+    /// The theme the screen is drawn in (`[ui] theme`, unless `NO_COLOR`).
+    pub theme: std::sync::Arc<crate::ui::Theme>,
     pub read_only: ReadOnly,
     /// What the runner learnt; absent = not checked (allowed; the server decides).
     pub permissions: BTreeMap<(MutationKind, Option<String>), Permission>,
@@ -400,7 +400,7 @@ impl State {
             width: 80,
             height: 24,
             keymap: Keymap::default(),
-            theme: crate::config::ThemeName::default(),
+            theme: Default::default(),
             read_only: ReadOnly::Off,
             permissions: BTreeMap::new(),
             cluster: ClusterModel::default(),

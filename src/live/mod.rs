@@ -55,7 +55,7 @@ pub struct Start {
     pub namespace: String,
     /// Why mutations are off, when they are.
     pub read_only: Option<String>,
-    pub theme: crate::config::ThemeName,
+    pub theme: Arc<crate::ui::Theme>,
     /// The `[[registry]]` names; the first is browsed at start.
     pub registries: Vec<String>,
 }
@@ -85,7 +85,7 @@ pub fn initial_state(start: &Start, keys: &KeysConfig, now: jiff::Timestamp) -> 
     let mut s = State::new(now);
     let (keymap, warnings) = Keymap::with_overrides(keys);
     s.keymap = keymap;
-    s.theme = start.theme;
+    s.theme = start.theme.clone();
     s.registries = start.registries.clone();
     s.registry_name = start.registries.first().cloned().unwrap_or_default();
     for w in warnings {
@@ -123,7 +123,7 @@ pub async fn run(
         contexts,
         namespace: namespace.clone(),
         read_only: read_only_reason(read_only, config.general.read_only),
-        theme: crate::config::ThemeName::from_env(config.ui.theme),
+        theme: crate::ui::Theme::from_env(config.theme.clone()),
         registries: config.registries.iter().map(|r| r.name.clone()).collect(),
     };
     let state = initial_state(&start, &config.keys, jiff::Timestamp::now());

@@ -21,7 +21,7 @@ pub use theme::Theme;
 /// Draw the whole screen.
 pub fn draw(frame: &mut Frame<'_>, state: &State) {
     let area = frame.area();
-    render(state, &Theme::named(state.theme), area, frame.buffer_mut());
+    render(state, &state.theme, area, frame.buffer_mut());
 }
 
 /// Draw into a buffer (the frame's, or a test's).
