@@ -1093,7 +1093,7 @@ fn mono_theme_draws_every_view_without_colour() {
         for (w, h) in SIZES {
             let mut s = build(w, h);
             let coloured = render(&s);
-            s.theme = berth::config::ThemeName::Mono;
+            s.theme = Theme::mono().into();
             assert_eq!(
                 render(&s),
                 coloured,

@@ -185,7 +185,7 @@ impl Command {
             Self::Enter => "drill in",
             Self::Back => "back out",
             Self::Filter => "filter this list",
-            Self::Palette => "command palette (:ns, :ctx, :repo)",
+            Self::Palette => "command palette (:ns, :ctx, :reg, :repo, :yaml)",
             Self::Refresh => {
                 "reload repositories and the selected repository's tags (object view: the object)"
             }
@@ -949,9 +949,14 @@ mod tests {
     fn shipped_default_keys_file_is_the_table() {
         let text = Keymap::defaults_toml();
         let shipped = include_str!("../../assets/keys.default.toml");
+        if std::env::var_os("BERTH_BLESS_KEYS").is_some() && shipped != text {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/keys.default.toml");
+            std::fs::write(path, &text).expect("write assets/keys.default.toml");
+        }
         assert_eq!(
             shipped, text,
-            "assets/keys.default.toml is stale: regenerate it from Keymap::defaults_toml()"
+            "assets/keys.default.toml is stale: run this test with BERTH_BLESS_KEYS=1 to \
+             regenerate it from Keymap::defaults_toml(), then again"
         );
         #[derive(serde::Deserialize)]
         struct File {
