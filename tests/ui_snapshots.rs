@@ -469,6 +469,47 @@ fn progress_and_notices() {
     });
 }
 
+/// Notices (six of them, the most berth keeps) never cover a row of the panes an operator
+/// acts on: the registry, deployments and pods panes read the same with them as without.
+#[test]
+fn notices_leave_the_acting_panes_alone() {
+    for (w, h) in SIZES {
+        let mut s = demo_state(w, h);
+        select_deployment(&mut s, "web");
+        let layout = berth::ui::layout::ScreenLayout::compute(w, h);
+        let before = render_buffer(&s);
+        for i in 0..6 {
+            update(
+                &mut s,
+                Action::Notice(Notice::error(format!(
+                    "notice {i}: the registry refused the token — run `az login`, then retry"
+                ))),
+            );
+        }
+        let after = render_buffer(&s);
+        assert!(
+            find(&after, "notice 5").is_some(),
+            "{w}x{h}: the newest notice shows"
+        );
+        for pane in [
+            layout.repositories,
+            layout.tags,
+            layout.deployments,
+            layout.pods,
+        ] {
+            for y in pane.top()..pane.bottom() {
+                for x in pane.left()..pane.right() {
+                    assert_eq!(
+                        before[(x, y)].symbol(),
+                        after[(x, y)].symbol(),
+                        "{w}x{h}: a notice covers ({x}, {y})"
+                    );
+                }
+            }
+        }
+    }
+}
+
 fn api_pod() -> ObjectRef {
     ObjectRef {
         namespace: "shop".into(),

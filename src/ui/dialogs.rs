@@ -60,7 +60,13 @@ fn key_hint<'a>(
 
 /// Running mutations (and ones that just ended) with their per-step state, over the right of
 /// the events pane. Input keeps going to the panes.
-pub fn progress(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
+/// The progress panel at the top right of the timeline; the rows it took, if any.
+pub fn progress(
+    state: &State,
+    theme: &Theme,
+    layout: &ScreenLayout,
+    buf: &mut Buffer,
+) -> Option<Rect> {
     let tasks: Vec<_> = state
         .tasks
         .values()
@@ -71,7 +77,7 @@ pub fn progress(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut B
         })
         .collect();
     if tasks.is_empty() {
-        return;
+        return None;
     }
     let ev = layout.events;
     let w = (ev.width / 2).clamp(30, 64).min(ev.width);
@@ -114,17 +120,33 @@ pub fn progress(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut B
     Paragraph::new(lines)
         .block(dialog_block(" Progress ", theme.dialog_border))
         .render(area, buf);
+    Some(area)
 }
 
-/// Toasts in the top-right corner, newest at the bottom.
-pub fn notices(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Buffer) {
+/// Toasts over the timeline's right half, below the progress panel when it shows.
+pub fn notices(
+    state: &State,
+    theme: &Theme,
+    layout: &ScreenLayout,
+    progress: Option<Rect>,
+    buf: &mut Buffer,
+) {
     if state.notices.is_empty() {
         return;
     }
-    let area = layout.area;
+    // Over the timeline's right half, newest first from its top: the timeline's older lines
+    // are what a notice may hide (the notice is in the timeline too), never the rows of the
+    // deployments and pods an operator is acting on.
+    let area = layout.events;
     let w = (area.width / 2).clamp(30, 72).min(area.width);
-    let mut y = area.y + 1;
-    for n in &state.notices {
+    let mut y = progress.map_or(area.y + 1, |p| p.bottom());
+    // Sticky ones (a change the audit log lacks) first, then the newest.
+    let order = state
+        .notices
+        .iter()
+        .filter(|n| n.sticky)
+        .chain(state.notices.iter().rev().filter(|n| !n.sticky));
+    for n in order {
         if y + 3 > layout.hints.y {
             break;
         }
@@ -138,8 +160,8 @@ pub fn notices(state: &State, theme: &Theme, layout: &ScreenLayout, buf: &mut Bu
         // Long errors wrap (up to three lines) rather than losing the "what to do" part.
         let inner = w as usize - 4;
         let rows = wrap_rows(&n.notice.text, inner - 2, 3);
-        let h = rows.len() as u16 + 2;
-        let rect = Rect::new(area.right() - w - 1, y, w, h);
+        let h = (rows.len() as u16 + 2).min(layout.hints.y - y);
+        let rect = Rect::new(area.right() - w, y, w, h);
         Clear.render(rect, buf);
         let lines: Vec<Line<'_>> = rows
             .into_iter()

@@ -36,7 +36,7 @@ pub fn render(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
     panes::events(state, theme, &layout, buf);
     status::hints(state, theme, layout.hints, buf);
     status::status_bar(state, theme, layout.status, buf);
-    dialogs::progress(state, theme, &layout, buf);
-    dialogs::notices(state, theme, &layout, buf);
+    let progress = dialogs::progress(state, theme, &layout, buf);
+    dialogs::notices(state, theme, &layout, progress, buf);
     dialogs::dialogs(state, theme, area, buf);
 }
