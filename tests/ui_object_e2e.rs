@@ -86,8 +86,8 @@ fn yaml_and_events_of_a_pod_and_a_secret_without_its_data() {
         screen.contains(&format!("uid: {uid}")),
         "the uid kubectl reads:\n{screen}"
     );
-    assert!(!screen.contains("managedFields"), "{screen}");
-    // `/uid` finds the line kubectl's uid is on.
+    assert!(!screen.contains("managedFields:"), "{screen}");
+    // A search moves to its hit.
     tui.keys(&["/"]);
     tui.type_text("resourceVersion");
     tui.keys(&["Enter"]);

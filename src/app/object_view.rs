@@ -154,7 +154,7 @@ pub fn event_table(now: jiff::Timestamp, events: &[&EventRow]) -> Vec<String> {
     let header = ["Type", "Reason", "Age", "From", "Message"].map(str::to_owned);
     let under = ["----", "------", "----", "----", "-------"].map(str::to_owned);
     let mut widths = [0usize; 4];
-    for r in std::iter::once(&header).chain(&rows) {
+    for r in [&header, &under].into_iter().chain(&rows) {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(UnicodeWidthStr::width(cell.as_str()));
         }
@@ -549,6 +549,10 @@ mod tests {
         let now = Timestamp::from_second(10_000).unwrap();
         let a = event("Pulling", 1, 300, 300, false);
         let b = event("BackOff", 4, 600, 5, true);
+        // Ages narrower than the `----` under "Age" (as kubectl underlines it).
+        let short = event_table(now, &[&event("Pulled", 1, 5, 5, false)]);
+        assert_eq!(short[1], "----    ------  ----  ----     -------");
+        assert_eq!(short[2], "Normal  Pulled  5s    kubelet  Pulled happened");
         let t = event_table(now, &[&a, &b]);
         let row = |c: [&str; 5]| format!("{:<9}{:<9}{:<18}{:<9}{}", c[0], c[1], c[2], c[3], c[4]);
         assert_eq!(t[0], row(["Type", "Reason", "Age", "From", "Message"]));
