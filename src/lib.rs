@@ -9,6 +9,7 @@ pub mod azure;
 pub mod cluster;
 pub mod config;
 pub mod diagnose;
+pub mod handoff;
 pub mod live;
 pub mod logging;
 pub mod reference;

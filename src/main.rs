@@ -60,6 +60,14 @@ enum Command {
     CheckAcr(berth::diagnose::check_acr::CheckAcrArgs),
     /// Open the dashboard on built-in demo data (no cluster or registry needed).
     Demo,
+    /// Internal: runs a kubeconfig exec credential plugin for the dashboard, which lends the
+    /// plugin the terminal when it prompts.
+    #[command(name = "exec-credential-handoff", hide = true)]
+    ExecCredentialHandoff {
+        /// The plugin and its arguments, after `--`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Print a shell completion script (bash: `source <(berth completions bash)`).
     Completions {
         /// The shell to complete in.
@@ -105,6 +113,7 @@ impl Command {
             Command::Diagnose(_)
             | Command::Logs(_)
             | Command::Demo
+            | Command::ExecCredentialHandoff { .. }
             | Command::Completions { .. }
             | Command::Man { .. } => None,
         }
@@ -168,6 +177,9 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some(Command::Man { path }) => return man_page(path),
+        Some(Command::ExecCredentialHandoff { command }) => {
+            return berth::handoff::run_shim(command);
+        }
         _ => {}
     }
     // The headless registry commands make a few requests one after the other: one thread does
@@ -215,6 +227,9 @@ async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
         .unwrap_or_else(AuditLog::default_location);
 
     let Some(command) = cli.command else {
+        // From here on the kubeconfig's credential plugins run through berth, which lends them
+        // the terminal when they prompt (kubelogin's device code on AKS with Entra ID).
+        berth::handoff::enable();
         let target = berth::startup::connect(
             kubeconfig.as_deref(),
             context.as_deref(),
@@ -286,7 +301,11 @@ async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
             berth::tui::run_demo(config.theme.clone()).await?;
             ExitCode::from(berth::tui::exit_status())
         }
-        Command::Completions { .. } | Command::Man { .. } => unreachable!("handled in main"),
+        Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::ExecCredentialHandoff { .. } => {
+            unreachable!("handled in main")
+        }
     })
 }
 

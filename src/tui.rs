@@ -46,6 +46,18 @@ pub fn restore() {
     );
 }
 
+/// Take the terminal again after lending it (raw mode, alternate screen, mouse); the next
+/// frame must be a whole one.
+pub fn reenter() {
+    let _ = enable_raw_mode();
+    let _ = execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All),
+        EnableMouseCapture
+    );
+}
+
 /// Restores on drop, so every exit path (return, `?`, panic unwinding) leaves a usable shell.
 struct TerminalGuard;
 
@@ -69,11 +81,36 @@ fn setup() -> io::Result<(Terminal<CrosstermBackend<Stdout>>, TerminalGuard)> {
     Ok((terminal, guard))
 }
 
-/// Forward terminal input as Actions until the channel closes.
-fn spawn_input(actions: UnboundedSender<Action>) -> tokio::task::JoinHandle<()> {
+/// Forward terminal input as Actions until the channel closes. While `paused` is true (the
+/// terminal is lent to a credential plugin) no event stream is open: the plugin reads the keys.
+fn spawn_input(
+    actions: UnboundedSender<Action>,
+    mut paused: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut events = EventStream::new();
-        while let Some(ev) = events.next().await {
+        loop {
+            let ev = tokio::select! {
+                ev = events.next() => ev,
+                changed = paused.changed() => {
+                    if changed.is_err() {
+                        continue;
+                    }
+                    if *paused.borrow_and_update() {
+                        drop(events);
+                        while *paused.borrow_and_update() {
+                            if paused.changed().await.is_err() {
+                                return;
+                            }
+                        }
+                        events = EventStream::new();
+                    }
+                    continue;
+                }
+            };
+            let Some(ev) = ev else {
+                break;
+            };
             let action = match ev {
                 Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Action::Key(k),
                 Ok(Event::Mouse(m)) => Action::Mouse(m),
@@ -162,9 +199,21 @@ pub async fn run_with(
     effect_tx: UnboundedSender<Task>,
 ) -> io::Result<State> {
     let (mut terminal, _guard) = setup()?;
-    let input = spawn_input(action_tx.clone());
+    let (pause, paused) = tokio::sync::watch::channel(false);
+    let input = spawn_input(action_tx.clone(), paused);
     let signals = spawn_signals(action_tx.clone());
-    let result = event_loop(&mut terminal, state, action_rx, effect_tx).await;
+    let lent = std::sync::Arc::new(crate::handoff::Lent::default());
+    let redraw_tx = action_tx.clone();
+    let handoff = crate::handoff::listen(std::sync::Arc::clone(&lent), pause, move || {
+        if let Ok((width, height)) = crossterm::terminal::size() {
+            let _ = redraw_tx.send(Action::Resize { width, height });
+        }
+    });
+    let result = event_loop_lending(&mut terminal, state, action_rx, effect_tx, &lent).await;
+    if let Some(h) = handoff {
+        h.abort();
+        crate::handoff::cleanup();
+    }
     input.abort();
     signals.abort();
     terminal.show_cursor()?;
@@ -176,13 +225,30 @@ pub async fn run_with(
 /// ticks at 1 Hz (faster only while tasks run).
 pub async fn event_loop<B: ratatui::backend::Backend>(
     terminal: &mut Terminal<B>,
-    mut state: State,
-    mut action_rx: UnboundedReceiver<Action>,
+    state: State,
+    action_rx: UnboundedReceiver<Action>,
     effect_tx: UnboundedSender<Task>,
 ) -> io::Result<State>
 where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
+    let never_lent = crate::handoff::Lent::default();
+    event_loop_lending(terminal, state, action_rx, effect_tx, &never_lent).await
+}
+
+/// [`event_loop`], drawing nothing while the terminal is lent to a credential plugin and a
+/// whole frame when it is back.
+async fn event_loop_lending<B: ratatui::backend::Backend>(
+    terminal: &mut Terminal<B>,
+    mut state: State,
+    mut action_rx: UnboundedReceiver<Action>,
+    effect_tx: UnboundedSender<Task>,
+    lent: &crate::handoff::Lent,
+) -> io::Result<State>
+where
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    use std::sync::atomic::Ordering;
     let to_io = |e: B::Error| io::Error::other(e);
     let size = terminal.size().map_err(to_io)?;
     update(
@@ -234,7 +300,7 @@ where
                 let period = if state.running_tasks() > 0 { BUSY_TICK } else { IDLE_TICK };
                 next_tick = Instant::now() + period;
             }
-            _ = tokio::time::sleep_until(frame_due), if state.dirty => {}
+            _ = tokio::time::sleep_until(frame_due), if state.dirty && !lent.out.load(Ordering::SeqCst) => {}
         }
         if state.should_quit {
             break;
@@ -242,6 +308,20 @@ where
         // A task started: tick faster from now on so its spinner moves.
         if state.running_tasks() > 0 && next_tick > Instant::now() + BUSY_TICK {
             next_tick = Instant::now() + BUSY_TICK;
+        }
+        if lent.out.load(Ordering::SeqCst) {
+            continue;
+        }
+        if lent.returned.swap(false, Ordering::SeqCst) {
+            // The screen was cleared when it came back, but ratatui only writes cells that
+            // differ from its last frame: a blank frame first makes the next one whole.
+            // (`Terminal::clear` would do it by asking the terminal for the cursor position,
+            // an answer that can arrive after crossterm stops waiting.)
+            terminal
+                .draw(|f| f.render_widget(ratatui::widgets::Clear, f.area()))
+                .map_err(to_io)?;
+            state.dirty = true;
+            last_draw = Instant::now() - FRAME;
         }
         if state.dirty && Instant::now() >= last_draw + FRAME {
             let frame = terminal

@@ -114,7 +114,8 @@ pub async fn connect(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
 ) -> Result<KubeTarget, ConnectError> {
-    let kc = read(kubeconfig)?;
+    let mut kc = read(kubeconfig)?;
+    crate::handoff::wrap_exec_plugins(&mut kc);
     let name = match context {
         Some(c) => c.to_owned(),
         None => kc.current_context.clone().ok_or(ConnectError::NoContext)?,
