@@ -1129,6 +1129,35 @@ fn mono_theme_draws_every_view_without_colour() {
                 s
             }),
         ),
+        (
+            "retag confirmation",
+            Box::new(|w, h| {
+                let mut s = demo_state(w, h);
+                select_tag(&mut s, "1.0.29");
+                press(&mut s, "t");
+                type_text(&mut s, "stable");
+                press(&mut s, "enter");
+                s
+            }),
+        ),
+        (
+            "restart confirmation",
+            Box::new(|w, h| {
+                let mut s = demo_state(w, h);
+                select_deployment(&mut s, "web");
+                press(&mut s, "r");
+                s
+            }),
+        ),
+        (
+            "diagnosis",
+            Box::new(|w, h| {
+                let mut s = demo_state(w, h);
+                select_deployment(&mut s, "api");
+                press(&mut s, "d");
+                s
+            }),
+        ),
     ];
     for (name, build) in views {
         for (w, h) in SIZES {
