@@ -183,3 +183,43 @@ async fn unknown_repository_is_a_clear_error() {
     assert!(msg.contains("acr") && msg.contains(&repo), "{msg}");
     assert_eq!(err.kind(), "repository_unknown", "{msg}");
 }
+
+/// What the dashboard's runner does with a listing: each page handed on as it arrives (the
+/// first marked), every row in the end; told to stop, it keeps what it read.
+#[tokio::test]
+async fn the_runner_hands_on_each_page_as_it_arrives() {
+    use berth::live::registry_side::list_streaming;
+    let client = acr_client_with(admin(), |c| c.page_size = 7);
+    let all = client
+        .list_tags("web", TagOrder::NewestFirst)
+        .await
+        .expect("web's tags");
+    let mut seen: Vec<(usize, bool)> = Vec::new();
+    let streamed = list_streaming(
+        client.tag_pages("web", TagOrder::NewestFirst),
+        |page, first| {
+            seen.push((page.len(), first));
+            true
+        },
+    )
+    .await
+    .unwrap_or_else(|(e, _)| panic!("{e}"));
+    assert!(seen.len() >= 5, "pages: {seen:?}");
+    assert!(seen[0].1 && seen[1..].iter().all(|(_, f)| !f), "{seen:?}");
+    assert_eq!(seen.iter().map(|(n, _)| n).sum::<usize>(), all.len());
+    let names = |rows: &[berth::registry::types::TagRow]| {
+        let mut v: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&streamed), names(&all));
+    // Told to stop after two pages (the pane moved to another registry): two pages read.
+    let mut pages = 0;
+    let read = list_streaming(client.tag_pages("web", TagOrder::NewestFirst), |_, _| {
+        pages += 1;
+        pages <= 2
+    })
+    .await
+    .unwrap_or_else(|(e, _)| panic!("{e}"));
+    assert_eq!(read.len(), 14, "two pages of seven");
+}

@@ -109,6 +109,20 @@ pub enum RegistryUpdate {
         repository: String,
         tags: Vec<TagRow>,
     },
+    /// A page of a repository listing still under way, so the pane shows rows before the last
+    /// page arrives: the first page replaces what was known, later ones add to it, and
+    /// `Repositories` with every row ends the listing.
+    RepositoriesPage {
+        registry: String,
+        repositories: Vec<RepositoryRow>,
+        first: bool,
+    },
+    /// The same for the tags of one repository; `Tags` ends it.
+    TagsPage {
+        repository: String,
+        tags: Vec<TagRow>,
+        first: bool,
+    },
     /// One tag changed (a lazily read digest, a retag berth made).
     Tag(TagRow),
     TagDeleted {

@@ -16,6 +16,10 @@ pub struct RegistryStore {
     /// Tags per repository in `order`; absent until loaded.
     pub tags: HashMap<String, Vec<TagRow>>,
     pub order: TagOrder,
+    /// Listings under way (their first pages shown, more to come): the repositories'…
+    pub listing_repositories: bool,
+    /// …and each repository's tags.
+    pub listing_tags: std::collections::BTreeSet<String>,
 }
 
 /// How the tags pane sorts (`o` switches).
@@ -144,13 +148,44 @@ impl RegistryStore {
                 self.registry = registry;
                 repositories.sort_by(|a, b| a.name.cmp(&b.name));
                 self.repositories = repositories;
+                self.listing_repositories = false;
+            }
+            RegistryUpdate::RepositoriesPage {
+                registry,
+                repositories,
+                first,
+            } => {
+                if registry != self.registry {
+                    self.tags.clear();
+                    self.registry = registry;
+                }
+                if first {
+                    self.repositories.clear();
+                }
+                self.repositories.extend(repositories);
+                self.repositories.sort_by(|a, b| a.name.cmp(&b.name));
+                self.listing_repositories = true;
             }
             RegistryUpdate::Tags {
                 repository,
                 mut tags,
             } => {
                 sort_tags(&mut tags, self.order);
+                self.listing_tags.remove(&repository);
                 self.tags.insert(repository, tags);
+            }
+            RegistryUpdate::TagsPage {
+                repository,
+                tags,
+                first,
+            } => {
+                let list = self.tags.entry(repository.clone()).or_default();
+                if first {
+                    list.clear();
+                }
+                list.extend(tags);
+                sort_tags(list, self.order);
+                self.listing_tags.insert(repository);
             }
             RegistryUpdate::Tag(tag) => {
                 let list = self.tags.entry(tag.repository.clone()).or_default();
@@ -186,6 +221,63 @@ impl RegistryStore {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn tag(name: &str) -> TagRow {
+        TagRow {
+            repository: "web".into(),
+            name: name.into(),
+            ..TagRow::default()
+        }
+    }
+
+    #[test]
+    fn pages_show_as_they_come_and_the_complete_listing_replaces_them() {
+        let mut s = RegistryStore::default();
+        let page = |tags: Vec<TagRow>, first| RegistryUpdate::TagsPage {
+            repository: "web".into(),
+            tags,
+            first,
+        };
+        s.tags.insert("web".into(), vec![tag("stale")]);
+        s.apply(page(vec![tag("1.0.2"), tag("1.0.1")], true));
+        assert!(s.listing_tags.contains("web"));
+        assert_eq!(
+            s.tags_of("web").unwrap().len(),
+            2,
+            "the first page replaces"
+        );
+        s.apply(page(vec![tag("1.0.0")], false));
+        assert_eq!(s.tags_of("web").unwrap().len(), 3, "later pages add");
+        s.apply(RegistryUpdate::Tags {
+            repository: "web".into(),
+            tags: vec![tag("1.0.2"), tag("1.0.1"), tag("1.0.0"), tag("0.9.0")],
+        });
+        assert!(!s.listing_tags.contains("web"));
+        assert_eq!(s.tags_of("web").unwrap().len(), 4);
+
+        let repo = |name: &str| RepositoryRow { name: name.into() };
+        s.apply(RegistryUpdate::RepositoriesPage {
+            registry: "r.example".into(),
+            repositories: vec![repo("web")],
+            first: true,
+        });
+        assert!(
+            s.listing_repositories && s.tags.is_empty(),
+            "another registry's tags go"
+        );
+        s.apply(RegistryUpdate::RepositoriesPage {
+            registry: "r.example".into(),
+            repositories: vec![repo("api")],
+            first: false,
+        });
+        let names: Vec<&str> = s.repositories.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["api", "web"]);
+        s.apply(RegistryUpdate::Repositories {
+            registry: "r.example".into(),
+            repositories: vec![repo("web"), repo("api")],
+        });
+        assert!(!s.listing_repositories);
+    }
 
     #[test]
     fn versions_sort_as_semver_and_names_last() {

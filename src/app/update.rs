@@ -667,7 +667,7 @@ fn on_registry(state: &mut State, u: RegistryUpdate, fx: &mut Vec<Task>) {
     match u {
         RegistryUpdate::Connection(c) => state.registry_conn = c,
         RegistryUpdate::SlotInUse(s) => state.slot_in_use = Some(s),
-        RegistryUpdate::Repositories { .. } => {
+        RegistryUpdate::Repositories { .. } | RegistryUpdate::RepositoriesPage { .. } => {
             let before = state.selected_repository.clone();
             state.registry.apply(u);
             let list = view::repositories(state);

@@ -122,7 +122,32 @@ fn send(tx: &UnboundedSender<Action>, u: RegistryUpdate) {
     let _ = tx.send(Action::Registry(u));
 }
 
-/// Lists the browsed registry's repositories into the pane.
+/// Reads a listing page by page, handing each page to `on_page` (with `true` for the first) as
+/// it arrives, so the pane shows rows before the last page is read; `on_page` answers `false`
+/// to stop (the pane moved to another registry). Every row read, or the error and the rows read
+/// before it.
+pub async fn list_streaming<T: Clone>(
+    mut pages: crate::registry::list::PageStream<T>,
+    mut on_page: impl FnMut(Vec<T>, bool) -> bool,
+) -> Result<Vec<T>, (RegistryError, Vec<T>)> {
+    let mut all = Vec::new();
+    let mut first = true;
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(rows) => {
+                if !on_page(rows.clone(), first) {
+                    break;
+                }
+                first = false;
+                all.extend(rows);
+            }
+            Err(e) => return Err((e, all)),
+        }
+    }
+    Ok(all)
+}
+
+/// Lists the browsed registry's repositories into the pane, page by page.
 pub async fn load_repositories(regs: &Registries, tx: &UnboundedSender<Action>) -> TaskResult {
     let what = "load repositories";
     let cfg = match regs.browsed_or_err(what) {
@@ -132,11 +157,35 @@ pub async fn load_repositories(regs: &Registries, tx: &UnboundedSender<Action>) 
             return Err(e);
         }
     };
-    let listed = async {
-        let reg = regs.connect(cfg).await?;
-        reg.client.list_repositories().await
-    }
-    .await;
+    let listed = match regs.connect(cfg).await {
+        Ok(reg) => list_streaming(reg.client.repository_pages(), |repositories, first| {
+            let browsed = regs.is_browsed(cfg);
+            if browsed {
+                send(
+                    tx,
+                    RegistryUpdate::RepositoriesPage {
+                        registry: cfg.host.clone(),
+                        repositories,
+                        first,
+                    },
+                );
+            }
+            browsed
+        })
+        .await
+        .map_err(|(e, read)| {
+            // What was read stays on screen as the listing; the error says it stopped short.
+            send(
+                tx,
+                RegistryUpdate::Repositories {
+                    registry: cfg.host.clone(),
+                    repositories: read,
+                },
+            );
+            e
+        }),
+        Err(e) => Err(e),
+    };
     if !regs.is_browsed(cfg) {
         return done(format!("{} is no longer browsed", cfg.name));
     }
@@ -160,7 +209,7 @@ pub async fn load_repositories(regs: &Registries, tx: &UnboundedSender<Action>) 
     }
 }
 
-/// Lists one repository's tags (newest first) into the pane at once, then reads the details
+/// Lists one repository's tags (newest first) into the pane page by page, then reads the details
 /// the listing lacks for the newest [`DETAIL_LIMIT`] and sends each row as it arrives.
 /// Returns how many rows' details could not be read.
 pub async fn load_tags(
@@ -174,11 +223,38 @@ pub async fn load_tags(
         .connect(cfg)
         .await
         .map_err(|e| registry_error(&what, &e))?;
-    let mut rows = reg
-        .client
-        .list_tags(repository, TagOrder::NewestFirst)
-        .await
-        .map_err(|e| registry_error(&what, &e))?;
+    let listed = list_streaming(
+        reg.client.tag_pages(repository, TagOrder::NewestFirst),
+        |tags, first| {
+            let browsed = regs.is_browsed(cfg);
+            if browsed {
+                send(
+                    tx,
+                    RegistryUpdate::TagsPage {
+                        repository: repository.to_owned(),
+                        tags,
+                        first,
+                    },
+                );
+            }
+            browsed
+        },
+    )
+    .await;
+    let mut rows = match listed {
+        Ok(rows) => rows,
+        Err((e, read)) => {
+            // What was read stays on screen as the listing; the error says it stopped short.
+            send(
+                tx,
+                RegistryUpdate::Tags {
+                    repository: repository.to_owned(),
+                    tags: read,
+                },
+            );
+            return Err(registry_error(&what, &e));
+        }
+    };
     sort_newest_first(&mut rows);
     // After `:reg` the pane shows another registry, perhaps with a repository of this name:
     // what this load read belongs to the old one and is dropped.

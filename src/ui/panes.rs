@@ -104,7 +104,15 @@ fn repositories(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
     } else {
         state.registry.registry.clone()
     };
-    let right = count_label(list.len(), &nav.filter, "");
+    let right = count_label(
+        list.len(),
+        &nav.filter,
+        if state.registry.listing_repositories {
+            " so far…"
+        } else {
+            ""
+        },
+    );
     // The host gives way to the count when the box is narrow, visibly cut.
     let room = (outer.width as usize).saturating_sub(super::text::width(&right) + 16);
     let mut title = vec![Span::raw(" Registry ")];
@@ -249,11 +257,17 @@ fn tags(state: &State, theme: &Theme, outer: Rect, buf: &mut Buffer) {
         }
         (!spans.is_empty()).then(|| Line::from(spans))
     });
+    // A listing under way shows its first pages with what is still to come said.
+    let listing = repo.is_some_and(|r| state.registry.listing_tags.contains(&r.name));
     let block = pane_box(
         theme,
         state.focus == Focus::Tags,
         title,
-        Some(count_label(list.len(), &nav.filter, "")),
+        Some(count_label(
+            list.len(),
+            &nav.filter,
+            if listing { " so far…" } else { "" },
+        )),
         bottom,
     );
     block.render(outer, buf);
