@@ -368,3 +368,31 @@ fn reg_switches_the_browsed_registry_and_refuses_an_unknown_name() {
     type_text(&mut s, "reg mirror");
     assert!(press(&mut s, "enter").is_empty());
 }
+
+/// Back out of the repositories pane (`h`, `esc`): the configured registries, the browsed one
+/// highlighted; enter on another browses it.
+#[test]
+fn back_from_the_repositories_lists_the_registries() {
+    let mut s = live(None, &KeysConfig::default());
+    s.focus = Focus::Repositories;
+    assert!(press(&mut s, "h").is_empty());
+    let screen = render(&s);
+    assert!(
+        screen.contains("reg prod") && screen.contains("reg mirror"),
+        "{screen}"
+    );
+    match s.dialogs.last() {
+        Some(berth::app::state::Dialog::Palette { selected, .. }) => assert_eq!(*selected, 0),
+        other => panic!("the registry list: {other:?}"),
+    }
+    press(&mut s, "down");
+    let fx = press(&mut s, "enter");
+    assert!(
+        fx.iter().any(|t| t.effect
+            == berth::app::effects::Effect::SwitchRegistry {
+                name: "mirror".into()
+            }),
+        "{fx:?}"
+    );
+    assert_eq!(s.registry_name, "mirror");
+}

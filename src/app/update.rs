@@ -352,6 +352,19 @@ fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {
                 match focus {
                     Focus::Tags => state.focus = Focus::Repositories,
                     Focus::Pods => state.focus = Focus::Deployments,
+                    // Out of the repositories: the list of configured registries to browse
+                    // (the palette's `:reg`, the one browsed highlighted).
+                    Focus::Repositories if state.registries.len() > 1 => {
+                        let selected = state
+                            .registries
+                            .iter()
+                            .position(|r| *r == state.registry_name)
+                            .unwrap_or(0);
+                        state.dialogs.push(Dialog::Palette {
+                            input: TextInput::new("reg "),
+                            selected,
+                        });
+                    }
                     _ => state.dirty = false,
                 }
             }
