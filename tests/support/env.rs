@@ -116,17 +116,28 @@ impl Env {
 
     /// A directory with the test CA as `ca.crt`, the layout `skopeo --cert-dir` and
     /// containers-style tools expect.
+    ///
+    /// Written once per test process: tests run in parallel threads, and rewriting `ca.crt`
+    /// while another test's skopeo read it gave that skopeo an empty file ("certificate signed
+    /// by unknown authority", seen in CI).
     pub fn cert_dir(&self) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("berth-test-certs-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create the test cert dir");
-        std::fs::copy(self.ca_file(), dir.join("ca.crt")).unwrap_or_else(|e| {
-            panic!(
-                "copy {} into {}: {e}",
-                self.ca_file().display(),
-                dir.display()
-            )
-        });
-        dir
+        static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        DIR.get_or_init(|| {
+            let dir = std::env::temp_dir().join(format!("berth-test-certs-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("create the test cert dir");
+            // Copied beside it and renamed into place: a reader sees the whole file or none.
+            let partial = dir.join("ca.crt.partial");
+            std::fs::copy(self.ca_file(), &partial).unwrap_or_else(|e| {
+                panic!(
+                    "copy {} into {}: {e}",
+                    self.ca_file().display(),
+                    dir.display()
+                )
+            });
+            std::fs::rename(&partial, dir.join("ca.crt")).expect("move ca.crt into place");
+            dir
+        })
+        .clone()
     }
 }
 
