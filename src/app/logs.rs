@@ -21,7 +21,7 @@ use unicode_width::UnicodeWidthChar;
 
 use super::action::{Action, Notice};
 use super::effects::{Effect, Task, TaskId};
-use super::keymap::{Command, Key, KeyCodeOrd};
+use super::keymap::{Command, Key};
 pub use super::search::{find_all, wrap};
 use super::state::{Dialog, State, TextInput};
 use crate::cluster::model::{ContainerState, PodRow, WorkloadKind};
@@ -878,9 +878,9 @@ pub fn on_text_key(state: &mut State, key: Key) -> bool {
     let Some(input) = v.search_input.as_mut() else {
         return false;
     };
-    match (key.code, key.ctrl) {
-        (KeyCodeOrd::Esc, _) | (KeyCodeOrd::Char('c'), true) => v.search_input = None,
-        (KeyCodeOrd::Enter, _) => {
+    match super::search::edit_search(input, key) {
+        super::search::SearchKey::Cancel => v.search_input = None,
+        super::search::SearchKey::Submit => {
             let text = input.text.clone();
             v.search_input = None;
             v.search = text;
@@ -888,13 +888,8 @@ pub fn on_text_key(state: &mut State, key: Key) -> bool {
             let from = v.bottom().unwrap_or(0);
             jump(state, from, true);
         }
-        (KeyCodeOrd::Char('u'), true) => input.clear(),
-        (KeyCodeOrd::Char(c), false) => input.insert(c),
-        (KeyCodeOrd::Backspace, _) => input.backspace(),
-        (KeyCodeOrd::Delete, _) => input.delete(),
-        (KeyCodeOrd::Left, _) => input.left(),
-        (KeyCodeOrd::Right, _) => input.right(),
-        _ => state.dirty = false,
+        super::search::SearchKey::Edited => {}
+        super::search::SearchKey::Ignored => state.dirty = false,
     }
     true
 }

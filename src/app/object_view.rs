@@ -11,8 +11,8 @@ use unicode_width::UnicodeWidthStr;
 
 use super::action::{Notice, TaskError, TaskOutcome, TaskResult};
 use super::effects::{Effect, Task, TaskId};
-use super::keymap::{Command, Key, KeyCodeOrd};
-use super::search::find_all;
+use super::keymap::{Command, Key};
+use super::search::{SearchKey, edit_search, find_all};
 use super::state::{Dialog, Focus, State, TextInput};
 use super::view::age;
 use crate::cluster::manifest::{KindInfo, Manifest, ObjectTarget};
@@ -392,22 +392,17 @@ pub fn on_text_key(state: &mut State, key: Key) -> bool {
     let Some(input) = v.search_input.as_mut() else {
         return false;
     };
-    match (key.code, key.ctrl) {
-        (KeyCodeOrd::Esc, _) | (KeyCodeOrd::Char('c'), true) => v.search_input = None,
-        (KeyCodeOrd::Enter, _) => {
+    match edit_search(input, key) {
+        SearchKey::Cancel => v.search_input = None,
+        SearchKey::Submit => {
             v.search = input.text.clone();
             v.search_input = None;
             v.hit = None;
             let from = v.top;
             jump(state, from, false);
         }
-        (KeyCodeOrd::Char('u'), true) => input.clear(),
-        (KeyCodeOrd::Char(c), false) => input.insert(c),
-        (KeyCodeOrd::Backspace, _) => input.backspace(),
-        (KeyCodeOrd::Delete, _) => input.delete(),
-        (KeyCodeOrd::Left, _) => input.left(),
-        (KeyCodeOrd::Right, _) => input.right(),
-        _ => state.dirty = false,
+        SearchKey::Edited => {}
+        SearchKey::Ignored => state.dirty = false,
     }
     true
 }

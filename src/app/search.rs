@@ -83,3 +83,32 @@ pub fn wrap(text: &str, width: usize) -> Vec<&str> {
     rows.push(&text[start..]);
     rows
 }
+
+/// What a key did to a search being typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchKey {
+    /// esc or ctrl-c: the search is dropped.
+    Cancel,
+    /// enter: search for what is typed.
+    Submit,
+    Edited,
+    /// A key the line editor has no use for.
+    Ignored,
+}
+
+/// The line editor's keys for a search field (the full-screen views share it).
+pub fn edit_search(input: &mut super::state::TextInput, key: super::keymap::Key) -> SearchKey {
+    use super::keymap::KeyCodeOrd;
+    match (key.code, key.ctrl) {
+        (KeyCodeOrd::Esc, _) | (KeyCodeOrd::Char('c'), true) => return SearchKey::Cancel,
+        (KeyCodeOrd::Enter, _) => return SearchKey::Submit,
+        (KeyCodeOrd::Char('u'), true) => input.clear(),
+        (KeyCodeOrd::Char(c), false) => input.insert(c),
+        (KeyCodeOrd::Backspace, _) => input.backspace(),
+        (KeyCodeOrd::Delete, _) => input.delete(),
+        (KeyCodeOrd::Left, _) => input.left(),
+        (KeyCodeOrd::Right, _) => input.right(),
+        _ => return SearchKey::Ignored,
+    }
+    SearchKey::Edited
+}

@@ -11,7 +11,7 @@ use super::text::fit;
 use super::theme::Theme;
 use crate::app::keymap::{Command, Layer};
 use crate::app::logs::{LogsView, find_all, render_line, wrap};
-use crate::app::state::State;
+use crate::app::state::{State, TextInput};
 
 pub fn draw(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, v: &LogsView) {
     Clear.render(area, buf);
@@ -98,26 +98,7 @@ fn counts<'a>(v: &LogsView, theme: &Theme) -> Line<'a> {
 }
 
 fn footer<'a>(state: &State, v: &LogsView, theme: &Theme, room: usize) -> Line<'a> {
-    if let Some(input) = &v.search_input {
-        return fitted(
-            vec![
-                Span::styled(" /", theme.accent),
-                Span::styled(format!("{}▏", input.text), theme.input),
-                Span::styled("  enter search · esc cancel ", theme.dim),
-            ],
-            room,
-        );
-    }
-    let mut spans = Vec::new();
-    let mut used = 0;
-    if let Some(n) = &v.note {
-        let t = fit(&format!(" {n} "), room);
-        used += super::text::width(&t);
-        spans.push(Span::styled(t, theme.warning));
-    }
-    let km = &state.keymap;
-    // Hints in order of use; those that do not fit are left out (`?` lists every key).
-    for (cmd, label) in [
+    let hints = [
         (Command::Cancel, "close"),
         (Command::Search, "search"),
         (Command::SearchNext, "next"),
@@ -132,8 +113,48 @@ fn footer<'a>(state: &State, v: &LogsView, theme: &Theme, room: usize) -> Line<'
         ),
         (Command::NextContainer, "container"),
         (Command::LogRange, "range"),
-    ] {
-        if let Some(k) = km.key_for(Layer::Logs, cmd) {
+    ];
+    view_footer(
+        state,
+        Layer::Logs,
+        v.search_input.as_ref(),
+        v.note.as_deref(),
+        &hints,
+        theme,
+        room,
+    )
+}
+
+/// The bottom border of a full-screen view: the search being typed, or the last key's note
+/// and the keys (in order of use; those that do not fit are left out, `?` lists every key).
+pub(super) fn view_footer<'a>(
+    state: &State,
+    layer: Layer,
+    search_input: Option<&TextInput>,
+    note: Option<&str>,
+    hints: &[(Command, &str)],
+    theme: &Theme,
+    room: usize,
+) -> Line<'a> {
+    if let Some(input) = search_input {
+        return fitted(
+            vec![
+                Span::styled(" /", theme.accent),
+                Span::styled(format!("{}▏", input.text), theme.input),
+                Span::styled("  enter search · esc cancel ", theme.dim),
+            ],
+            room,
+        );
+    }
+    let mut spans = Vec::new();
+    let mut used = 0;
+    if let Some(n) = note {
+        let t = fit(&format!(" {n} "), room);
+        used += super::text::width(&t);
+        spans.push(Span::styled(t, theme.warning));
+    }
+    for (cmd, label) in hints {
+        if let Some(k) = state.keymap.key_for(layer, *cmd) {
             let key = format!(" {k} ");
             let label = format!(" {label} ");
             let w = super::text::width(&key) + super::text::width(&label);

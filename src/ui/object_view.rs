@@ -8,8 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
-use super::logs::{fitted, styled};
-use super::text::fit;
+use super::logs::{fitted, styled, view_footer};
 use super::theme::Theme;
 use crate::app::keymap::{Command, Layer};
 use crate::app::object_view::{Doc, ObjectTab, ObjectView, lines};
@@ -83,29 +82,11 @@ fn title<'a>(v: &ObjectView, theme: &Theme, room: usize) -> Line<'a> {
 }
 
 fn footer<'a>(state: &State, v: &ObjectView, theme: &Theme, room: usize) -> Line<'a> {
-    if let Some(input) = &v.search_input {
-        return fitted(
-            vec![
-                Span::styled(" /", theme.accent),
-                Span::styled(format!("{}▏", input.text), theme.input),
-                Span::styled("  enter search · esc cancel ", theme.dim),
-            ],
-            room,
-        );
-    }
-    let mut spans = Vec::new();
-    let mut used = 0;
-    if let Some(n) = &v.note {
-        let t = fit(&format!(" {n} "), room);
-        used += super::text::width(&t);
-        spans.push(Span::styled(t, theme.warning));
-    }
     let other_tab = match v.tab {
         ObjectTab::Yaml => (Command::Events, "events"),
         ObjectTab::Events => (Command::Yaml, "yaml"),
     };
-    let km = &state.keymap;
-    for (cmd, label) in [
+    let hints = [
         (Command::Cancel, "close"),
         other_tab,
         (Command::Search, "search"),
@@ -119,20 +100,16 @@ fn footer<'a>(state: &State, v: &ObjectView, theme: &Theme, room: usize) -> Line
             },
         ),
         (Command::ToggleWrap, if v.wrap { "cut" } else { "wrap" }),
-    ] {
-        if let Some(k) = km.key_for(Layer::Object, cmd) {
-            let key = format!(" {k} ");
-            let label = format!(" {label} ");
-            let w = super::text::width(&key) + super::text::width(&label);
-            if used + w > room {
-                continue;
-            }
-            used += w;
-            spans.push(Span::styled(key, theme.key));
-            spans.push(Span::styled(label, theme.text));
-        }
-    }
-    Line::from(spans).right_aligned()
+    ];
+    view_footer(
+        state,
+        Layer::Object,
+        v.search_input.as_ref(),
+        v.note.as_deref(),
+        &hints,
+        theme,
+        room,
+    )
 }
 
 /// How long the marked part of a line is: a YAML key (up to its colon), or the events table's
