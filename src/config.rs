@@ -53,6 +53,9 @@ pub struct Config {
     pub keys: crate::app::keymap::KeysConfig,
     #[serde(default)]
     pub ui: UiSection,
+    /// `[[environment]]` entries, in promotion order (dev → staging → prod).
+    #[serde(default, rename = "environment")]
+    pub environments: Vec<crate::envs::config::EnvironmentConfig>,
     /// `[ui] theme`, loaded with the file so that a bad theme stops berth before it starts
     /// (`Theme::from_env` still lets `NO_COLOR` replace it).
     #[serde(skip)]
@@ -279,6 +282,8 @@ impl Config {
                 )));
             }
         }
+        let registries: Vec<String> = self.registries.iter().map(|r| r.name.clone()).collect();
+        crate::envs::config::validate(&self.environments, &registries).map_err(invalid)?;
         Ok(())
     }
 

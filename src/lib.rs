@@ -6,9 +6,11 @@
 pub mod app;
 pub mod audit;
 pub mod azure;
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod diagnose;
+pub mod envs;
 pub mod handoff;
 pub mod live;
 pub mod logging;

@@ -52,6 +52,12 @@ enum Command {
     Secret(SecretArgs),
     /// Why a pod cannot pull its image, with the evidence and the fix.
     Diagnose(DiagnoseArgs),
+    /// Every [[environment]] side by side: per workload the tag, the digest its pods run, the
+    /// revision, its age and the rollout state, and whether the environments differ.
+    Envs(berth::cli::envs::EnvsArgs),
+    /// Ship what runs in one environment to another: retag (and lock) the promotion tag, set
+    /// the image pinned to the digest, follow the rollout, undo it if it gets stuck.
+    Promote(berth::cli::promote::PromoteArgs),
     /// The logs of a pod, or of every pod of a workload interleaved (-f follows, and a
     /// rollout's new pods join).
     Logs(berth::cluster::logs::LogsArgs),
@@ -110,7 +116,9 @@ impl Command {
                 | RegistryCommand::Diff { .. } => None,
             },
             Command::CheckAcr(a) => (a.fix && !a.dry_run).then_some("check-acr --fix"),
+            Command::Promote(a) => (!a.dry_run).then_some("promote"),
             Command::Diagnose(_)
+            | Command::Envs(_)
             | Command::Logs(_)
             | Command::Demo
             | Command::ExecCredentialHandoff { .. }
@@ -151,6 +159,10 @@ fn cli_command() -> clap::Command {
             })
         })
         .mut_subcommand("check-acr", with_audit_help)
+        .mut_subcommand("envs", |c| with_exit_help(c, berth::cli::envs::EXIT_HELP))
+        .mut_subcommand("promote", |c| {
+            with_audit_help(with_exit_help(c, berth::cli::promote::EXIT_HELP))
+        })
         .mut_subcommand("logs", |c| {
             with_exit_help(c, berth::cluster::logs::EXIT_HELP)
         })
@@ -281,6 +293,29 @@ async fn run(cli: Cli) -> color_eyre::Result<ExitCode> {
                 &config,
             )
             .await
+        }
+        Command::Envs(args) => {
+            let defaults = berth::envs::snapshot::KubeDefaults {
+                kubeconfig,
+                context,
+            };
+            exit_code(berth::cli::envs::run(args, &config.environments, &defaults).await)
+        }
+        Command::Promote(args) => {
+            let defaults = berth::envs::snapshot::KubeDefaults {
+                kubeconfig,
+                context,
+            };
+            exit_code(
+                berth::cli::promote::run(
+                    args,
+                    &config.environments,
+                    &config.registries,
+                    &defaults,
+                    &audit,
+                )
+                .await,
+            )
         }
         Command::Logs(mut args) => {
             args.kubeconfig = kubeconfig;

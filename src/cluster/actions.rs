@@ -186,9 +186,20 @@ pub fn check_owner(
     }
     let ns = meta.namespace.as_deref().unwrap_or_default();
     let name = meta.name.as_deref().unwrap_or_default();
+    Err(managed_refusal(owner, kind, ns, name, action))
+}
+
+/// The refusal of `action` on a workload its `owner` manages: who, and what to do instead.
+pub fn managed_refusal(
+    owner: Owner,
+    kind: WorkloadKind,
+    ns: &str,
+    name: &str,
+    action: OwnedAction,
+) -> ActionError {
     let workload = format!("{}/{name}", kind.short());
     let w = owner.warning(action, &workload, ns);
-    Err(ActionError::Managed {
+    ActionError::Managed {
         headline: format!(
             "{} {ns}/{name}{}",
             kind.noun(),
@@ -197,7 +208,7 @@ pub fn check_owner(
         instead: w.instead,
         owner: Box::new(owner),
         action,
-    })
+    }
 }
 
 impl std::fmt::Debug for ActionContext {
@@ -913,5 +924,52 @@ mod tests {
             !a.contains_key("team"),
             "kubectl replaces the annotations wholesale"
         );
+    }
+}
+
+/// The rollout mutations for a workload of any kind, chosen in this one place: Deployments
+/// above, StatefulSets and DaemonSets through their ControllerRevisions.
+pub mod workload {
+    use super::{ActionContext, ActionError, ActionReport, ImageTarget};
+    use super::{controller_revision as cr, restart as restart_deployment};
+    use crate::cluster::model::WorkloadKind;
+
+    pub async fn restart(
+        ctx: &ActionContext,
+        kind: WorkloadKind,
+        ns: &str,
+        name: &str,
+    ) -> Result<ActionReport, ActionError> {
+        match kind {
+            WorkloadKind::Deployment => restart_deployment(ctx, ns, name).await,
+            kind => cr::restart(ctx, kind, ns, name).await,
+        }
+    }
+
+    pub async fn set_image(
+        ctx: &ActionContext,
+        kind: WorkloadKind,
+        ns: &str,
+        name: &str,
+        container: &str,
+        image: &ImageTarget,
+    ) -> Result<ActionReport, ActionError> {
+        match kind {
+            WorkloadKind::Deployment => super::set_image(ctx, ns, name, container, image).await,
+            kind => cr::set_image(ctx, kind, ns, name, container, image).await,
+        }
+    }
+
+    pub async fn undo(
+        ctx: &ActionContext,
+        kind: WorkloadKind,
+        ns: &str,
+        name: &str,
+        to_revision: Option<i64>,
+    ) -> Result<ActionReport, ActionError> {
+        match kind {
+            WorkloadKind::Deployment => super::undo(ctx, ns, name, to_revision).await,
+            kind => cr::undo(ctx, kind, ns, name, to_revision).await,
+        }
     }
 }

@@ -14,7 +14,6 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use serde_json::json;
-use tokio::sync::mpsc;
 
 use crate::audit::AuditLog;
 use crate::secret::Secret;
@@ -24,11 +23,11 @@ use super::acr_source::{
 };
 use super::actions::{self, ActionContext, ActionError, ActionReport, ImageTarget};
 use super::connect::{self, KubeTarget};
-use super::model::{ConnectionState, Kind, ModelUpdate, RolloutState};
+use super::follow::{Follow, FollowEnd};
+use super::model::RolloutState;
 use super::rollout::state_label;
 use super::rotate::{self, CredentialSource, RotateError, RotationRequest};
-use super::store::ClusterModel;
-use super::watch::{WatchOptions, Watchers};
+use super::watch::WatchOptions;
 use crate::azure::arm::ArmClient;
 use crate::registry::client::http_client;
 
@@ -693,7 +692,6 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             EXIT_INVALID,
         );
     }
-    use super::actions::controller_revision as cr;
     // Read set-image's arguments before connecting: a mistake there needs no cluster.
     let set_image = match &args.command {
         RolloutCommand::SetImage {
@@ -755,10 +753,8 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             force_unmanaged,
         } => {
             let c = ctx(dry_run, force_unmanaged).await;
-            let result = match deployment.kind {
-                WorkloadKind::Deployment => actions::restart(&c, &ns, &deployment.name).await,
-                kind => cr::restart(&c, kind, &ns, &deployment.name).await,
-            };
+            let result =
+                actions::workload::restart(&c, deployment.kind, &ns, &deployment.name).await;
             print_action(json, &result)
         }
         RolloutCommand::SetImage {
@@ -776,15 +772,15 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
                 },
             };
             let c = ctx(dry_run, force_unmanaged).await;
-            let result = match deployment.kind {
-                WorkloadKind::Deployment => {
-                    actions::set_image(&c, &ns, &deployment.name, &container, &request.target).await
-                }
-                kind => {
-                    cr::set_image(&c, kind, &ns, &deployment.name, &container, &request.target)
-                        .await
-                }
-            };
+            let result = actions::workload::set_image(
+                &c,
+                deployment.kind,
+                &ns,
+                &deployment.name,
+                &container,
+                &request.target,
+            )
+            .await;
             print_action(json, &result)
         }
         RolloutCommand::Undo {
@@ -794,12 +790,9 @@ pub async fn run_rollout(args: RolloutArgs) -> i32 {
             force_unmanaged,
         } => {
             let c = ctx(dry_run, force_unmanaged).await;
-            let result = match deployment.kind {
-                WorkloadKind::Deployment => {
-                    actions::undo(&c, &ns, &deployment.name, to_revision).await
-                }
-                kind => cr::undo(&c, kind, &ns, &deployment.name, to_revision).await,
-            };
+            let result =
+                actions::workload::undo(&c, deployment.kind, &ns, &deployment.name, to_revision)
+                    .await;
             print_action(json, &result)
         }
         RolloutCommand::Pause {
@@ -897,59 +890,29 @@ async fn status(
     timeout: Duration,
     json: bool,
 ) -> i32 {
-    let (tx, mut rx) = mpsc::channel::<ModelUpdate>(1024);
     let options = WatchOptions {
         namespaces: Some(vec![ns.to_owned()]),
-        kinds: match kind {
-            WorkloadKind::Deployment => vec![Kind::Deployment, Kind::ReplicaSet, Kind::Pod],
-            other => vec![other.watch_kind(), Kind::ControllerRevision, Kind::Pod],
-        },
+        kinds: kind.watch_kinds(),
     };
-    let watchers = Watchers::spawn(target.client.clone(), &options, 1, tx);
-    let mut model = ClusterModel::new(watchers.epoch());
-    let deadline = tokio::time::Instant::now() + timeout;
-    let expected_scopes = watchers.task_count();
-    let mut timed_out = false;
-    loop {
-        let live = model.connections().len() == expected_scopes
-            && model
-                .connections()
-                .values()
-                .all(|s| *s == ConnectionState::Live);
-        if live {
-            let done = match model.workload(kind, ns, name) {
-                None => true,
-                Some(d) => {
-                    !wait
-                        || matches!(
-                            d.rollout,
-                            RolloutState::Complete | RolloutState::Stuck { .. }
-                        )
-                }
-            };
-            if done {
-                break;
+    let mut follow = Follow::start(target.client.clone(), &options);
+    let end = follow
+        .until(timeout, |model| match model.workload(kind, ns, name) {
+            None => true,
+            Some(d) => {
+                !wait
+                    || matches!(
+                        d.rollout,
+                        RolloutState::Complete | RolloutState::Stuck { .. }
+                    )
             }
-        }
-        if let Some(ConnectionState::Forbidden { error }) = model
-            .connections()
-            .values()
-            .find(|s| matches!(s, ConnectionState::Forbidden { .. }))
-        {
-            return fail(json, "forbidden", error, EXIT_REFUSED);
-        }
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(u)) => {
-                model.apply(u);
-            }
-            Ok(None) => break,
-            Err(_) => {
-                timed_out = true;
-                break;
-            }
-        }
-    }
-    drop(watchers);
+        })
+        .await;
+    let timed_out = match end {
+        FollowEnd::Done => false,
+        FollowEnd::TimedOut => true,
+        FollowEnd::Forbidden(error) => return fail(json, "forbidden", &error, EXIT_REFUSED),
+    };
+    let model = follow.model();
     let noun = kind.noun();
     let Some(d) = model.workload(kind, ns, name) else {
         if timed_out {

@@ -27,6 +27,7 @@ pub mod actions;
 pub mod cli;
 pub mod connect;
 pub mod convert;
+pub mod follow;
 pub mod liveness;
 pub mod logs;
 pub mod manifest;

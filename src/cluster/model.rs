@@ -49,7 +49,8 @@ pub enum RolloutState {
 
 /// The kinds of workload berth rolls out. Ordered so a namespace's workloads sort by name, then
 /// Deployment before StatefulSet before DaemonSet.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum WorkloadKind {
     #[default]
     Deployment,
@@ -82,6 +83,15 @@ impl WorkloadKind {
             WorkloadKind::Deployment => "Deployment",
             WorkloadKind::StatefulSet => "StatefulSet",
             WorkloadKind::DaemonSet => "DaemonSet",
+        }
+    }
+
+    /// What a headless command watches to know this kind's rollouts: the workload, its
+    /// revisions (ReplicaSets, or ControllerRevisions) and its pods.
+    pub fn watch_kinds(self) -> Vec<Kind> {
+        match self {
+            WorkloadKind::Deployment => vec![Kind::Deployment, Kind::ReplicaSet, Kind::Pod],
+            other => vec![other.watch_kind(), Kind::ControllerRevision, Kind::Pod],
         }
     }
 

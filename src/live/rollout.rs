@@ -8,10 +8,8 @@ use super::outcome::{self, action_error, action_summary, done};
 use crate::app::action::{TaskError, TaskResult};
 use crate::app::effects::Effect;
 use crate::audit::AuditLog;
-use crate::cluster::actions::controller_revision;
 use crate::cluster::actions::{self, ActionContext, ImageTarget, OwnerPolicy};
 use crate::cluster::model::ObjectRef;
-use crate::cluster::model::WorkloadKind;
 use crate::cluster::rotate;
 
 fn context(now: &KubeNow, audit: &AuditLog, dry_run: bool) -> ActionContext {
@@ -113,35 +111,22 @@ pub async fn run(now: &KubeNow, audit: &AuditLog, effect: &Effect) -> Option<Tas
         }
         Effect::Restart {
             kind, deployment, ..
-        } => match kind {
-            WorkloadKind::Deployment => {
-                actions::restart(&ctx, &deployment.namespace, &deployment.name).await
-            }
-            kind => {
-                controller_revision::restart(&ctx, *kind, &deployment.namespace, &deployment.name)
-                    .await
-            }
-        },
+        } => actions::workload::restart(&ctx, *kind, &deployment.namespace, &deployment.name).await,
         Effect::Undo {
             kind,
             deployment,
             to_revision,
             ..
-        } => match kind {
-            WorkloadKind::Deployment => {
-                actions::undo(&ctx, &deployment.namespace, &deployment.name, *to_revision).await
-            }
-            kind => {
-                controller_revision::undo(
-                    &ctx,
-                    *kind,
-                    &deployment.namespace,
-                    &deployment.name,
-                    *to_revision,
-                )
-                .await
-            }
-        },
+        } => {
+            actions::workload::undo(
+                &ctx,
+                *kind,
+                &deployment.namespace,
+                &deployment.name,
+                *to_revision,
+            )
+            .await
+        }
         Effect::Pause { deployment, .. } => {
             actions::set_paused(&ctx, &deployment.namespace, &deployment.name, true).await
         }
