@@ -2,21 +2,22 @@
 //! changes; only visible rows are turned into cells.
 
 pub mod dialogs;
-pub mod layout;
 pub mod logs;
 pub mod object_view;
 pub mod panes;
 pub mod status;
 pub mod table;
 pub mod text;
-pub mod theme;
+
+// The geometry is app's (update pages and maps clicks with it); here for the paths that had it.
+pub use crate::app::layout;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use crate::app::State;
-pub use theme::Theme;
+pub use crate::theme::Theme;
 
 /// Draw the whole screen.
 pub fn draw(frame: &mut Frame<'_>, state: &State) {

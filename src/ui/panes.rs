@@ -7,16 +7,16 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Widget};
 
-use super::layout::{ScreenLayout, body};
 use super::table::{self, Cell, Col};
 use super::text::{age, fit, short_digest, short_image};
-use super::theme::Theme;
 use crate::app::action::{ConnState, Level};
+use crate::app::layout::{ScreenLayout, body};
 use crate::app::state::{Focus, State};
 use crate::app::store::TagOrder;
 use crate::app::view::{self, TimelineItem};
 use crate::cluster::model::{DeploymentRow, PodRow, RolloutState};
 use crate::registry::types::TagRow;
+use crate::theme::Theme;
 
 pub const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
 
