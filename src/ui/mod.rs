@@ -32,9 +32,7 @@ pub fn render(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
         status::too_small(area, buf, theme);
         return;
     }
-    panes::registry(state, theme, &layout, buf);
-    panes::cluster(state, theme, &layout, buf);
-    panes::events(state, theme, &layout, buf);
+    panes::draw(state, theme, &layout, buf);
     status::hints(state, theme, layout.hints, buf);
     status::status_bar(state, theme, layout.status, buf);
     let progress = dialogs::progress(state, theme, &layout, buf);
