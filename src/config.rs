@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::ui::theme::{BuiltinTheme, Theme};
+use crate::theme::{BuiltinTheme, Theme};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -18,5 +18,6 @@ pub mod reference;
 pub mod registry;
 pub mod secret;
 pub mod startup;
+pub mod theme;
 pub mod tui;
 pub mod ui;

@@ -720,7 +720,7 @@ pub fn open(state: &mut State, fx: &mut Vec<Task>) {
         }),
     };
     let Some((target, containers)) = target else {
-        super::update::notify(
+        super::notices::notify(
             state,
             Notice::warning("logs: select a pod or a workload first"),
         );
@@ -922,6 +922,8 @@ fn jump(state: &mut State, from: u64, older: bool) {
         }
     }
 }
+
+pub const HINTS: &[Command] = &[Command::Search, Command::Cancel];
 
 /// The logs layer's commands.
 pub fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {

@@ -275,7 +275,7 @@ pub fn open_selected(state: &mut State, tab: ObjectTab, fx: &mut Vec<Task>) {
             Focus::Events => "the selected line is berth's own, not a cluster event",
             _ => "select a workload, a pod or an event first",
         };
-        super::update::notify(state, Notice::warning(format!("{what}: {why}")));
+        super::notices::notify(state, Notice::warning(format!("{what}: {why}")));
         return;
     };
     open(state, target, uid, tab, fx);
@@ -439,6 +439,8 @@ fn jump(state: &mut State, from: usize, up: bool) {
         }
     }
 }
+
+pub const HINTS: &[Command] = &[Command::Search, Command::Cancel];
 
 /// The object layer's commands.
 pub fn on_command(state: &mut State, cmd: Command, fx: &mut Vec<Task>) {

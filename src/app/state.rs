@@ -303,7 +303,7 @@ impl TaskView {
 pub struct TimedNotice {
     pub notice: Notice,
     pub at: Timestamp,
-    /// Does not expire (see [`super::update::notify_sticky`]).
+    /// Does not expire (see [`super::notices::notify_sticky`]).
     pub sticky: bool,
 }
 
@@ -335,7 +335,7 @@ pub struct State {
     pub height: u16,
     pub keymap: Keymap,
     /// The theme the screen is drawn in (`[ui] theme`, unless `NO_COLOR`).
-    pub theme: std::sync::Arc<crate::ui::Theme>,
+    pub theme: std::sync::Arc<crate::theme::Theme>,
     pub read_only: ReadOnly,
     /// What the runner learnt; absent = not checked (allowed; the server decides).
     pub permissions: BTreeMap<(MutationKind, Option<String>), Permission>,

@@ -89,7 +89,7 @@ pub fn initial_state(start: &Start, keys: &KeysConfig, now: jiff::Timestamp) -> 
     s.registries = start.registries.clone();
     s.registry_name = start.registries.first().cloned().unwrap_or_default();
     for w in warnings {
-        crate::app::update::notify(&mut s, Notice::warning(format!("config.toml {w}")));
+        crate::app::notices::notify(&mut s, Notice::warning(format!("config.toml {w}")));
     }
     s.context = start.context.clone();
     s.contexts = start.contexts.clone();

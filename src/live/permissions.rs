@@ -34,7 +34,7 @@ pub fn required(kind: MutationKind, ns: &str) -> Vec<Permission> {
 }
 
 /// The key the UI files a verdict under: registry-side and multi-namespace mutations are not
-/// tied to the namespace in view (see `update::refusal`).
+/// tied to the namespace in view (see `app::policy::refusal`).
 pub fn scope(kind: MutationKind, ns: &str) -> Option<String> {
     match kind {
         MutationKind::Retag | MutationKind::RotateSecret | MutationKind::Azure => None,

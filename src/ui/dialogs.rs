@@ -7,16 +7,17 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
-use super::layout::ScreenLayout;
 use super::panes::spinner;
 use super::text::{fit, fit_middle, width, wrap, wrap_rows};
-use super::theme::Theme;
 use crate::app::action::{Level, StepStatus};
 use crate::app::keymap::{Command, Keymap, Layer};
+use crate::app::layout::ScreenLayout;
+use crate::app::palette::{self, ROWS_SHOWN};
+use crate::app::policy::refusal;
 use crate::app::state::{
     Confirm, DiagnosisPanel, Dialog, Prompt, RevisionPicker, State, TaskState,
 };
-use crate::app::update::{PALETTE_MAX, palette_suggestions};
+use crate::theme::Theme;
 
 /// How long a finished task stays in the progress panel.
 const PROGRESS_LINGER_SECS: i64 = 4;
@@ -221,7 +222,7 @@ fn help(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 (
                     Keymap::keys_label(&b.keys),
                     b.command.describe(),
-                    crate::app::update::refusal(state, b.command),
+                    refusal(state, b.command),
                 )
             })
             .collect();
@@ -328,8 +329,8 @@ fn palette(
     typed: &str,
     selected: usize,
 ) {
-    let sugg = palette_suggestions(state, typed);
-    let shown = sugg.len().min(PALETTE_MAX);
+    let sugg = palette::suggestions(state, typed);
+    let shown = sugg.len().min(ROWS_SHOWN);
     let w = (area.width * 2 / 3).clamp(40, 80).min(area.width);
     let h = shown as u16 + 3;
     let rect = Rect::new(
@@ -344,14 +345,14 @@ fn palette(
         Span::styled(typed.to_owned(), theme.input),
         Span::styled("▏", theme.accent),
     ])];
-    let start = selected.saturating_sub(PALETTE_MAX - 1);
+    let start = selected.saturating_sub(ROWS_SHOWN - 1);
     let name_w = sugg
         .iter()
         .map(|s| width(&s.text))
         .max()
         .unwrap_or(0)
         .min(30);
-    for (i, s) in sugg.iter().enumerate().skip(start).take(PALETTE_MAX) {
+    for (i, s) in sugg.iter().enumerate().skip(start).take(ROWS_SHOWN) {
         let style = if i == selected {
             theme.selected
         } else {

@@ -8,10 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
 use super::text::fit;
-use super::theme::Theme;
 use crate::app::keymap::{Command, Layer};
 use crate::app::logs::{LogsView, find_all, render_line, wrap};
 use crate::app::state::{State, TextInput};
+use crate::theme::Theme;
 
 pub fn draw(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, v: &LogsView) {
     Clear.render(area, buf);

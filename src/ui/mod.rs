@@ -2,21 +2,22 @@
 //! changes; only visible rows are turned into cells.
 
 pub mod dialogs;
-pub mod layout;
 pub mod logs;
 pub mod object_view;
 pub mod panes;
 pub mod status;
 pub mod table;
 pub mod text;
-pub mod theme;
+
+// The geometry is app's (update pages and maps clicks with it); here for the paths that had it.
+pub use crate::app::layout;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use crate::app::State;
-pub use theme::Theme;
+pub use crate::theme::Theme;
 
 /// Draw the whole screen.
 pub fn draw(frame: &mut Frame<'_>, state: &State) {
@@ -31,9 +32,7 @@ pub fn render(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
         status::too_small(area, buf, theme);
         return;
     }
-    panes::registry(state, theme, &layout, buf);
-    panes::cluster(state, theme, &layout, buf);
-    panes::events(state, theme, &layout, buf);
+    panes::draw(state, theme, &layout, buf);
     status::hints(state, theme, layout.hints, buf);
     status::status_bar(state, theme, layout.status, buf);
     let progress = dialogs::progress(state, theme, &layout, buf);

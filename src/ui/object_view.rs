@@ -9,11 +9,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
 use super::logs::{fitted, styled, view_footer};
-use super::theme::Theme;
 use crate::app::keymap::{Command, Layer};
 use crate::app::object_view::{Doc, ObjectTab, ObjectView, lines};
 use crate::app::search::{find_all, wrap};
 use crate::app::state::State;
+use crate::theme::Theme;
 
 pub fn draw(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer, v: &ObjectView) {
     Clear.render(area, buf);

@@ -6,13 +6,14 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::layout::{MIN_HEIGHT, MIN_WIDTH};
 use super::text::{fit, width};
-use super::theme::Theme;
 use crate::app::action::{ConnState, Level};
+use crate::app::hints::{applies, hinted};
 use crate::app::keymap::{Command, Layer};
+use crate::app::layout::{MIN_HEIGHT, MIN_WIDTH};
+use crate::app::policy::refusal;
 use crate::app::state::{Dialog, ReadOnly, State};
-use crate::app::update::refusal;
+use crate::theme::Theme;
 
 pub fn too_small(area: Rect, buf: &mut Buffer, theme: &Theme) {
     let lines = [
@@ -30,38 +31,6 @@ pub fn too_small(area: Rect, buf: &mut Buffer, theme: &Theme) {
         let t = fit(l, area.width as usize);
         let x = area.x + area.width.saturating_sub(width(&t) as u16) / 2;
         buf.set_stringn(x, y, &t, area.width as usize, theme.warning);
-    }
-}
-
-/// Commands worth a hint per layer, in order; the rest are in `?`.
-fn hinted(layer: Layer) -> &'static [Command] {
-    match layer {
-        Layer::Repositories => &[Command::Enter, Command::Filter],
-        Layer::Tags => &[Command::Retag, Command::SetImage, Command::Filter],
-        Layer::Deployments | Layer::Pods => &[
-            Command::SetImage,
-            Command::Restart,
-            Command::Undo,
-            Command::PauseResume,
-            Command::RotateSecret,
-            Command::AttachSecret,
-            Command::Diagnose,
-            Command::Filter,
-        ],
-        Layer::Events => &[Command::Filter, Command::Bottom],
-        Layer::Confirm => &[
-            Command::Confirm,
-            Command::ToggleDryRun,
-            Command::ToggleForce,
-            Command::TogglePinDigest,
-            Command::ToggleLock,
-            Command::Cancel,
-        ],
-        Layer::Diagnosis => &[Command::ApplyFix, Command::Cancel],
-        Layer::Revisions => &[Command::Confirm, Command::Cancel],
-        Layer::Logs => &[Command::Search, Command::Cancel],
-        Layer::Object => &[Command::Search, Command::Cancel],
-        Layer::Global => &[],
     }
 }
 
@@ -93,18 +62,9 @@ pub fn hints(state: &State, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let mut spans: Vec<Span<'static>> = vec![Span::raw(" ")];
     // Refused commands are grouped by reason: "✗ i r u: RBAC: cannot patch deployments in shop".
     let mut reasons: Vec<(String, Vec<String>)> = Vec::new();
-    // Confirmation options that do not apply to this change are not offered.
-    let applies = |cmd: Command| match (cmd, state.dialogs.last()) {
-        (Command::ToggleForce, Some(Dialog::Confirm(c))) => c.overwrites.is_some(),
-        (Command::TogglePinDigest, Some(Dialog::Confirm(c))) => c.pin.is_some(),
-        (Command::ToggleLock, Some(Dialog::Confirm(c))) => c.lockable,
-        (Command::ApplyFix, Some(Dialog::Diagnosis(p))) => {
-            matches!(&p.view, Some(Ok(v)) if v.fix.is_some())
-        }
-        _ => true,
-    };
     for &cmd in hinted(layer) {
-        if !applies(cmd) {
+        // Confirmation options that do not apply to this change are not offered.
+        if !applies(state, cmd) {
             continue;
         }
         let Some(key) = km.key_for(layer, cmd) else {

@@ -8,6 +8,8 @@
 //! assets/themes/dark.toml. `mono` is code: it is what berth falls back to when colour cannot be
 //! trusted, so nothing may fail to load it, and built from `Style::new()` and modifiers alone it
 //! cannot carry a colour by accident.
+//!
+//! Not under `ui/`: `State` carries the theme config.toml chose, and `app` never imports `ui`.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -116,8 +118,8 @@ impl BuiltinTheme {
     }
 }
 
-const DARK_FILE: &str = include_str!("../../assets/themes/dark.toml");
-const LIGHT_FILE: &str = include_str!("../../assets/themes/light.toml");
+const DARK_FILE: &str = include_str!("../assets/themes/dark.toml");
+const LIGHT_FILE: &str = include_str!("../assets/themes/light.toml");
 
 // Shipped files, parsed once: the tests prove they load, so a failure here is a build defect.
 static DARK: LazyLock<Theme> = LazyLock::new(|| {

@@ -3,7 +3,7 @@
 
 use ratatui::layout::Rect;
 
-use crate::app::state::Focus;
+use super::state::Focus;
 
 /// Below this the screen shows "terminal too small" instead of panes.
 pub const MIN_WIDTH: u16 = 60;
