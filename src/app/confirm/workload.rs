@@ -21,6 +21,16 @@ pub(crate) fn workload_ref(d: &DeploymentRow) -> ObjectRef {
     }
 }
 
+/// The first row of a confirmation about `dep`: which workload (set image says "deployment":
+/// it acts on Deployments only).
+fn which_workload(dep: &DeploymentRow) -> Change {
+    Change {
+        label: dep.kind.noun().into(),
+        old: None,
+        new: format!("{}/{}", dep.namespace, dep.name),
+    }
+}
+
 /// The digest(s) the deployment's pods run for one container, most common first.
 fn running_digest(state: &State, dep: &DeploymentRow, container: &str) -> Option<String> {
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
@@ -236,11 +246,7 @@ pub(crate) fn restart(state: &mut State) {
                     dry_run: false,
                 },
                 vec![
-                    Change {
-                        label: dep.kind.noun().into(),
-                        old: None,
-                        new: format!("{}/{}", dep.namespace, dep.name),
-                    },
+                    which_workload(&dep),
                     Change {
                         label: "restartedAt".into(),
                         old: None,
@@ -300,11 +306,7 @@ pub(crate) fn undo_to(state: &mut State, dep: &DeploymentRow, prev: &ReplicaSetR
     let fmt_rev = |r: Option<i64>| r.map_or("?".to_owned(), |r| format!("revision {r}"));
     let images = |imgs: &[String]| imgs.join(", ");
     let changes = vec![
-        Change {
-            label: dep.kind.noun().into(),
-            old: None,
-            new: format!("{}/{}", dep.namespace, dep.name),
-        },
+        which_workload(&dep),
         Change {
             label: "revision".into(),
             old: Some(fmt_rev(current)),
@@ -393,11 +395,7 @@ pub(crate) fn pause_resume(state: &mut State) {
             title,
             effect,
             vec![
-                Change {
-                    label: dep.kind.noun().into(),
-                    old: None,
-                    new: format!("{}/{}", dep.namespace, dep.name),
-                },
+                which_workload(&dep),
                 Change {
                     label: "rollout".into(),
                     old: Some(old.into()),
